@@ -1,0 +1,165 @@
+//! The sealed metadata: file name, media type, size and the metadata-removal
+//! report, in a small length-prefixed binary layout (FORMAT.md, "Metadata").
+
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::format::{MAX_METADATA_LEN, METADATA_BLOCK};
+
+/// Largest file name in bytes (UTF-8).
+pub const MAX_NAME_LEN: usize = 1024;
+/// Largest media type in bytes.
+pub const MAX_TYPE_LEN: usize = 255;
+/// Most report lines.
+pub const MAX_REPORT_ITEMS: usize = 256;
+/// Largest report line in bytes.
+pub const MAX_REPORT_ITEM_LEN: usize = 1024;
+/// Largest file size the format carries (2^53 - 1, exact in JavaScript).
+pub const MAX_FILE_SIZE: u64 = (1 << 53) - 1;
+
+/// What the recipient learns about the file before and besides its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Metadata {
+    /// The original file name (no directories).
+    pub name: String,
+    /// The media type, e.g. `image/jpeg`; may be empty.
+    pub mime: String,
+    /// Exact plaintext size in bytes.
+    pub size: u64,
+    /// Lines of the metadata-removal report, e.g. `GPS position`.
+    pub report: Vec<String>,
+}
+
+impl Metadata {
+    /// Encodes and zero-pads to a multiple of [`METADATA_BLOCK`].
+    pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        if self.name.len() > MAX_NAME_LEN {
+            return Err(Error::MetadataTooLong("name"));
+        }
+        if self.mime.len() > MAX_TYPE_LEN {
+            return Err(Error::MetadataTooLong("type"));
+        }
+        if self.report.len() > MAX_REPORT_ITEMS
+            || self.report.iter().any(|r| r.len() > MAX_REPORT_ITEM_LEN)
+        {
+            return Err(Error::MetadataTooLong("report"));
+        }
+        if self.size > MAX_FILE_SIZE {
+            return Err(Error::FileTooLarge);
+        }
+        let mut out = Zeroizing::new(Vec::with_capacity(METADATA_BLOCK));
+        put_str(&mut out, &self.name);
+        put_str(&mut out, &self.mime);
+        out.extend_from_slice(&self.size.to_be_bytes());
+        // Bounded by MAX_REPORT_ITEMS above.
+        out.extend_from_slice(
+            &u16::try_from(self.report.len())
+                .unwrap_or(u16::MAX)
+                .to_be_bytes(),
+        );
+        for item in &self.report {
+            put_str(&mut out, item);
+        }
+        let padded = out.len().div_ceil(METADATA_BLOCK).max(1) * METADATA_BLOCK;
+        if padded > MAX_METADATA_LEN {
+            return Err(Error::MetadataTooLong("report"));
+        }
+        out.resize(padded, 0);
+        Ok(out)
+    }
+
+    /// Decodes; `None` for anything malformed, including non-zero padding.
+    #[must_use]
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut r = Reader(bytes);
+        let name = r.string(MAX_NAME_LEN)?;
+        let mime = r.string(MAX_TYPE_LEN)?;
+        let size = u64::from_be_bytes(r.take(8)?.try_into().ok()?);
+        if size > MAX_FILE_SIZE {
+            return None;
+        }
+        let count = usize::from(r.u16()?);
+        if count > MAX_REPORT_ITEMS {
+            return None;
+        }
+        let mut report = Vec::with_capacity(count);
+        for _ in 0..count {
+            report.push(r.string(MAX_REPORT_ITEM_LEN)?);
+        }
+        if r.0.iter().any(|&b| b != 0) {
+            return None;
+        }
+        Some(Self {
+            name,
+            mime,
+            size,
+            report,
+        })
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    // Callers checked the length against limits far below u16::MAX.
+    out.extend_from_slice(&u16::try_from(s.len()).unwrap_or(u16::MAX).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if n > self.0.len() {
+            return None;
+        }
+        let (head, tail) = self.0.split_at(n);
+        self.0 = tail;
+        Some(head)
+    }
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
+    }
+    fn string(&mut self, max: usize) -> Option<String> {
+        let len = usize::from(self.u16()?);
+        if len > max {
+            return None;
+        }
+        String::from_utf8(self.take(len)?.to_vec()).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_padding() {
+        let m = Metadata {
+            name: "photo.jpg".into(),
+            mime: "image/jpeg".into(),
+            size: 123_456,
+            report: vec!["GPS position".into(), "camera: NIKON D5000".into()],
+        };
+        let enc = m.encode().unwrap();
+        assert_eq!(enc.len(), 256);
+        assert_eq!(Metadata::decode(&enc), Some(m.clone()));
+        let mut bad = enc.to_vec();
+        *bad.last_mut().unwrap() = 1;
+        assert_eq!(Metadata::decode(&bad), None);
+        assert_eq!(Metadata::decode(&enc[..20]), None);
+    }
+
+    #[test]
+    fn limits() {
+        let long = Metadata {
+            name: "x".repeat(MAX_NAME_LEN + 1),
+            ..Metadata::default()
+        };
+        assert_eq!(long.encode().unwrap_err(), Error::MetadataTooLong("name"));
+        let big = Metadata {
+            size: MAX_FILE_SIZE + 1,
+            ..Metadata::default()
+        };
+        assert_eq!(big.encode().unwrap_err(), Error::FileTooLarge);
+        assert_eq!(Metadata::default().encode().unwrap().len(), 256);
+    }
+}
