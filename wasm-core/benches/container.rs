@@ -1,6 +1,6 @@
 //! Native throughput of the container: encryption and decryption of 64 MiB
 //! in 64 KiB records, and Argon2id with the default parameters.
-#![allow(missing_docs, clippy::unwrap_used)]
+#![allow(clippy::cast_possible_truncation, missing_docs, clippy::unwrap_used)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use veil_core::{Argon2Params, Decryptor, Encryptor, Link, Metadata, DEFAULT_RECORD_SIZE};

@@ -12,6 +12,7 @@
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
+use std::ops::Range;
 use zeroize::Zeroizing;
 
 use crate::error::{DecryptError, Error};
@@ -78,16 +79,49 @@ pub struct Framer {
     /// Content bytes accepted so far (data, then padding).
     consumed: u64,
     next: u32,
-    pending: Zeroizing<Vec<u8>>,
+    /// The record being filled. Plaintext is not wiped: it is the caller's
+    /// file, which the caller holds anyway, and wiping costs a third of the
+    /// throughput in wasm. Keys are wiped.
+    pending: Vec<u8>,
     done: bool,
+}
+
+/// Where a record's plaintext is.
+pub enum RecordBytes {
+    /// A whole record inside the input just pushed: sealed from there, no copy.
+    Input(Range<usize>),
+    /// A record assembled across pushes.
+    Owned(Vec<u8>),
 }
 
 /// One record ready to be sealed.
 pub struct PlainRecord {
     /// Its nonce.
     pub nonce: [u8; NONCE_LEN],
-    /// Its plaintext (zeroized on drop).
-    pub plaintext: Zeroizing<Vec<u8>>,
+    /// Its plaintext.
+    pub bytes: RecordBytes,
+}
+
+/// Bytes the framer can read from: a slice natively, a JS `Uint8Array` in
+/// the browser (so whole records never enter wasm memory).
+pub trait Source {
+    /// Length in bytes.
+    fn len(&self) -> usize;
+    /// Whether there are no bytes.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Appends `range` of the source to `out`.
+    fn copy_to(&self, range: Range<usize>, out: &mut Vec<u8>);
+}
+
+impl Source for [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+    fn copy_to(&self, range: Range<usize>, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.get(range).unwrap_or_default());
+    }
 }
 
 impl Framer {
@@ -98,18 +132,17 @@ impl Framer {
             size,
             consumed: 0,
             next: 0,
-            pending: Zeroizing::new(Vec::new()),
+            pending: Vec::new(),
             done: false,
         }
     }
 
-    fn take_record(&mut self, out: &mut Vec<PlainRecord>) {
+    fn emit(&mut self, bytes: RecordBytes, out: &mut Vec<PlainRecord>) {
         let index = self.next;
         let last = index == self.layout.last;
-        let rec = std::mem::replace(&mut self.pending, Zeroizing::new(Vec::new()));
         out.push(PlainRecord {
             nonce: record_nonce(&self.nonce_prefix, index, last),
-            plaintext: rec,
+            bytes,
         });
         if last {
             self.done = true;
@@ -118,25 +151,33 @@ impl Framer {
         }
     }
 
-    fn feed_content(&mut self, mut data: &[u8], out: &mut Vec<PlainRecord>) {
-        while !data.is_empty() && !self.done {
+    fn feed_content<S: Source + ?Sized>(&mut self, data: &S, out: &mut Vec<PlainRecord>) {
+        let len = data.len();
+        let mut at = 0;
+        while at < len && !self.done {
             let want = usize::try_from(self.layout.plain_len(self.next)).unwrap_or(usize::MAX);
-            let room = want.saturating_sub(self.pending.len());
-            let (head, tail) = data.split_at(room.min(data.len()));
+            if self.pending.is_empty() && len - at >= want {
+                self.consumed += want as u64;
+                self.emit(RecordBytes::Input(at..at + want), out);
+                at += want;
+                continue;
+            }
+            let n = want.saturating_sub(self.pending.len()).min(len - at);
             if self.pending.capacity() == 0 {
                 self.pending.reserve_exact(want + TAG_LEN);
             }
-            self.pending.extend_from_slice(head);
-            self.consumed += head.len() as u64;
-            data = tail;
+            data.copy_to(at..at + n, &mut self.pending);
+            self.consumed += n as u64;
+            at += n;
             if self.pending.len() == want {
-                self.take_record(out);
+                let rec = std::mem::take(&mut self.pending);
+                self.emit(RecordBytes::Owned(rec), out);
             }
         }
     }
 
     /// Accepts file bytes; returns the records completed by them.
-    pub fn push(&mut self, data: &[u8]) -> Result<Vec<PlainRecord>, Error> {
+    pub fn push<S: Source + ?Sized>(&mut self, data: &S) -> Result<Vec<PlainRecord>, Error> {
         // `consumed` only passes `size` once padding starts, and then no file
         // bytes may follow.
         if self.consumed.saturating_add(data.len() as u64) > self.size {
@@ -163,9 +204,8 @@ impl Framer {
         let n = usize::try_from(self.padding_left())
             .unwrap_or(usize::MAX)
             .min(max);
-        let zeros = Zeroizing::new(vec![0u8; n]);
         let mut out = Vec::new();
-        self.feed_content(&zeros, &mut out);
+        self.feed_content(&Zeros(n), &mut out);
         Ok(out)
     }
 
@@ -180,9 +220,21 @@ impl Framer {
         }
         if !self.done {
             // Only an empty file gets here: its one record is empty.
-            self.take_record(&mut out);
+            self.emit(RecordBytes::Owned(Vec::new()), &mut out);
         }
         Ok(out)
+    }
+}
+
+/// A run of zero bytes (padding) that is never materialised as input.
+pub(crate) struct Zeros(pub(crate) usize);
+
+impl Source for Zeros {
+    fn len(&self) -> usize {
+        self.0
+    }
+    fn copy_to(&self, range: Range<usize>, out: &mut Vec<u8>) {
+        out.resize(out.len() + range.len(), 0);
     }
 }
 
@@ -293,21 +345,24 @@ impl Encryptor {
         self.prefix.len() as u64 + self.framer.layout.sealed_len()
     }
 
-    fn seal(&self, records: Vec<PlainRecord>) -> Vec<u8> {
-        seal_records(&self.cipher, records)
+    fn seal<S: Source + ?Sized>(&self, records: Vec<PlainRecord>, input: &S) -> Vec<u8> {
+        seal_records(&self.cipher, records, input)
     }
 
     /// Encrypts file bytes; returns the ciphertext of the records they completed.
     pub fn push(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
         let recs = self.framer.push(data)?;
-        Ok(self.seal(recs))
+        Ok(self.seal(recs, data))
     }
 
     /// After the last file byte: seals up to `max` bytes of padding, so a
     /// caller can stream the padding instead of taking it all from `finish`.
     pub fn pad(&mut self, max: usize) -> Result<Vec<u8>, Error> {
-        let recs = self.framer.pad(max)?;
-        Ok(self.seal(recs))
+        let n = usize::try_from(self.framer.padding_left())
+            .unwrap_or(usize::MAX)
+            .min(max);
+        let recs = self.framer.pad(n)?;
+        Ok(self.seal(recs, &Zeros(n)))
     }
 
     /// Bytes of padding not yet sealed.
@@ -320,7 +375,8 @@ impl Encryptor {
     /// Fails if fewer bytes were pushed than the declared size.
     pub fn finish(self) -> Result<Vec<u8>, Error> {
         let recs = self.framer.finish()?;
-        Ok(seal_records(&self.cipher, recs))
+        // Padding records point into a run of zeros of any length.
+        Ok(seal_records(&self.cipher, recs, &Zeros(usize::MAX)))
     }
 
     /// The framer and the raw content key, for sealing records elsewhere
@@ -344,7 +400,8 @@ impl Encryptor {
 pub struct Decryptor {
     key: FileKey,
     state: State,
-    buf: Zeroizing<Vec<u8>>,
+    /// Ciphertext of the unit being assembled (header, metadata or record).
+    buf: Vec<u8>,
 }
 
 enum State {
@@ -372,7 +429,7 @@ impl Decryptor {
         Self {
             key,
             state: State::Header,
-            buf: Zeroizing::new(Vec::new()),
+            buf: Vec::new(),
         }
     }
 
@@ -496,13 +553,30 @@ impl Decryptor {
     }
 }
 
-/// Seals records with the aes-gcm crate: each record's ciphertext then its tag.
-fn seal_records(cipher: &Aes256Gcm, records: Vec<PlainRecord>) -> Vec<u8> {
-    let total: usize = records.iter().map(|r| r.plaintext.len() + TAG_LEN).sum();
+/// Seals records with the aes-gcm crate: each record's ciphertext then its
+/// tag. `input` is what [`RecordBytes::Input`] ranges point into.
+fn seal_records<S: Source + ?Sized>(
+    cipher: &Aes256Gcm,
+    records: Vec<PlainRecord>,
+    input: &S,
+) -> Vec<u8> {
+    let total: usize = records
+        .iter()
+        .map(|r| {
+            TAG_LEN
+                + match &r.bytes {
+                    RecordBytes::Input(range) => range.len(),
+                    RecordBytes::Owned(v) => v.len(),
+                }
+        })
+        .sum();
     let mut out = Vec::with_capacity(total);
     for rec in records {
         let start = out.len();
-        out.extend_from_slice(&rec.plaintext);
+        match rec.bytes {
+            RecordBytes::Input(range) => input.copy_to(range, &mut out),
+            RecordBytes::Owned(v) => out.extend_from_slice(&v),
+        }
         let Some(body) = out.get_mut(start..) else {
             continue;
         };

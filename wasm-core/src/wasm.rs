@@ -16,7 +16,7 @@ use zeroize::Zeroizing;
 
 use crate::keys::{Argon2Params, FileKey, Link};
 use crate::metadata::{Metadata, MAX_FILE_SIZE};
-use crate::stream::{self, PlainRecord};
+use crate::stream::{self, PlainRecord, RecordBytes, Source};
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
@@ -159,16 +159,20 @@ impl Encryptor {
         subtle().is_some()
     }
 
-    /// Encrypts, resolving to a `Uint8Array` of ciphertext: through
-    /// SubtleCrypto when available, else with the aes-gcm crate. Await each
-    /// call before the next one.
+    /// Encrypts, resolving to an array of `ArrayBuffer`s whose concatenation
+    /// is the ciphertext (e.g. `new Blob(parts)`): through SubtleCrypto when
+    /// available, else with the aes-gcm crate. Await each call before the next.
+    /// Whole records are read straight from `data` by SubtleCrypto without
+    /// entering wasm memory; `data` must stay unchanged until the promise settles.
     #[wasm_bindgen(js_name = pushAsync)]
-    pub fn push_async(&mut self, data: &[u8]) -> Result<Promise, JsError> {
+    pub fn push_async(&mut self, data: &Uint8Array) -> Result<Promise, JsError> {
         let Some((subtle, key)) = self.subtle_parts()? else {
-            return Ok(resolved(self.inner.push(data).map_err(js_err)?));
+            return Ok(resolved(
+                self.inner.push(&data.to_vec()[..]).map_err(js_err)?,
+            ));
         };
         let recs = self.inner.parts().0.push(data).map_err(js_err)?;
-        Ok(seal_subtle(subtle, key, recs))
+        Ok(seal_subtle(subtle, key, recs, Some(data.clone())))
     }
 
     /// Like `pad`, through SubtleCrypto when available.
@@ -178,7 +182,7 @@ impl Encryptor {
             return Ok(resolved(self.inner.pad(max as usize).map_err(js_err)?));
         };
         let recs = self.inner.parts().0.pad(max as usize).map_err(js_err)?;
-        Ok(seal_subtle(subtle, key, recs))
+        Ok(seal_subtle(subtle, key, recs, None))
     }
 
     /// Like `finish`, through SubtleCrypto when available.
@@ -188,7 +192,7 @@ impl Encryptor {
             return Ok(resolved(self.inner.finish().map_err(js_err)?));
         };
         let recs = self.inner.into_framer().finish().map_err(js_err)?;
-        Ok(seal_subtle(subtle, key, recs))
+        Ok(seal_subtle(subtle, key, recs, None))
     }
 
     fn subtle_parts(&mut self) -> Result<Option<(SubtleCrypto, Promise)>, JsError> {
@@ -196,7 +200,7 @@ impl Encryptor {
             return Ok(None);
         };
         if self.subtle_key.is_none() {
-            let raw = Uint8Array::from(&self.inner.parts().1[..]);
+            let raw = Uint8Array::new_from_slice(&self.inner.parts().1[..]);
             let algo = Object::new();
             Reflect::set(&algo, &"name".into(), &"AES-GCM".into())
                 .map_err(|_| js_err("webcrypto"))?;
@@ -218,42 +222,57 @@ fn subtle() -> Option<SubtleCrypto> {
     subtle.dyn_into::<SubtleCrypto>().ok()
 }
 
+/// Resolves to the same shape as the WebCrypto path: an array of buffers.
 fn resolved(bytes: Vec<u8>) -> Promise {
-    Promise::resolve(&JsValue::from(Uint8Array::from(&bytes[..])))
+    let parts = Array::of1(&Uint8Array::new_from_slice(&bytes[..]).buffer().into());
+    Promise::resolve(&JsValue::from(parts))
+}
+
+impl Source for Uint8Array {
+    fn len(&self) -> usize {
+        self.length() as usize
+    }
+    fn copy_to(&self, range: std::ops::Range<usize>, out: &mut Vec<u8>) {
+        // Ranges come from the framer and lie within `len()` (< 4 GiB in JS).
+        #[allow(clippy::cast_possible_truncation)]
+        out.extend(self.subarray(range.start as u32, range.end as u32).to_vec());
+    }
 }
 
 /// Seals every record with SubtleCrypto at once (the browser runs them in
-/// parallel) and concatenates the results in order.
-fn seal_subtle(subtle: SubtleCrypto, key: Promise, recs: Vec<PlainRecord>) -> Promise {
+/// parallel) and concatenates the results in order. `input` is what
+/// `RecordBytes::Input` ranges point into; `None` means padding (zeros).
+fn seal_subtle(
+    subtle: SubtleCrypto,
+    key: Promise,
+    recs: Vec<PlainRecord>,
+    input: Option<Uint8Array>,
+) -> Promise {
     future_to_promise(async move {
         let key: CryptoKey = JsFuture::from(key).await?.unchecked_into();
         let pending = Array::new();
-        for rec in &recs {
+        for rec in recs {
             let params = Object::new();
             Reflect::set(&params, &"name".into(), &"AES-GCM".into())?;
             Reflect::set(
                 &params,
                 &"iv".into(),
-                &Uint8Array::from(&rec.nonce[..]).into(),
+                &Uint8Array::new_from_slice(&rec.nonce[..]).into(),
             )?;
-            // SubtleCrypto copies its input synchronously (WebCrypto, "get a
-            // copy of the bytes"), so the records can be wiped right after.
-            let sealed = subtle.encrypt_with_object_and_u8_array(&params, &key, &rec.plaintext)?;
+            // SubtleCrypto copies its input synchronously (WebCrypto: "get a
+            // copy of the bytes held by data").
+            #[allow(clippy::cast_possible_truncation)]
+            let view = match (&rec.bytes, &input) {
+                (RecordBytes::Input(r), Some(arr)) => arr.subarray(r.start as u32, r.end as u32),
+                (RecordBytes::Input(r), None) => Uint8Array::new_with_length(r.len() as u32),
+                (RecordBytes::Owned(v), _) => Uint8Array::new_from_slice(&v[..]),
+            };
+            let sealed = subtle.encrypt_with_object_and_buffer_source(&params, &key, &view)?;
             pending.push(&JsValue::from(sealed));
         }
-        drop(recs);
-        let results: Array = JsFuture::from(Promise::all(&pending))
-            .await?
-            .unchecked_into();
-        let parts: Vec<Uint8Array> = results.iter().map(|b| Uint8Array::new(&b)).collect();
-        let total: u32 = parts.iter().map(Uint8Array::length).sum();
-        let out = Uint8Array::new_with_length(total);
-        let mut at = 0;
-        for p in parts {
-            out.set(&p, at);
-            at += p.length();
-        }
-        Ok(out.into())
+        // An array of ArrayBuffers, one per record, in order: concatenating
+        // here would cost a copy on the thread that feeds the crypto.
+        JsFuture::from(Promise::all(&pending)).await
     })
 }
 
@@ -300,4 +319,185 @@ fn metadata_to_js(m: &Metadata) -> JsValue {
     let _ = Reflect::set(&o, &"size".into(), &(m.size as f64).into());
     let _ = Reflect::set(&o, &"report".into(), &report.into());
     o.into()
+}
+
+#[cfg(test)]
+#[allow(clippy::cast_possible_truncation)]
+mod tests {
+    use super::*;
+    use crate::format::HEADER_LEN;
+    use crate::stream::record_nonce;
+    use wasm_bindgen_test::*;
+
+    wasm_bindgen_test_configure!(run_in_browser);
+
+    /// Concatenates what the async encryption methods resolve to.
+    fn u8s(v: JsValue) -> Vec<u8> {
+        let parts: Array = v.unchecked_into();
+        parts
+            .iter()
+            .flat_map(|b| Uint8Array::new(&b).to_vec())
+            .collect()
+    }
+
+    fn buf(v: JsValue) -> Vec<u8> {
+        Uint8Array::new(&v).to_vec()
+    }
+
+    fn native_and_subtle(size: usize, rs: u32) -> (Vec<u8>, Encryptor, Encryptor, String) {
+        let fragment = new_link(false).unwrap();
+        let key = Key::unlock(&fragment, None).unwrap();
+        let meta = Metadata {
+            name: "w.bin".into(),
+            mime: "x/y".into(),
+            size: size as u64,
+            report: vec!["XMP".into()],
+        };
+        let data: Vec<u8> = (0..size).map(|i| (i * 7 % 256) as u8).collect();
+        let make = || Encryptor {
+            inner: stream::Encryptor::new_with_salt(&key.inner, &meta, rs, [9; 32]).unwrap(),
+            subtle_key: None,
+        };
+        (data, make(), make(), fragment)
+    }
+
+    #[wasm_bindgen_test]
+    async fn webcrypto_path_is_byte_identical_and_decrypts() {
+        assert!(Encryptor::webcrypto_available());
+        for (size, rs) in [
+            (0usize, 64u32),
+            (1, 64),
+            (64, 64),
+            (1000, 64),
+            (200_000, 65_536),
+        ] {
+            let (data, mut native, mut subtle, fragment) = native_and_subtle(size, rs);
+            let mut a = native.header();
+            let mut b = subtle.header();
+            for chunk in data.chunks(333) {
+                a.extend(native.push(chunk).unwrap());
+                let arr = Uint8Array::new_from_slice(chunk);
+                b.extend(u8s(JsFuture::from(subtle.push_async(&arr).unwrap())
+                    .await
+                    .unwrap()));
+            }
+            b.extend(u8s(JsFuture::from(subtle.pad_async(5).unwrap())
+                .await
+                .unwrap()));
+            a.extend(native.finish().unwrap());
+            b.extend(u8s(JsFuture::from(subtle.finish_async().unwrap())
+                .await
+                .unwrap()));
+            assert_eq!(a.len(), b.len(), "length, size {size}");
+            assert_eq!(a, b, "size {size}");
+
+            let mut dec = Decryptor::new(Key::unlock(&fragment, None).unwrap());
+            let mut plain = Vec::new();
+            for chunk in b.chunks(1000) {
+                plain.extend(dec.push(chunk).unwrap());
+            }
+            dec.finish().unwrap();
+            assert_eq!(plain, data);
+        }
+    }
+
+    /// A record sealed by the module opens with the browser's own AES-GCM,
+    /// given the derived key and nonce: the format is standard AES-GCM.
+    #[wasm_bindgen_test]
+    async fn webcrypto_opens_a_record_sealed_in_wasm() {
+        let (data, mut native, _, fragment) = native_and_subtle(100, 64);
+        let mut sealed = native.header();
+        sealed.extend(native.push(&data).unwrap());
+        sealed.extend(native.finish().unwrap());
+        let header: [u8; HEADER_LEN] = sealed[..HEADER_LEN].try_into().unwrap();
+        let key = Link::parse_fragment(&fragment)
+            .unwrap()
+            .unlock(None)
+            .unwrap();
+        let (content, _, prefix) = key.subkeys_for_vectors(&header);
+        let meta_len = u32::from_be_bytes(header[56..60].try_into().unwrap()) as usize;
+        // 100 bytes pad to 104: record 0 is 64 bytes, record 1 (last) is 40.
+        let rec0 = &sealed[HEADER_LEN + meta_len..HEADER_LEN + meta_len + 64 + 16];
+        let subtle = subtle().unwrap();
+        let algo = Object::new();
+        Reflect::set(&algo, &"name".into(), &"AES-GCM".into()).unwrap();
+        let usages = Array::of1(&"decrypt".into());
+        let k = subtle
+            .import_key_with_object(
+                "raw",
+                &Uint8Array::new_from_slice(&content[..]),
+                &algo,
+                false,
+                &usages,
+            )
+            .unwrap();
+        let k: CryptoKey = JsFuture::from(k).await.unwrap().unchecked_into();
+        let params = Object::new();
+        Reflect::set(&params, &"name".into(), &"AES-GCM".into()).unwrap();
+        let nonce = record_nonce(&prefix, 0, false);
+        Reflect::set(
+            &params,
+            &"iv".into(),
+            &Uint8Array::new_from_slice(&nonce[..]).into(),
+        )
+        .unwrap();
+        let p = subtle
+            .decrypt_with_object_and_u8_array(&params, &k, rec0)
+            .unwrap();
+        let plain = buf(JsFuture::from(p).await.unwrap());
+        assert_eq!(plain, data[..64]);
+        // The same record with the last-record flag set must not open.
+        let nonce = record_nonce(&prefix, 0, true);
+        Reflect::set(
+            &params,
+            &"iv".into(),
+            &Uint8Array::new_from_slice(&nonce[..]).into(),
+        )
+        .unwrap();
+        let p = subtle
+            .decrypt_with_object_and_u8_array(&params, &k, rec0)
+            .unwrap();
+        assert!(JsFuture::from(p).await.is_err());
+    }
+
+    #[wasm_bindgen_test]
+    fn tampering_and_bad_input_throw_instead_of_trapping() {
+        let (data, mut native, _, fragment) = native_and_subtle(500, 64);
+        let mut sealed = native.header();
+        sealed.extend(native.push(&data).unwrap());
+        sealed.extend(native.finish().unwrap());
+        for at in [0, 5, 59, 70, sealed.len() / 2, sealed.len() - 1] {
+            let mut bad = sealed.clone();
+            bad[at] ^= 0x40;
+            let mut dec = Decryptor::new(Key::unlock(&fragment, None).unwrap());
+            let pushed = dec.push(&bad);
+            assert!(pushed.is_err() || dec.finish().is_err(), "flip at {at}");
+        }
+        let mut dec = Decryptor::new(Key::unlock(&fragment, None).unwrap());
+        dec.push(&sealed[..sealed.len() - 1]).unwrap();
+        assert!(dec.finish().is_err(), "truncated");
+        assert!(Key::unlock("not a link", None).is_err());
+        assert!(Key::unlock(&fragment, Some("pw".into())).is_err());
+        assert!(link_needs_password(&new_link(true).unwrap()).unwrap());
+        let key = Key::unlock(&fragment, None).unwrap();
+        assert!(Encryptor::new(&key, "n", "t", -1.0, vec![], None).is_err());
+        assert!(Encryptor::new(&key, "n", "t", 0.5, vec![], None).is_err());
+        assert!(Encryptor::new(&key, "n", "t", 1.0, vec![], Some(3)).is_err());
+    }
+
+    #[wasm_bindgen_test]
+    fn password_links_round_trip_in_the_browser() {
+        let fragment = new_link(true).unwrap();
+        let key = Key::unlock(&fragment, Some("hunter2".into())).unwrap();
+        let mut enc = Encryptor::new(&key, "p.txt", "text/plain", 3.0, vec![], None).unwrap();
+        let mut sealed = enc.header();
+        sealed.extend(enc.push(b"abc").unwrap());
+        sealed.extend(enc.finish().unwrap());
+        let wrong = Key::unlock(&fragment, Some("hunter3".into())).unwrap();
+        assert_ne!(wrong.proof_hash(), key.proof_hash());
+        assert!(Decryptor::new(wrong).push(&sealed).is_err());
+        let mut dec = Decryptor::new(Key::unlock(&fragment, Some("hunter2".into())).unwrap());
+        assert_eq!(dec.push(&sealed).unwrap(), b"abc");
+        assert!(dec.finish().is_ok());
+    }
 }

@@ -2,7 +2,9 @@
 //! sizes and chunkings, and rejection of every kind of tampering (truncation,
 //! record swap, bit flip, header change, appended data) with the one opaque
 //! error.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
+    clippy::cast_possible_truncation,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,

@@ -4,7 +4,9 @@
 //!
 //! Regenerate (only when the format changes, which needs a new version):
 //! `VEIL_REGENERATE_VECTORS=1 cargo test -p wasm-core --test vectors`.
+#![cfg(not(target_arch = "wasm32"))]
 #![allow(
+    clippy::cast_possible_truncation,
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::indexing_slicing,

@@ -1,0 +1,55 @@
+# Veil: `make run` serves http://127.0.0.1:8080; `make test` runs every check.
+# Every target that needs tools runs `setup` first, which installs only what
+# is missing (see scripts/setup.sh).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# npm's wasm-opt must come before any Debian binaryen on PATH (see SETUP notes
+# in scripts/setup.sh); cargo-installed tools live in ~/.cargo/bin.
+export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export CHROMEDRIVER := /usr/bin/chromedriver
+CARGO ?= cargo
+WASM_OUT := web/pkg
+
+.PHONY: setup wasm lint test test-native test-wasm test-vectors bench fuzz fmt clean
+
+setup:
+	@scripts/setup.sh
+
+## The wasm module and its JS glue, into web/pkg (what the page loads).
+wasm: setup
+	wasm-pack build wasm-core --target web --release --mode no-install \
+	  --out-dir ../$(WASM_OUT) --out-name veil --no-pack
+	@rm -f $(WASM_OUT)/.gitignore
+	@printf 'wasm: %s bytes, %s gzipped\n' "$$(stat -c %s $(WASM_OUT)/veil_bg.wasm)" "$$(gzip -9c $(WASM_OUT)/veil_bg.wasm | wc -c)"
+
+fmt:
+	$(CARGO) fmt --all
+
+lint: setup
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p wasm-core --target wasm32-unknown-unknown --lib --tests -- -D warnings
+
+test-native: setup
+	$(CARGO) test --workspace
+
+test-vectors: setup
+	python3 tests/check_vectors.py
+
+## wasm-bindgen tests in headless Chromium (runner set in .cargo/config.toml).
+test-wasm: setup
+	cd wasm-core && $(CARGO) test --target wasm32-unknown-unknown --lib
+
+test: setup lint test-native test-vectors test-wasm
+
+bench: setup wasm
+	$(CARGO) bench -p wasm-core --bench container
+	node bench/wasm-crypto.mjs
+
+fuzz: setup
+	scripts/fuzz.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf $(WASM_OUT)

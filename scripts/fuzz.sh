@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs each cargo-fuzz target for FUZZ_SECONDS (default 60) on nightly,
+# seeding the decryptor with the test-vector containers. Prints exec counts.
+set -euo pipefail
+cd "$(dirname "$0")/../wasm-core"
+SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
+export PATH="$HOME/.cargo/bin:$PATH"
+rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
+cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+mkdir -p fuzz/corpus/decrypt fuzz/corpus/header
+python3 - <<'PY'
+import json, pathlib
+for f in sorted(pathlib.Path("tests/vectors").glob("*.json")):
+    v = json.loads(f.read_text())
+    c = bytes.fromhex(v["container"])
+    pathlib.Path("fuzz/corpus/header", f.stem).write_bytes(c[:400])
+    if v["password"] is None:
+        # First byte chooses the feeding piece size.
+        pathlib.Path("fuzz/corpus/decrypt", f.stem).write_bytes(bytes([9]) + c[:20000])
+PY
+for target in header decrypt; do
+  echo "== fuzz $target for ${SECONDS_PER_TARGET}s"
+  cargo +nightly fuzz run "$target" -- -max_total_time="$SECONDS_PER_TARGET" -max_len=70000 2>&1 \
+    | tee "fuzz/$target.log" | grep -E "^#[0-9]+ +(DONE|INITED)|ERROR|panicked" || true
+  grep -E "^Done [0-9]+ runs|stat::number_of_executed_units" "fuzz/$target.log" || tail -3 "fuzz/$target.log"
+done

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Idempotent setup: installs what a fresh Debian 12 machine lacks to build,
+# run and test Veil. Each step checks first and does nothing when satisfied.
+# Reachable: crates.io, npm, PyPI, Debian apt, rustup targets; nothing from
+# GitHub. See README.md ("Setup") for what each piece is for.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WASM_PACK_VERSION=0.15.1
+APT_PACKAGES=(chromium chromium-driver libimage-exiftool-perl)
+PIP_PACKAGES=(cryptography argon2-cffi)
+
+log() { printf '[setup] %s\n' "$*"; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if ! command -v cargo >/dev/null; then
+  echo "[setup] cargo is missing: install Rust with rustup first (https://rustup.rs)" >&2
+  exit 1
+fi
+
+# 1. The wasm target.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. Debian packages: the browser and its driver (wasm and e2e tests),
+#    exiftool (the independent metadata verifier).
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Debian's binaryen (108) corrupts wasm-bindgen output; ours comes from npm and
+# is put first on PATH by the Makefile.
+if [ -x /usr/bin/wasm-opt ]; then
+  log "note: /usr/bin/wasm-opt (Debian binaryen) is present; the Makefile puts tools/node_modules/.bin first"
+fi
+
+# 3. wasm-pack.
+if ! wasm-pack --version 2>/dev/null | grep -qx "wasm-pack $WASM_PACK_VERSION"; then
+  log "cargo install wasm-pack $WASM_PACK_VERSION (about 2-5 minutes)"
+  nice cargo install wasm-pack --version "$WASM_PACK_VERSION" --locked
+fi
+
+# 4. wasm-bindgen-cli, exactly the wasm-bindgen version in Cargo.lock.
+#    Not --locked: its lockfile names a webpki-roots release the registry lacks.
+WB_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ -z "$WB_VERSION" ]; then
+  echo "[setup] cannot read the wasm-bindgen version from Cargo.lock" >&2
+  exit 1
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WB_VERSION"; then
+  log "cargo install wasm-bindgen-cli $WB_VERSION (about 3-5 minutes)"
+  nice cargo install wasm-bindgen-cli --version "$WB_VERSION" --force
+fi
+
+# 5. Node tools: wasm-opt (npm binaryen), playwright-core, tus-js-client.
+if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -d tools/node_modules/playwright-core ] \
+   || [ ! -d tools/node_modules/tus-js-client ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+  log "npm ci in tools/"
+  (cd tools && npm ci --no-audit --no-fund)
+fi
+
+# 6. Python packages for the independent test-vector checker.
+if ! python3 -c 'import cryptography, argon2' 2>/dev/null; then
+  log "pip install ${PIP_PACKAGES[*]}"
+  python3 -m pip install --quiet --disable-pip-version-check "${PIP_PACKAGES[@]}"
+fi
+
+log "ok"

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Independent check of docs/FORMAT.md against wasm-core's test vectors.
+
+Written from FORMAT.md alone, with the `cryptography` and `argon2-cffi`
+packages: it derives every key, rebuilds every container from its inputs and
+decrypts it again. If this and the Rust code ever disagree, the spec is
+ambiguous or one of them is wrong.
+"""
+import base64
+import hashlib
+import json
+import pathlib
+import struct
+import sys
+
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
+import hmac
+
+
+def extract(salt: bytes, ikm: bytes) -> bytes:
+    return hmac.new(salt, ikm, hashlib.sha256).digest()
+
+
+def expand(prk: bytes, info: bytes, length: int) -> bytes:
+    return HKDFExpand(hashes.SHA256(), length, info).derive(prk)
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def padme(n: int) -> int:
+    if n < 2:
+        return n
+    e = n.bit_length() - 1
+    s = e.bit_length()
+    mask = (1 << (e - s)) - 1
+    return (n + mask) & ~mask
+
+
+def ikm_for(secret: bytes, password, kdf) -> bytes:
+    if password is None:
+        return secret
+    link_prk = extract(b"veil/v1 link", secret)
+    salt = expand(link_prk, b"veil/v1 argon2id salt", 16)
+    pw = hash_secret_raw(password.encode(), salt, time_cost=kdf["t_cost"],
+                         memory_cost=kdf["m_cost"], parallelism=kdf["p_cost"],
+                         hash_len=32, type=Type.ID, version=19)
+    return secret + pw
+
+
+def metadata_plain(meta) -> bytes:
+    out = bytearray()
+    for s in (meta["name"], meta["type"]):
+        b = s.encode()
+        out += struct.pack(">H", len(b)) + b
+    out += struct.pack(">Q", meta["size"])
+    out += struct.pack(">H", len(meta["report"]))
+    for line in meta["report"]:
+        b = line.encode()
+        out += struct.pack(">H", len(b)) + b
+    padded = max(1, -(-len(out) // 256)) * 256
+    return bytes(out) + bytes(padded - len(out))
+
+
+def build(v) -> bytes:
+    secret = bytes.fromhex(v["secret"])
+    kdf = v["kdf"]
+    ikm = ikm_for(secret, v["password"], kdf)
+    fragment = b64(secret)
+    if kdf:
+        fragment += "." + b64(struct.pack(">III", kdf["m_cost"], kdf["t_cost"], kdf["p_cost"]))
+    assert fragment == v["fragment"], "fragment"
+
+    key_prk = extract(b"veil/v1 key", ikm)
+    proof = expand(key_prk, b"veil/v1 download proof", 32)
+    assert b64(proof) == v["download_proof"], "proof"
+    assert b64(hashlib.sha256(proof).digest()) == v["download_proof_sha256"], "proof hash"
+
+    salt = bytes.fromhex(v["salt"])
+    meta_plain = metadata_plain(v["metadata"])
+    params = struct.pack(">III", kdf["m_cost"], kdf["t_cost"], kdf["p_cost"]) if kdf else bytes(12)
+    header = (b"VEIL" + bytes([1, 1 if kdf else 0, 0, 0]) + struct.pack(">I", v["record_size"])
+              + params + salt + struct.pack(">I", len(meta_plain) + 16))
+    assert len(header) == 60
+
+    file_prk = extract(salt, ikm)
+    content_key = expand(file_prk, b"veil/v1 content key" + header, 32)
+    metadata_key = expand(file_prk, b"veil/v1 metadata key" + header, 32)
+    prefix = expand(file_prk, b"veil/v1 nonce prefix" + header, 7)
+    assert content_key.hex() == v["content_key"], "content key"
+    assert metadata_key.hex() == v["metadata_key"], "metadata key"
+    assert prefix.hex() == v["nonce_prefix"], "nonce prefix"
+
+    out = bytearray(header)
+    out += AESGCM(metadata_key).encrypt(bytes(12), meta_plain, header)
+    plain = bytes.fromhex(v["plaintext"])
+    content = plain + bytes(padme(len(plain)) - len(plain))
+    rs = v["record_size"]
+    records = max(1, -(-len(content) // rs))
+    aes = AESGCM(content_key)
+    for i in range(records):
+        nonce = prefix + struct.pack(">I", i) + bytes([1 if i == records - 1 else 0])
+        out += aes.encrypt(nonce, content[i * rs:(i + 1) * rs], None)
+    return bytes(out)
+
+
+def main() -> int:
+    root = pathlib.Path(__file__).resolve().parent.parent / "wasm-core" / "tests" / "vectors"
+    files = sorted(root.glob("*.json"))
+    failed = 0
+    for f in files:
+        v = json.loads(f.read_text())
+        try:
+            built = build(v)
+            assert built.hex() == v["container"], "container bytes differ"
+            print(f"ok   {f.name}")
+        except AssertionError as e:
+            failed += 1
+            print(f"FAIL {f.name}: {e}")
+    print(f"{len(files) - failed} passed, {failed} failed")
+    return 1 if failed or not files else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
