@@ -7,7 +7,9 @@ SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
 export PATH="$HOME/.cargo/bin:$PATH"
 rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-mkdir -p fuzz/corpus/decrypt fuzz/corpus/header
+mkdir -p fuzz/corpus/decrypt fuzz/corpus/header fuzz/corpus/strip
+# Small corpus pictures seed the stripper (large ones slow libFuzzer down).
+find ../tests/corpus -type f -size -200k ! -name "*.tsv" -exec cp {} fuzz/corpus/strip/ \;
 python3 - <<'PY'
 import json, pathlib
 for f in sorted(pathlib.Path("tests/vectors").glob("*.json")):
@@ -18,9 +20,9 @@ for f in sorted(pathlib.Path("tests/vectors").glob("*.json")):
         # First byte chooses the feeding piece size.
         pathlib.Path("fuzz/corpus/decrypt", f.stem).write_bytes(bytes([9]) + c[:20000])
 PY
-for target in header decrypt; do
+for target in header decrypt strip; do
   echo "== fuzz $target for ${SECONDS_PER_TARGET}s"
-  cargo +nightly fuzz run "$target" -- -max_total_time="$SECONDS_PER_TARGET" -max_len=70000 2>&1 \
+  cargo +nightly fuzz run "$target" -- -max_total_time="$SECONDS_PER_TARGET" -max_len=300000 2>&1 \
     | tee "fuzz/$target.log" | grep -E "^#[0-9]+ +(DONE|INITED)|ERROR|panicked" || true
   grep -E "^Done [0-9]+ runs|stat::number_of_executed_units" "fuzz/$target.log" || tail -3 "fuzz/$target.log"
 done

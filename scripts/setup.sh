@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_PACK_VERSION=0.15.1
-APT_PACKAGES=(chromium chromium-driver libimage-exiftool-perl)
+APT_PACKAGES=(chromium chromium-driver libimage-exiftool-perl libheif-examples ffmpeg)
 PIP_PACKAGES=(cryptography argon2-cffi)
 
 log() { printf '[setup] %s\n' "$*"; }
@@ -25,7 +25,8 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 # 2. Debian packages: the browser and its driver (wasm and e2e tests),
-#    exiftool (the independent metadata verifier).
+#    exiftool (the independent metadata verifier), heif-convert and ffmpeg
+#    (independent decoders proving that stripping left HEIC/AVIF/video intact).
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -26,6 +26,7 @@ pub mod keys;
 pub mod metadata;
 pub mod padding;
 pub mod stream;
+pub mod strip;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

@@ -46,6 +46,47 @@ pub fn default_record_size() -> u32 {
     crate::format::DEFAULT_RECORD_SIZE
 }
 
+/// Recognises a picture or video from its first bytes (at least 12), never
+/// from the name: its media type (e.g. `image/jpeg`), or `undefined`.
+#[wasm_bindgen(js_name = sniffType)]
+pub fn sniff_type(head: &[u8]) -> Option<String> {
+    crate::strip::sniff(head).map(|m| m.mime(head).to_owned())
+}
+
+/// Removes metadata. Resolves to `{data, changed, format, type, removed,
+/// kept, lines}`: `data` is the cleaned file (or the input when it is not
+/// media: `changed` is then false and `format` null), `lines` is the report
+/// as sealed into the container. Throws an error naming the problem when a
+/// file is, or claims to be (`declaredType`), a picture or video that
+/// cannot be cleaned; the caller decides whether to send it unmodified.
+#[wasm_bindgen(js_name = stripMetadata)]
+pub fn strip_metadata(data: &[u8], declared_type: Option<String>) -> Result<JsValue, JsError> {
+    let declared = declared_type.as_deref();
+    let stripped = crate::strip::strip(data, declared).map_err(js_err)?;
+    let o = Object::new();
+    let report = &stripped.report;
+    let list = |v: &[String]| -> Array { v.iter().map(|s| JsValue::from_str(s)).collect() };
+    let changed = matches!(stripped.data, std::borrow::Cow::Owned(_));
+    let mime = crate::strip::media_type(data, declared);
+    // Setting plain data properties on a fresh object cannot fail.
+    let _ = Reflect::set(
+        &o,
+        &"data".into(),
+        &Uint8Array::new_from_slice(&stripped.data).into(),
+    );
+    let _ = Reflect::set(&o, &"changed".into(), &changed.into());
+    let _ = Reflect::set(
+        &o,
+        &"format".into(),
+        &report.format.map_or(JsValue::NULL, JsValue::from_str),
+    );
+    let _ = Reflect::set(&o, &"type".into(), &mime.into());
+    let _ = Reflect::set(&o, &"removed".into(), &list(&report.removed).into());
+    let _ = Reflect::set(&o, &"kept".into(), &list(&report.kept).into());
+    let _ = Reflect::set(&o, &"lines".into(), &list(&report.lines()).into());
+    Ok(o.into())
+}
+
 /// The file key: a link fragment unlocked with its password, if any.
 #[wasm_bindgen]
 pub struct Key {
@@ -483,6 +524,36 @@ mod tests {
         assert!(Encryptor::new(&key, "n", "t", -1.0, vec![], None).is_err());
         assert!(Encryptor::new(&key, "n", "t", 0.5, vec![], None).is_err());
         assert!(Encryptor::new(&key, "n", "t", 1.0, vec![], Some(3)).is_err());
+    }
+
+    #[wasm_bindgen_test]
+    fn strip_from_js_cleans_and_reports_and_never_traps() {
+        // A tiny JPEG: SOI, a COM segment, a frame header, a scan, EOI.
+        let jpeg = [
+            0xFF, 0xD8, 0xFF, 0xFE, 0, 5, b'h', b'i', b'!', 0xFF, 0xC0, 0, 2, 0xFF, 0xDA, 0, 2, 1,
+            2, 3, 0xFF, 0xD9,
+        ];
+        let r = strip_metadata(&jpeg, Some("image/jpeg".into())).unwrap();
+        let get = |k: &str| Reflect::get(&r, &k.into()).unwrap();
+        assert_eq!(get("format").as_string().as_deref(), Some("JPEG"));
+        assert_eq!(get("type").as_string().as_deref(), Some("image/jpeg"));
+        let removed: Array = get("removed").unchecked_into();
+        assert_eq!(removed.get(0).as_string().as_deref(), Some("comment"));
+        assert_eq!(
+            buf(Uint8Array::new(&get("data")).buffer().into()).len(),
+            jpeg.len() - 7
+        );
+        // Truncated or hostile inputs throw instead of trapping.
+        for cut in 0..jpeg.len() {
+            let _ = strip_metadata(&jpeg[..cut], Some("image/jpeg".into()));
+        }
+        assert!(strip_metadata(b"not really", Some("image/png".into())).is_err());
+        let text = strip_metadata(b"hello", Some("text/plain".into())).unwrap();
+        assert_eq!(
+            Reflect::get(&text, &"changed".into()).unwrap().as_bool(),
+            Some(false)
+        );
+        assert_eq!(sniff_type(&jpeg).as_deref(), Some("image/jpeg"));
     }
 
     #[wasm_bindgen_test]

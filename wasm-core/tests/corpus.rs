@@ -1,0 +1,310 @@
+//! The stripper against real camera and phone files (`tests/corpus/`, see
+//! its MANIFEST.tsv), judged by independent tools:
+//! - exiftool must find no GPS, camera, serial, lens, owner, date, XMP, IPTC,
+//!   comment, thumbnail, maker-note or trailer tags in the result;
+//! - the ICC profile must be byte-identical and the EXIF orientation equal;
+//! - the decoded pixels must be equal: the `image` crate for JPEG, PNG,
+//!   WebP, GIF and TIFF; libheif's `heif-convert` for HEIC and AVIF; ffmpeg
+//!   frame checksums for MP4 and MOV.
+#![cfg(not(target_arch = "wasm32"))]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs
+)]
+
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn corpus() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus")
+}
+
+fn exiftool(path: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new("exiftool")
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("exiftool is installed by make setup");
+    out.stdout
+}
+
+fn tags(path: &Path) -> Map<String, Value> {
+    let json = exiftool(path, &["-j", "-a", "-G1", "-ee"]);
+    let v: Vec<Map<String, Value>> = serde_json::from_slice(&json).unwrap();
+    v.into_iter().next().unwrap()
+}
+
+/// Tags that would betray the photographer, as `Group:Name` keys of
+/// `exiftool -G1 -j`: anything in a metadata group, and anything whose name
+/// names something personal, wherever it sits.
+fn sensitive(tags: &Map<String, Value>) -> Vec<String> {
+    const GROUPS: &[&str] = &[
+        "XMP",
+        "IPTC",
+        "ExifIFD",
+        "GPS",
+        "IFD1",
+        "MakerNotes",
+        "Photoshop",
+        "Apple",
+        "Canon",
+        "Nikon",
+        "Olympus",
+        "Sony",
+        "Samsung",
+        "UserData",
+        "Keys",
+        "ItemList",
+        "Trailer",
+        "MPImage",
+        "FlashPix",
+        "PrintIM",
+    ];
+    const WORDS: &[&str] = &[
+        "GPS",
+        "Make",
+        "Model",
+        "Serial",
+        "Lens",
+        "Owner",
+        "Date",
+        "Time",
+        "Comment",
+        "Thumbnail",
+        "Preview",
+        "MakerNote",
+        "Software",
+        "Artist",
+        "Copyright",
+        "Trailer",
+        "Description",
+        "Location",
+        "DocumentID",
+        "InstanceID",
+        "UniqueID",
+        "Creator",
+        "History",
+        "Author",
+        "Title",
+        "Keywords",
+        "Host",
+        "Warning",
+    ];
+    let mut bad = Vec::new();
+    for (key, value) in tags {
+        let (group, name) = key.split_once(':').unwrap_or(("", key));
+        if group.starts_with("ICC")
+            || matches!(group, "System" | "ExifTool" | "") && name != "Warning"
+        {
+            continue; // The colour profile is kept on purpose; System is the file system's.
+        }
+        let text = value.to_string();
+        // Zeroed video timestamps read back as 0000:00:00.
+        let zero_date = text.contains("0000:00:00 00:00:00");
+        // A zeroed XMP item in HEIF/AVIF reads back as "Invalid XMP".
+        let zeroed_xmp = name == "Warning" && text.contains("Invalid XMP");
+        let hit =
+            GROUPS.iter().any(|g| group.starts_with(g)) || WORDS.iter().any(|w| name.contains(w));
+        if hit && !zero_date && !zeroed_xmp && !harmless(name) {
+            bad.push(format!("{key} = {text}"));
+        }
+    }
+    bad
+}
+
+/// Structural tags whose names contain a watched word but carry nothing personal.
+fn harmless(name: &str) -> bool {
+    matches!(
+        name,
+        "FileModifyDate"
+            | "FileAccessDate"
+            | "FileInodeChangeDate"
+            | "ExifToolVersion"
+            | "TimeScale"
+            | "MediaTimeScale"
+            | "PreviewTime"
+            | "PreviewDuration"
+            | "PosterTime"
+            | "SelectionTime"
+            | "SelectionDuration"
+            | "CurrentTime"
+            | "NextTrackID"
+            | "TrackDuration"
+            | "MediaDuration"
+            | "Duration"
+            | "HandlerDescription"
+            | "ColorTransform"
+            | "DCTEncodeVersion"
+            | "TimeCode"
+            | "SampleTime"
+            | "SampleDuration"
+    )
+}
+
+fn icc(path: &Path) -> Vec<u8> {
+    exiftool(path, &["-b", "-icc_profile"])
+}
+
+/// EXIF orientation as displayed: a missing tag means 1 (upright).
+fn exif_orientation(path: &Path) -> String {
+    let out = String::from_utf8(exiftool(path, &["-s3", "-n", "-IFD0:Orientation"])).unwrap();
+    match out.trim() {
+        "" => "1".to_owned(),
+        o => o.to_owned(),
+    }
+}
+
+/// Decoded pixels, with the tool that suits the format.
+fn pixels(path: &Path, ext: &str) -> Vec<u8> {
+    match ext {
+        "heic" | "avif" => {
+            let dir = tempfile::tempdir().unwrap();
+            let png = dir.path().join("x.png");
+            let st = Command::new("heif-convert")
+                .arg(path)
+                .arg(&png)
+                .output()
+                .expect("heif-convert (libheif-examples) is installed by make setup");
+            assert!(
+                st.status.success(),
+                "heif-convert failed on {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&st.stderr)
+            );
+            image::open(&png).unwrap().into_rgba8().into_raw()
+        }
+        "mov" | "mp4" => {
+            let out = Command::new("ffmpeg")
+                .args(["-v", "error", "-i"])
+                .arg(path)
+                .args(["-map", "0:v", "-f", "framemd5", "-"])
+                .output()
+                .expect("ffmpeg is installed by make setup");
+            assert!(
+                out.status.success(),
+                "ffmpeg failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // Keep only the per-frame checksums (the header names the input).
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| !l.starts_with('#'))
+                .collect::<Vec<_>>()
+                .join("\n")
+                .into_bytes()
+        }
+        _ => {
+            let img = image::ImageReader::open(path)
+                .unwrap()
+                .with_guessed_format()
+                .unwrap()
+                .decode();
+            img.unwrap_or_else(|e| panic!("{} does not decode: {e}", path.display()))
+                .into_rgba8()
+                .into_raw()
+        }
+    }
+}
+
+#[test]
+fn corpus_is_clean_lossless_upright_and_keeps_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(corpus())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e != "tsv"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 27, "the corpus is missing");
+    let mut failures = Vec::new();
+    for original in &files {
+        let name = original.file_name().unwrap().to_string_lossy().into_owned();
+        let ext = original
+            .extension()
+            .unwrap()
+            .to_string_lossy()
+            .to_ascii_lowercase();
+        let data = std::fs::read(original).unwrap();
+        let stripped =
+            veil_core::strip::strip(&data, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(stripped.report.format.is_some(), "{name} not recognised");
+        let cleaned = dir.path().join(&name);
+        std::fs::write(&cleaned, &stripped.data).unwrap();
+
+        let residual = sensitive(&tags(&cleaned));
+        if !residual.is_empty() {
+            failures.push(format!("{name}: exiftool still finds {residual:?}"));
+        }
+        if icc(original) != icc(&cleaned) {
+            failures.push(format!("{name}: ICC profile changed"));
+        }
+        if exif_orientation(original) != exif_orientation(&cleaned) {
+            failures.push(format!("{name}: EXIF orientation changed"));
+        }
+        if pixels(original, &ext) != pixels(&cleaned, &ext) {
+            failures.push(format!("{name}: decoded pixels differ"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_sensitivity_check_can_fail() {
+    // The original files must trip the same check: it is not vacuous.
+    for name in [
+        "jpeg_nikon_d5000_gps_xmp_serial.jpg",
+        "heic_iphone_gps_displayp3.heic",
+        "mov_iphone_gps_keys.mov",
+        "png_derived_vivo_exif_chunk_gps.png",
+        "webp_htc_desire_exif_gps_iccp.webp",
+        "gif_xmp_icc_comment.gif",
+        "tiff_iptc_icc.tif",
+    ] {
+        let found = sensitive(&tags(&corpus().join(name)));
+        assert!(
+            !found.is_empty(),
+            "{name}: the check finds nothing in the original"
+        );
+    }
+}
+
+#[test]
+fn reports_name_what_matters() {
+    let read = |n: &str| std::fs::read(corpus().join(n)).unwrap();
+    let r = veil_core::strip::strip(&read("jpeg_nikon_d5000_gps_xmp_serial.jpg"), None)
+        .unwrap()
+        .report;
+    for want in [
+        "GPS position",
+        "camera: NIKON CORPORATION NIKON D5000",
+        "date taken",
+        "XMP",
+        "thumbnail",
+    ] {
+        assert!(
+            r.removed.iter().any(|x| x == want),
+            "missing {want:?} in {:?}",
+            r.removed
+        );
+    }
+    let r = veil_core::strip::strip(&read("jpeg_mpo_nintendo3ds_stereo.mpo"), None)
+        .unwrap()
+        .report;
+    assert!(
+        r.removed.iter().any(|x| x.contains("second image")),
+        "{:?}",
+        r.removed
+    );
+    let r = veil_core::strip::strip(&read("jpeg_portrait_orient6_icc.jpg"), None)
+        .unwrap()
+        .report;
+    assert!(
+        r.kept.iter().any(|x| x == "orientation (6)"),
+        "{:?}",
+        r.kept
+    );
+}
