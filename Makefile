@@ -11,7 +11,7 @@ export CHROMEDRIVER := /usr/bin/chromedriver
 CARGO ?= cargo
 WASM_OUT := web/pkg
 
-.PHONY: setup wasm lint test test-native test-wasm test-vectors bench fuzz fmt clean
+.PHONY: setup wasm lint test test-native test-wasm test-vectors bench bench-setup fuzz fmt clean
 
 setup:
 	@scripts/setup.sh
@@ -43,9 +43,16 @@ test-wasm: setup
 
 test: setup lint test-native test-vectors test-wasm
 
-bench: setup wasm
+## Tools only the benchmarks use (mat2 for the stripping comparison).
+bench-setup: setup
+	@dpkg-query -W -f='$${Status}' mat2 2>/dev/null | grep -q "install ok installed" || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mat2; }
+
+bench: bench-setup wasm
 	$(CARGO) bench -p wasm-core --bench container
 	node bench/wasm-crypto.mjs
+	$(CARGO) build --release -p veil-cli
+	python3 bench/strip-compare.py
 
 fuzz: setup
 	scripts/fuzz.sh
