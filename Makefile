@@ -11,7 +11,7 @@ export CHROMEDRIVER := /usr/bin/chromedriver
 CARGO ?= cargo
 WASM_OUT := web/pkg
 
-.PHONY: setup wasm lint test test-native test-wasm test-vectors bench bench-setup fuzz fmt clean
+.PHONY: run setup wasm lint test test-native test-wasm test-vectors bench bench-setup fuzz fmt clean
 
 setup:
 	@scripts/setup.sh
@@ -22,6 +22,12 @@ wasm: setup
 	  --out-dir ../$(WASM_OUT) --out-name veil --no-pack
 	@rm -f $(WASM_OUT)/.gitignore
 	@printf 'wasm: %s bytes, %s gzipped\n' "$$(stat -c %s $(WASM_OUT)/veil_bg.wasm)" "$$(gzip -9c $(WASM_OUT)/veil_bg.wasm | wc -c)"
+
+## Builds everything and serves http://127.0.0.1:8080 with ./data.
+run: setup wasm
+	$(CARGO) build --release -p blob-server
+	@echo "Veil: open http://127.0.0.1:8080 (Ctrl-C stops)"
+	./target/release/blob-server --bind 127.0.0.1:8080 --data-dir ./data --static-dir ./web
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,0 +1,131 @@
+//! Configuration: flags and `VEIL_*` environment variables (clap), turned
+//! into a validated [`Settings`] in one place.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Command-line flags; every flag also reads a `VEIL_*` variable.
+#[derive(clap::Parser, Debug, Clone)]
+#[command(name = "blob-server", version, about = "Veil's zero-knowledge blob store")]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "VEIL_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Directory for the database and the ciphertext files.
+    #[arg(long, env = "VEIL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Largest blob in bytes (ciphertext).
+    #[arg(long, env = "VEIL_MAX_BLOB_SIZE", default_value_t = 100 * 1024 * 1024)]
+    pub max_blob_size: u64,
+    /// Expiry when the uploader asks for none, in seconds.
+    #[arg(long, env = "VEIL_DEFAULT_EXPIRY", default_value_t = 24 * 3600)]
+    pub default_expiry: u64,
+    /// Longest expiry an uploader may ask for, in seconds.
+    #[arg(long, env = "VEIL_MAX_EXPIRY", default_value_t = 7 * 24 * 3600)]
+    pub max_expiry: u64,
+    /// Largest download limit an uploader may set.
+    #[arg(long, env = "VEIL_MAX_DOWNLOADS", default_value_t = 1000)]
+    pub max_downloads: u32,
+    /// Seconds an unfinished resumable upload is kept.
+    #[arg(long, env = "VEIL_UPLOAD_EXPIRY", default_value_t = 24 * 3600)]
+    pub upload_expiry: u64,
+    /// Seconds between sweeps of expired blobs and stale uploads.
+    #[arg(long, env = "VEIL_SWEEP_INTERVAL", default_value_t = 60)]
+    pub sweep_interval: u64,
+    /// Directory of the web page (index.html and the built wasm in pkg/).
+    #[arg(long, env = "VEIL_STATIC_DIR", default_value = "./web")]
+    pub static_dir: PathBuf,
+    /// TLS certificate chain (PEM); serves HTTPS directly with --tls-key.
+    #[arg(long, env = "VEIL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "VEIL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Accept only TLS 1.3.
+    #[arg(long, env = "VEIL_TLS13_ONLY")]
+    pub tls13_only: bool,
+    /// An .onion URL to advertise in the Onion-Location header of pages.
+    #[arg(long, env = "VEIL_ONION_LOCATION")]
+    pub onion_location: Option<String>,
+    /// Seconds in-flight transfers get to finish after SIGINT/SIGTERM.
+    #[arg(long, env = "VEIL_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
+}
+
+/// Validated settings shared by every handler.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// See [`Args::max_blob_size`].
+    pub max_blob_size: u64,
+    /// See [`Args::default_expiry`].
+    pub default_expiry: u64,
+    /// See [`Args::max_expiry`].
+    pub max_expiry: u64,
+    /// See [`Args::max_downloads`].
+    pub max_downloads: u32,
+    /// See [`Args::upload_expiry`].
+    pub upload_expiry: u64,
+    /// See [`Args::sweep_interval`].
+    pub sweep_interval: Duration,
+    /// See [`Args::static_dir`].
+    pub static_dir: PathBuf,
+    /// Whether responses go out over TLS (adds HSTS).
+    pub tls: bool,
+    /// See [`Args::onion_location`].
+    pub onion_location: Option<String>,
+    /// See [`Args::shutdown_grace`].
+    pub shutdown_grace: Duration,
+}
+
+impl Settings {
+    /// Validates the flags.
+    pub fn from_args(a: &Args) -> Result<Self, String> {
+        if a.max_blob_size == 0 {
+            return Err("--max-blob-size must be positive".into());
+        }
+        if a.max_expiry == 0 || a.default_expiry == 0 || a.default_expiry > a.max_expiry {
+            return Err("expiries must be positive and --default-expiry <= --max-expiry".into());
+        }
+        if a.max_expiry > 10 * 365 * 24 * 3600 {
+            return Err("--max-expiry is limited to ten years".into());
+        }
+        if a.sweep_interval == 0 || a.upload_expiry == 0 {
+            return Err("--sweep-interval and --upload-expiry must be positive".into());
+        }
+        if let Some(o) = &a.onion_location {
+            if !o.starts_with("http://") || !o.contains(".onion") || o.chars().any(|c| c.is_control()) {
+                return Err("--onion-location must be an http://....onion URL".into());
+            }
+        }
+        Ok(Self {
+            max_blob_size: a.max_blob_size,
+            default_expiry: a.default_expiry,
+            max_expiry: a.max_expiry,
+            max_downloads: a.max_downloads.max(1),
+            upload_expiry: a.upload_expiry,
+            sweep_interval: Duration::from_secs(a.sweep_interval),
+            static_dir: a.static_dir.clone(),
+            tls: a.tls_cert.is_some(),
+            onion_location: a.onion_location.clone(),
+            shutdown_grace: Duration::from_secs(a.shutdown_grace),
+        })
+    }
+
+    /// Settings for tests: small limits, a given static dir.
+    #[must_use]
+    pub fn for_tests(static_dir: PathBuf) -> Self {
+        Self {
+            max_blob_size: 64 * 1024 * 1024,
+            default_expiry: 3600,
+            max_expiry: 7 * 24 * 3600,
+            max_downloads: 1000,
+            upload_expiry: 3600,
+            sweep_interval: Duration::from_secs(3600),
+            static_dir,
+            tls: false,
+            onion_location: None,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Random identifiers and secrets the server hands out, and how they are
+//! stored: ids in the clear, tokens and proofs only as SHA-256 hashes,
+//! compared in constant time.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// Fills `buf` from the OS CSPRNG.
+pub fn random(buf: &mut [u8]) -> std::io::Result<()> {
+    getrandom::getrandom(buf).map_err(std::io::Error::other)
+}
+
+fn decode_exact<const N: usize>(s: &str) -> Option<[u8; N]> {
+    if s.len() != (N * 4).div_ceil(3) {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(s).ok()?;
+    let arr: [u8; N] = bytes.try_into().ok()?;
+    // One spelling per value: reject stray low bits in the last character.
+    (URL_SAFE_NO_PAD.encode(arr) == s).then_some(arr)
+}
+
+/// A blob (or upload) id: 128 random bits, 22 base64url characters.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct BlobId([u8; 16]);
+
+impl BlobId {
+    /// A fresh random id.
+    pub fn generate() -> std::io::Result<Self> {
+        let mut b = [0u8; 16];
+        random(&mut b)?;
+        Ok(Self(b))
+    }
+
+    /// Parses the 22-character form; anything else is `None`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        decode_exact::<16>(s).map(Self)
+    }
+
+    /// The raw bytes (sled keys).
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    /// From raw bytes (sled keys).
+    #[must_use]
+    pub fn from_bytes(b: [u8; 16]) -> Self {
+        Self(b)
+    }
+}
+
+impl std::fmt::Display for BlobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&URL_SAFE_NO_PAD.encode(self.0))
+    }
+}
+
+/// The deletion token given once to the uploader. Never stored: only its
+/// SHA-256 is. No `Debug`, wiped on drop.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct DeleteToken([u8; 32]);
+
+impl DeleteToken {
+    /// A fresh random token.
+    pub fn generate() -> std::io::Result<Self> {
+        let mut b = [0u8; 32];
+        random(&mut b)?;
+        Ok(Self(b))
+    }
+
+    /// Parses the 43-character base64url form.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        decode_exact::<32>(s).map(Self)
+    }
+
+    /// base64url, for the uploader.
+    #[must_use]
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
+    /// What the store keeps.
+    #[must_use]
+    pub fn hash(&self) -> Digest32 {
+        Digest32(Sha256::digest(self.0).into())
+    }
+}
+
+/// A download proof presented by a downloader (`Veil-Proof`). No `Debug`.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub struct Proof([u8; 32]);
+
+impl Proof {
+    /// Parses the 43-character base64url form.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        decode_exact::<32>(s).map(Self)
+    }
+
+    /// SHA-256 of the proof, to compare with the stored verifier.
+    #[must_use]
+    pub fn hash(&self) -> Digest32 {
+        Digest32(Sha256::digest(self.0).into())
+    }
+}
+
+/// A SHA-256 value (a token hash or a proof verifier). Equality is constant time.
+#[derive(Clone, Copy)]
+pub struct Digest32(pub [u8; 32]);
+
+impl Digest32 {
+    /// Parses the 43-character base64url form (`Veil-Proof-Hash`).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        decode_exact::<32>(s).map(Self)
+    }
+}
+
+impl PartialEq for Digest32 {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl Eq for Digest32 {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_junk() {
+        let id = BlobId::generate().unwrap();
+        let s = id.to_string();
+        assert_eq!(s.len(), 22);
+        assert_eq!(BlobId::parse(&s), Some(id));
+        for bad in ["", "../../etc/passwd", &s[..21], &format!("{s}A"), "%2e%2e", "aaaaaaaaaaaaaaaaaaaaa/"] {
+            assert_eq!(BlobId::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn tokens_hash_and_compare() {
+        let t = DeleteToken::generate().unwrap();
+        let again = DeleteToken::parse(&t.encode()).unwrap();
+        assert!(t.hash() == again.hash());
+        assert!(t.hash() != DeleteToken::generate().unwrap().hash());
+    }
+}

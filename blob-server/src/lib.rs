@@ -1,0 +1,172 @@
+//! Veil's blob server: a deliberately dumb, zero-knowledge store of
+//! ciphertext. It keeps, per blob, a size, an expiry, a download counter and
+//! limit, the SHA-256 of a deletion token and of an optional download proof;
+//! never a name, a type, an address, a cookie or a key.
+//!
+//! # Layout
+//! - [`config`]: flags and `VEIL_*` variables, validated into [`config::Settings`];
+//! - [`ids`]: random ids and tokens, hashes, constant-time comparison;
+//! - [`record`]: the fixed binary layout of sled records and the expiry index;
+//! - [`store`]: files + sled, crash-safe commit, atomic download claims, sweeping;
+//! - [`api`]: `/api/v1/blobs`, `/api/v1/config`, `/healthz`;
+//! - [`tus`]: resumable uploads (tus 1.0) under `/api/v1/uploads`;
+//! - [`throttle`]: per-blob slow-down of wrong download proofs;
+//! - [`headers`]: CSP and the other security headers, no cookies;
+//! - [`error`]: the one mapping from failures to fixed public messages;
+//! - [`clock`]: wall-clock time, replaceable in tests;
+//! - [`tls`]: HTTPS with rustls.
+//!
+//! Privacy by construction: no handler reads the peer address (there is no
+//! `ConnectInfo` anywhere), forwarding headers are ignored, and trace spans
+//! carry only the method and the *matched route* (`/api/v1/blobs/{id}`),
+//! never the URI, query, headers or ids.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod headers;
+pub mod ids;
+pub mod record;
+pub mod store;
+pub mod throttle;
+pub mod tls;
+pub mod tus;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+/// Everything handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// Files and records.
+    pub store: Arc<store::Store>,
+    /// Validated configuration.
+    pub settings: Arc<config::Settings>,
+    /// Wrong-proof slow-down, per blob.
+    pub throttle: Arc<throttle::Throttle>,
+    /// tus uploads with a PATCH in flight.
+    pub in_flight: Arc<tus::InFlight>,
+    /// Downloads in progress, per blob (erasure waits for them).
+    pub readers: Arc<api::Readers>,
+    /// "Now", in Unix seconds.
+    pub clock: clock::Clock,
+}
+
+impl AppState {
+    /// State over an opened store.
+    #[must_use]
+    pub fn new(store: store::Store, settings: config::Settings, clock: clock::Clock) -> Self {
+        Self {
+            store: Arc::new(store),
+            settings: Arc::new(settings),
+            throttle: Arc::default(),
+            in_flight: Arc::default(),
+            readers: Arc::default(),
+            clock,
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let web = state.settings.static_dir.clone();
+    let pages = ServeDir::new(&web).fallback(ServeFile::new(web.join("index.html")));
+    Router::new()
+        .route("/api/v1/blobs", post(api::create))
+        .route("/api/v1/blobs/{id}", get(api::download).head(api::head).delete(api::delete))
+        .route("/api/v1/uploads", post(tus::create).options(tus::options))
+        .route("/api/v1/uploads/{id}", axum::routing::head(tus::head).patch(tus::patch).delete(tus::terminate))
+        .route("/api/v1/config", get(api::config))
+        .route("/healthz", get(api::healthz))
+        .route("/api/{*rest}", axum::routing::any(api::not_found))
+        .route_service("/d/{id}", ServeFile::new(web.join("download.html")))
+        .fallback_service(pages)
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                // The matched route only: never the URI, query or headers.
+                let route = req.extensions().get::<MatchedPath>().map_or("static", MatchedPath::as_str);
+                tracing::info_span!("http", method = %req.method(), route)
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(state.clone(), headers::security_headers))
+        .with_state(state)
+}
+
+/// Deletes expired blobs and stale uploads every `sweep_interval` until
+/// `stop` fires. Reads check expiry themselves; this only reclaims space.
+pub async fn sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(state.settings.sweep_interval);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let (store, now) = (state.store.clone(), state.clock.now());
+        match tokio::task::spawn_blocking(move || store.sweep(now)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(removed = n, "sweep"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "sweep failed"),
+            Err(e) => tracing::error!(error = %e, "sweep task failed"),
+        }
+        state.throttle.prune(Instant::now());
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets
+/// in-flight requests finish for up to `shutdown_grace`, stops the sweeper
+/// and flushes the store.
+pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sweeper = tokio::spawn(sweeper(state.clone(), stop_rx.clone()));
+    let grace = state.settings.shutdown_grace;
+    let mut stop_wait = stop_rx;
+    let server = axum::serve(listener, app(state.clone())).with_graceful_shutdown(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let served = tokio::select! {
+        r = server => r,
+        () = async {
+            let _ = stop_wait.changed().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("shutdown grace period over; dropping remaining transfers");
+            Ok(())
+        }
+    };
+    let _ = sweeper.await;
+    let store = state.store.clone();
+    let _ = tokio::task::spawn_blocking(move || store.flush()).await;
+    served
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

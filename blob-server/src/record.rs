@@ -1,0 +1,207 @@
+//! The per-blob and per-upload records kept in sled, in a fixed, versioned
+//! binary layout (no serde format to drift), and the big-endian expiry-index
+//! key that keeps the sweeper's scan in time order.
+
+use crate::ids::{BlobId, Digest32};
+
+/// A complete blob's record.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct BlobRecord {
+    /// Ciphertext length in bytes.
+    pub size: u64,
+    /// Unix seconds after which the blob is gone.
+    pub expires_at: u64,
+    /// Download limit; 0 means unlimited.
+    pub max_downloads: u32,
+    /// Downloads claimed so far.
+    pub downloads: u32,
+    /// SHA-256 of the deletion token.
+    pub delete_hash: Digest32,
+    /// SHA-256 of the download proof, when downloads need one.
+    pub proof_hash: Option<Digest32>,
+}
+
+const BLOB_V1: u8 = 1;
+const BLOB_LEN: usize = 1 + 8 + 8 + 4 + 4 + 32 + 1 + 32;
+
+impl BlobRecord {
+    /// The stored bytes.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(BLOB_LEN);
+        v.push(BLOB_V1);
+        v.extend_from_slice(&self.size.to_be_bytes());
+        v.extend_from_slice(&self.expires_at.to_be_bytes());
+        v.extend_from_slice(&self.max_downloads.to_be_bytes());
+        v.extend_from_slice(&self.downloads.to_be_bytes());
+        v.extend_from_slice(&self.delete_hash.0);
+        match self.proof_hash {
+            Some(p) => {
+                v.push(1);
+                v.extend_from_slice(&p.0);
+            }
+            None => {
+                v.push(0);
+                v.extend_from_slice(&[0; 32]);
+            }
+        }
+        v
+    }
+
+    /// Parses stored bytes; `None` if corrupt.
+    #[must_use]
+    pub fn decode(b: &[u8]) -> Option<Self> {
+        let mut r = Reader(b);
+        if r.u8()? != BLOB_V1 {
+            return None;
+        }
+        let rec = Self {
+            size: r.u64()?,
+            expires_at: r.u64()?,
+            max_downloads: r.u32()?,
+            downloads: r.u32()?,
+            delete_hash: Digest32(r.arr()?),
+            proof_hash: {
+                let flag = r.u8()?;
+                let h = r.arr()?;
+                (flag == 1).then_some(Digest32(h))
+            },
+        };
+        r.0.is_empty().then_some(rec)
+    }
+
+    /// Downloads left, or `None` for unlimited.
+    #[must_use]
+    pub fn downloads_left(&self) -> Option<u32> {
+        (self.max_downloads > 0).then(|| self.max_downloads.saturating_sub(self.downloads))
+    }
+}
+
+/// What an unfinished tus upload will become, and how far it got.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct UploadRecord {
+    /// Declared total length (`Upload-Length`).
+    pub length: u64,
+    /// Bytes durably received (`Upload-Offset`).
+    pub offset: u64,
+    /// Unix seconds after which the unfinished upload is discarded.
+    pub upload_expires_at: u64,
+    /// Seconds the blob will live once complete.
+    pub expires_in: u64,
+    /// The blob's download limit (0 = unlimited).
+    pub max_downloads: u32,
+    /// SHA-256 of the deletion token given at creation.
+    pub delete_hash: Digest32,
+    /// SHA-256 of the download proof, if any.
+    pub proof_hash: Option<Digest32>,
+}
+
+const UPLOAD_V1: u8 = 1;
+
+impl UploadRecord {
+    /// The stored bytes.
+    #[must_use]
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(1 + 8 * 4 + 4 + 32 + 33);
+        v.push(UPLOAD_V1);
+        for x in [self.length, self.offset, self.upload_expires_at, self.expires_in] {
+            v.extend_from_slice(&x.to_be_bytes());
+        }
+        v.extend_from_slice(&self.max_downloads.to_be_bytes());
+        v.extend_from_slice(&self.delete_hash.0);
+        match self.proof_hash {
+            Some(p) => {
+                v.push(1);
+                v.extend_from_slice(&p.0);
+            }
+            None => {
+                v.push(0);
+                v.extend_from_slice(&[0; 32]);
+            }
+        }
+        v
+    }
+
+    /// Parses stored bytes; `None` if corrupt.
+    #[must_use]
+    pub fn decode(b: &[u8]) -> Option<Self> {
+        let mut r = Reader(b);
+        if r.u8()? != UPLOAD_V1 {
+            return None;
+        }
+        let rec = Self {
+            length: r.u64()?,
+            offset: r.u64()?,
+            upload_expires_at: r.u64()?,
+            expires_in: r.u64()?,
+            max_downloads: r.u32()?,
+            delete_hash: Digest32(r.arr()?),
+            proof_hash: {
+                let flag = r.u8()?;
+                let h = r.arr()?;
+                (flag == 1).then_some(Digest32(h))
+            },
+        };
+        r.0.is_empty().then_some(rec)
+    }
+}
+
+/// Expiry-index key: `expires_at` (u64 BE) then the id, so keys sort by time.
+#[must_use]
+pub fn expiry_key(expires_at: u64, id: &BlobId) -> [u8; 24] {
+    let mut k = [0u8; 24];
+    k[..8].copy_from_slice(&expires_at.to_be_bytes());
+    k[8..].copy_from_slice(id.as_bytes());
+    k
+}
+
+/// Splits an expiry-index key.
+#[must_use]
+pub fn split_expiry_key(k: &[u8]) -> Option<(u64, BlobId)> {
+    let mut r = Reader(k);
+    let t = r.u64()?;
+    let id: [u8; 16] = r.arr()?;
+    r.0.is_empty().then_some((t, BlobId::from_bytes(id)))
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn arr<const N: usize>(&mut self) -> Option<[u8; N]> {
+        let (head, tail) = (self.0.get(..N)?, self.0.get(N..)?);
+        self.0 = tail;
+        head.try_into().ok()
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.arr::<1>().map(|[b]| b)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        self.arr().map(u32::from_be_bytes)
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.arr().map(u64::from_be_bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let b = BlobRecord {
+            size: 5,
+            expires_at: 1 << 40,
+            max_downloads: 1,
+            downloads: 0,
+            delete_hash: Digest32([3; 32]),
+            proof_hash: Some(Digest32([4; 32])),
+        };
+        assert!(BlobRecord::decode(&b.encode()) == Some(b));
+        assert!(BlobRecord::decode(&b.encode()[1..]).is_none());
+        let id = BlobId::from_bytes([9; 16]);
+        assert_eq!(split_expiry_key(&expiry_key(77, &id)), Some((77, id)));
+        // Big-endian keys sort by time.
+        assert!(expiry_key(255, &id) < expiry_key(256, &id));
+    }
+}

@@ -1,0 +1,114 @@
+//! Test helpers: a real server on 127.0.0.1:0 with its own data directory
+//! and a manual clock, stopped when the test ends.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use blob_server::clock::Clock;
+use blob_server::config::Settings;
+use blob_server::store::Store;
+use blob_server::AppState;
+
+pub const T0: u64 = 1_800_000_000;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub dir: Arc<tempfile::TempDir>,
+    pub clock: Arc<AtomicU64>,
+    pub client: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub fn web_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(Arc::new(tempfile::tempdir().unwrap()), T0, |_| {}).await
+}
+
+pub async fn spawn_with(dir: Arc<tempfile::TempDir>, now: u64, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = Settings::for_tests(web_dir());
+    tweak(&mut settings);
+    let path = dir.path().to_owned();
+    let store = tokio::task::spawn_blocking(move || Store::open(&path)).await.unwrap().unwrap();
+    let (clock, handle) = Clock::manual(now);
+    let state = AppState::new(store, settings, clock);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(blob_server::run(listener, state, async {
+        let _ = rx.await;
+    }));
+    TestApp { addr, dir, clock: handle, client: reqwest::Client::new(), stop: Some(tx), task: Some(task) }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn data(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn set_time(&self, t: u64) {
+        self.clock.store(t, Ordering::SeqCst);
+    }
+
+    /// Stops the server and waits until its store is closed.
+    pub async fn stop(mut self) -> Arc<tempfile::TempDir> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+        self.dir.clone()
+    }
+
+    /// Uploads `body` in one request with option headers.
+    pub async fn upload(&self, body: Vec<u8>, headers: &[(&str, &str)]) -> serde_json::Value {
+        let mut req = self.client.post(self.url("/api/v1/blobs")).body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+        resp.json().await.unwrap()
+    }
+
+    pub async fn get(&self, id: &str, proof: Option<&str>) -> reqwest::Response {
+        let mut req = self.client.get(self.url(&format!("/api/v1/blobs/{id}")));
+        if let Some(p) = proof {
+            req = req.header("Veil-Proof", p);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Files in a data subdirectory.
+    pub fn files_in(&self, sub: &str) -> Vec<PathBuf> {
+        std::fs::read_dir(self.data().join(sub)).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A download proof and its verifier, as a client derives them.
+pub fn proof_pair(seed: u8) -> (String, String) {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let proof = [seed; 32];
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    (b64.encode(proof), b64.encode(sha2::Sha256::digest(proof)))
+}
