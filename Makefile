@@ -11,7 +11,7 @@ export CHROMEDRIVER := /usr/bin/chromedriver
 CARGO ?= cargo
 WASM_OUT := web/pkg
 
-.PHONY: run setup wasm lint test test-native test-wasm test-vectors bench bench-setup fuzz fmt clean
+.PHONY: run setup wasm lint test test-native test-wasm test-vectors test-node bench bench-setup fuzz fmt clean
 
 setup:
 	@scripts/setup.sh
@@ -47,7 +47,12 @@ test-vectors: setup
 test-wasm: setup
 	cd wasm-core && $(CARGO) test --target wasm32-unknown-unknown --lib
 
-test: setup lint test-native test-vectors test-wasm
+## Node tests against the real server binary (tus-js-client; later the browser e2e).
+test-node: setup
+	$(CARGO) build -p blob-server
+	node --test tests/
+
+test: setup lint test-native test-vectors test-wasm test-node
 
 ## Tools only the benchmarks use (mat2 for the stripping comparison).
 bench-setup: setup

@@ -58,7 +58,9 @@ impl Options {
     ) -> Result<Self, ApiError> {
         let expires_in = match expires_in {
             None => s.default_expiry,
-            Some(v) => number(v).filter(|&n| n > 0).ok_or(ApiError::BadRequest("invalid Veil-Expires-In"))?,
+            Some(v) => number(v)
+                .filter(|&n| n > 0)
+                .ok_or(ApiError::BadRequest("invalid Veil-Expires-In"))?,
         }
         .min(s.max_expiry);
         let max_downloads = match max_downloads {
@@ -70,18 +72,32 @@ impl Options {
         };
         let proof_hash = match proof_hash {
             None => None,
-            Some(v) => Some(Digest32::parse(v).ok_or(ApiError::BadRequest("invalid Veil-Proof-Hash"))?),
+            Some(v) => {
+                Some(Digest32::parse(v).ok_or(ApiError::BadRequest("invalid Veil-Proof-Hash"))?)
+            }
         };
-        Ok(Self { expires_in, max_downloads, proof_hash })
+        Ok(Self {
+            expires_in,
+            max_downloads,
+            proof_hash,
+        })
     }
 
     fn from_headers(h: &HeaderMap, s: &crate::config::Settings) -> Result<Self, ApiError> {
         let get = |name: &str| -> Result<Option<&str>, ApiError> {
             h.get(name)
-                .map(|v| v.to_str().map_err(|_| ApiError::BadRequest("header is not ASCII")))
+                .map(|v| {
+                    v.to_str()
+                        .map_err(|_| ApiError::BadRequest("header is not ASCII"))
+                })
                 .transpose()
         };
-        Self::parse(get(H_EXPIRES_IN)?, get(H_MAX_DOWNLOADS)?, get(H_PROOF_HASH)?, s)
+        Self::parse(
+            get(H_EXPIRES_IN)?,
+            get(H_MAX_DOWNLOADS)?,
+            get(H_PROOF_HASH)?,
+            s,
+        )
     }
 }
 
@@ -112,26 +128,45 @@ impl Drop for TempGuard {
 
 /// Streams `body` into `file` at its current position, refusing to go past
 /// `limit` total bytes; returns the bytes written. Never buffers the body.
-pub async fn stream_to_file(body: Body, file: &mut tokio::fs::File, already: u64, limit: u64) -> Result<u64, ApiError> {
+pub async fn stream_to_file(
+    body: Body,
+    file: &mut tokio::fs::File,
+    already: u64,
+    limit: u64,
+) -> Result<u64, ApiError> {
     let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
     let mut stream = body.into_data_stream();
     let mut written = 0u64;
+    let mut outcome = Ok(());
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| ApiError::BadRequest("the request body was interrupted"))?;
-        written += chunk.len() as u64;
-        if already + written > limit {
-            return Err(ApiError::TooLarge);
+        let Ok(chunk) = chunk else {
+            // Keep what arrived (tus resumes from it); the caller decides.
+            outcome = Err(ApiError::BadRequest("the request body was interrupted"));
+            break;
+        };
+        if already + written + chunk.len() as u64 > limit {
+            outcome = Err(ApiError::TooLarge);
+            break;
         }
         out.write_all(&chunk).await?;
+        written += chunk.len() as u64;
     }
     out.flush().await?;
-    Ok(written)
+    outcome.map(|()| written)
 }
 
 /// `POST /api/v1/blobs`: the body is the ciphertext.
-pub async fn create(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+pub async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let opts = Options::from_headers(&headers, &st.settings)?;
-    if let Some(len) = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(number) {
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(number)
+    {
         if len > st.settings.max_blob_size {
             return Err(ApiError::TooLarge);
         }
@@ -166,28 +201,43 @@ pub fn created(id: &BlobId, token: &DeleteToken, expires_at: u64) -> Result<Resp
         Json(serde_json::json!({ "id": id.to_string(), "delete_token": token.encode(), "expires_at": expires_at })),
     )
         .into_response();
-    resp.headers_mut().insert(header::LOCATION, HeaderValue::from_str(&location).map_err(|e| ApiError::Internal(e.to_string()))?);
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(&location).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }
 
 fn blob_headers(resp: &mut Response, rec: &BlobRecord) {
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(rec.size));
     h.insert("veil-expires-at", HeaderValue::from(rec.expires_at));
-    h.insert("veil-proof-required", HeaderValue::from_static(if rec.proof_hash.is_some() { "1" } else { "0" }));
+    h.insert(
+        "veil-proof-required",
+        HeaderValue::from_static(if rec.proof_hash.is_some() { "1" } else { "0" }),
+    );
     if let Some(left) = rec.downloads_left() {
         h.insert("veil-downloads-left", HeaderValue::from(left));
     }
 }
 
 /// `HEAD /api/v1/blobs/{id}`: size and expiry; consumes nothing.
-pub async fn head(State(st): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+pub async fn head(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = BlobId::parse(&id).ok_or(ApiError::NotFound)?;
     let (store, now) = (st.store.clone(), st.clock.now());
-    let rec = tokio::task::spawn_blocking(move || store.peek(&id, now)).await??.ok_or(ApiError::NotFound)?;
+    let rec = tokio::task::spawn_blocking(move || store.peek(&id, now))
+        .await??
+        .ok_or(ApiError::NotFound)?;
     let mut resp = StatusCode::OK.into_response();
     blob_headers(&mut resp, &rec);
     Ok(resp)
@@ -234,7 +284,10 @@ pub struct Readers(Mutex<HashMap<BlobId, Weak<()>>>);
 
 impl Readers {
     fn token(&self, id: BlobId) -> Arc<()> {
-        let mut map = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.retain(|_, w| w.strong_count() > 0);
         if let Some(t) = map.get(&id).and_then(Weak::upgrade) {
             return t;
@@ -246,11 +299,21 @@ impl Readers {
 }
 
 /// `GET /api/v1/blobs/{id}`: claims one download, then streams it.
-pub async fn download(State(st): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn download(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let id = BlobId::parse(&id).ok_or(ApiError::NotFound)?;
-    st.throttle.check(&id, Instant::now()).map_err(ApiError::SlowDown)?;
+    st.throttle
+        .check(&id, Instant::now())
+        .map_err(ApiError::SlowDown)?;
     // A malformed proof is simply a wrong one.
-    let proof = headers.get(H_PROOF).and_then(|v| v.to_str().ok()).and_then(Proof::parse).map(|p| p.hash());
+    let proof = headers
+        .get(H_PROOF)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Proof::parse)
+        .map(|p| p.hash());
     let (store, now) = (st.store.clone(), st.clock.now());
     let claim = tokio::task::spawn_blocking(move || store.claim(&id, now, proof)).await??;
     let (record, file, burn) = match claim {
@@ -262,7 +325,10 @@ pub async fn download(State(st): State<AppState>, Path(id): Path<String>, header
         Claim::Granted { record, file, burn } => (record, file, burn),
     };
     st.throttle.succeeded(&id);
-    let reader = Reader { token: st.readers.token(id), burn };
+    let reader = Reader {
+        token: st.readers.token(id),
+        burn,
+    };
     let file = tokio::fs::File::from_std(file);
     let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).map(move |chunk| {
         let _keep = &reader; // dropped with the body
@@ -274,7 +340,11 @@ pub async fn download(State(st): State<AppState>, Path(id): Path<String>, header
 }
 
 /// `DELETE /api/v1/blobs/{id}` with `Authorization: Bearer <delete_token>`.
-pub async fn delete(State(st): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn delete(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -282,7 +352,9 @@ pub async fn delete(State(st): State<AppState>, Path(id): Path<String>, headers:
         .ok_or(ApiError::BadRequest("missing Authorization: Bearer token"))?;
     // Unknown ids, malformed tokens and wrong tokens all answer 404.
     let id = BlobId::parse(&id).ok_or(ApiError::NotFound)?;
-    let hash = DeleteToken::parse(token.trim()).ok_or(ApiError::NotFound)?.hash();
+    let hash = DeleteToken::parse(token.trim())
+        .ok_or(ApiError::NotFound)?
+        .hash();
     let store = st.store.clone();
     if tokio::task::spawn_blocking(move || store.delete(&id, hash)).await?? {
         Ok(StatusCode::NO_CONTENT.into_response())
@@ -304,7 +376,8 @@ pub async fn config(State(st): State<AppState>) -> Response {
         "uploads": "/api/v1/uploads",
     }))
     .into_response();
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 

@@ -17,7 +17,12 @@ impl Clock {
     #[must_use]
     pub fn manual(t: u64) -> (Self, Arc<AtomicU64>) {
         let a = Arc::new(AtomicU64::new(t));
-        (Self { manual: Some(a.clone()) }, a)
+        (
+            Self {
+                manual: Some(a.clone()),
+            },
+            a,
+        )
     }
 
     /// Unix seconds now.
@@ -25,7 +30,9 @@ impl Clock {
     pub fn now(&self) -> u64 {
         match &self.manual {
             Some(a) => a.load(Ordering::SeqCst),
-            None => SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
         }
     }
 }

@@ -7,7 +7,11 @@ use std::time::Duration;
 
 /// Command-line flags; every flag also reads a `VEIL_*` variable.
 #[derive(clap::Parser, Debug, Clone)]
-#[command(name = "blob-server", version, about = "Veil's zero-knowledge blob store")]
+#[command(
+    name = "blob-server",
+    version,
+    about = "Veil's zero-knowledge blob store"
+)]
 pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "VEIL_BIND", default_value = "127.0.0.1:8080")]
@@ -94,7 +98,10 @@ impl Settings {
             return Err("--sweep-interval and --upload-expiry must be positive".into());
         }
         if let Some(o) = &a.onion_location {
-            if !o.starts_with("http://") || !o.contains(".onion") || o.chars().any(|c| c.is_control()) {
+            if !o.starts_with("http://")
+                || !o.contains(".onion")
+                || o.chars().any(|c| c.is_control())
+            {
                 return Err("--onion-location must be an http://....onion URL".into());
             }
         }

@@ -75,7 +75,10 @@ impl IntoResponse for ApiError {
         let (status, message) = match &self {
             Self::NotFound => (StatusCode::NOT_FOUND, "not found"),
             Self::WrongProof => (StatusCode::FORBIDDEN, "wrong proof"),
-            Self::SlowDown(_) => (StatusCode::TOO_MANY_REQUESTS, "too many attempts; try again later"),
+            Self::SlowDown(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many attempts; try again later",
+            ),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, *m),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too large"),
             Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),

@@ -140,7 +140,14 @@ mod tests {
         let s = id.to_string();
         assert_eq!(s.len(), 22);
         assert_eq!(BlobId::parse(&s), Some(id));
-        for bad in ["", "../../etc/passwd", &s[..21], &format!("{s}A"), "%2e%2e", "aaaaaaaaaaaaaaaaaaaaa/"] {
+        for bad in [
+            "",
+            "../../etc/passwd",
+            &s[..21],
+            &format!("{s}A"),
+            "%2e%2e",
+            "aaaaaaaaaaaaaaaaaaaaa/",
+        ] {
             assert_eq!(BlobId::parse(bad), None, "{bad}");
         }
     }

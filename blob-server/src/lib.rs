@@ -82,22 +82,34 @@ pub fn app(state: AppState) -> Router {
     let pages = ServeDir::new(&web).fallback(ServeFile::new(web.join("index.html")));
     Router::new()
         .route("/api/v1/blobs", post(api::create))
-        .route("/api/v1/blobs/{id}", get(api::download).head(api::head).delete(api::delete))
+        .route(
+            "/api/v1/blobs/{id}",
+            get(api::download).head(api::head).delete(api::delete),
+        )
         .route("/api/v1/uploads", post(tus::create).options(tus::options))
-        .route("/api/v1/uploads/{id}", axum::routing::head(tus::head).patch(tus::patch).delete(tus::terminate))
+        .route(
+            "/api/v1/uploads/{id}",
+            axum::routing::head(tus::head)
+                .patch(tus::patch)
+                .delete(tus::terminate),
+        )
         .route("/api/v1/config", get(api::config))
         .route("/healthz", get(api::healthz))
         .route("/api/{*rest}", axum::routing::any(api::not_found))
         .route_service("/d/{id}", ServeFile::new(web.join("download.html")))
         .fallback_service(pages)
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                // The matched route only: never the URI, query or headers.
-                let route = req.extensions().get::<MatchedPath>().map_or("static", MatchedPath::as_str);
-                tracing::info_span!("http", method = %req.method(), route)
-            }),
-        )
-        .layer(axum::middleware::from_fn_with_state(state.clone(), headers::security_headers))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The matched route only: never the URI, query or headers.
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("static", MatchedPath::as_str);
+            tracing::info_span!("http", method = %req.method(), route)
+        }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
         .with_state(state)
 }
 
@@ -124,7 +136,11 @@ pub async fn sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<boo
 /// Serves `app` on `listener` until `shutdown` completes, then lets
 /// in-flight requests finish for up to `shutdown_grace`, stops the sweeper
 /// and flushes the store.
-pub async fn run(listener: TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let sweeper = tokio::spawn(sweeper(state.clone(), stop_rx.clone()));
     let grace = state.settings.shutdown_grace;

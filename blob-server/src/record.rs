@@ -104,7 +104,12 @@ impl UploadRecord {
     pub fn encode(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(1 + 8 * 4 + 4 + 32 + 33);
         v.push(UPLOAD_V1);
-        for x in [self.length, self.offset, self.upload_expires_at, self.expires_in] {
+        for x in [
+            self.length,
+            self.offset,
+            self.upload_expires_at,
+            self.expires_in,
+        ] {
             v.extend_from_slice(&x.to_be_bytes());
         }
         v.extend_from_slice(&self.max_downloads.to_be_bytes());

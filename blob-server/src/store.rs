@@ -114,8 +114,8 @@ impl Store {
         fs::rename(from, &to)?;
         Self::sync_dir(&self.dir.join("blobs"))?;
         let key = expiry_key(record.expires_at, id);
-        let result: sled::transaction::TransactionResult<(), ()> =
-            (&self.blobs, &self.expiry).transaction(|(blobs, expiry)| {
+        let result: sled::transaction::TransactionResult<(), ()> = (&self.blobs, &self.expiry)
+            .transaction(|(blobs, expiry)| {
                 blobs.insert(&id.as_bytes()[..], record.encode())?;
                 expiry.insert(&key[..], &[][..])?;
                 Ok(())
@@ -139,7 +139,12 @@ impl Store {
 
     /// Claims one download: checks expiry and proof, then counts it with
     /// compare-and-swap. Nothing is consumed unless `Granted` is returned.
-    pub fn claim(&self, id: &BlobId, now: u64, proof: Option<Digest32>) -> Result<Claim, StoreError> {
+    pub fn claim(
+        &self,
+        id: &BlobId,
+        now: u64,
+        proof: Option<Digest32>,
+    ) -> Result<Claim, StoreError> {
         loop {
             let Some(raw) = self.blobs.get(id.as_bytes())? else {
                 return Ok(Claim::Gone);
@@ -160,7 +165,11 @@ impl Store {
                 Err(e) => return Err(e.into()),
             };
             if rec.max_downloads == 0 {
-                return Ok(Claim::Granted { record: rec, file, burn: None });
+                return Ok(Claim::Granted {
+                    record: rec,
+                    file,
+                    burn: None,
+                });
             }
             let mut next = rec;
             next.downloads += 1;
@@ -170,14 +179,22 @@ impl Store {
                 Ok(()) => {
                     if !last {
                         self.db.flush()?;
-                        return Ok(Claim::Granted { record: next, file, burn: None });
+                        return Ok(Claim::Granted {
+                            record: next,
+                            file,
+                            burn: None,
+                        });
                     }
                     self.expiry.remove(&expiry_key(rec.expires_at, id)[..])?;
                     self.db.flush()?;
                     // Move the file aside so a restart mid-stream still erases it.
                     let burning = self.dir.join("burning").join(file_name(id));
                     fs::rename(self.blob_path(id), &burning)?;
-                    return Ok(Claim::Granted { record: next, file, burn: Some(burning) });
+                    return Ok(Claim::Granted {
+                        record: next,
+                        file,
+                        burn: Some(burning),
+                    });
                 }
                 Err(_) => continue, // Someone else claimed first: look again.
             }
@@ -220,7 +237,12 @@ impl Store {
                 self.expiry.remove(key)?;
                 continue;
             };
-            match self.blobs.get(id.as_bytes())?.as_deref().and_then(BlobRecord::decode) {
+            match self
+                .blobs
+                .get(id.as_bytes())?
+                .as_deref()
+                .and_then(BlobRecord::decode)
+            {
                 Some(rec) => self.remove_blob(&id, &rec)?,
                 None => {
                     self.expiry.remove(key)?;
@@ -265,7 +287,9 @@ impl Store {
             };
             let id = BlobId::from_bytes(raw);
             let rec = BlobRecord::decode(&v);
-            let ok = rec.is_some_and(|r| fs::metadata(self.blob_path(&id)).is_ok_and(|m| m.len() == r.size));
+            let ok = rec.is_some_and(|r| {
+                fs::metadata(self.blob_path(&id)).is_ok_and(|m| m.len() == r.size)
+            });
             if !ok {
                 broken.push((k.to_vec(), rec.map(|r| expiry_key(r.expires_at, &id))));
             }
@@ -310,7 +334,9 @@ impl Store {
             .keys()
             .filter_map(Result::ok)
             .filter(|k| {
-                let id = <[u8; 16]>::try_from(k.as_ref()).ok().map(BlobId::from_bytes);
+                let id = <[u8; 16]>::try_from(k.as_ref())
+                    .ok()
+                    .map(BlobId::from_bytes);
                 id.is_none_or(|id| !self.upload_path(&id).exists())
             })
             .collect();

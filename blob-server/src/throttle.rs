@@ -34,7 +34,10 @@ pub struct Throttle {
 impl Throttle {
     /// `Err(seconds to wait)` if attempts on `id` are currently refused.
     pub fn check(&self, id: &BlobId, now: Instant) -> Result<(), u64> {
-        let map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match map.get(id) {
             Some(e) if e.until > now => Err((e.until - now).as_secs().max(1)),
             _ => Ok(()),
@@ -43,13 +46,19 @@ impl Throttle {
 
     /// Records a wrong proof.
     pub fn failed(&self, id: &BlobId, now: Instant) {
-        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= MAX_ENTRIES && !map.contains_key(id) {
             if let Some(oldest) = map.iter().min_by_key(|(_, e)| e.until).map(|(k, _)| *k) {
                 map.remove(&oldest);
             }
         }
-        let e = map.entry(*id).or_insert(Entry { failures: 0, until: now });
+        let e = map.entry(*id).or_insert(Entry {
+            failures: 0,
+            until: now,
+        });
         e.failures = e.failures.saturating_add(1);
         let wait = match e.failures.checked_sub(FREE_FAILURES) {
             None | Some(0) => Duration::ZERO,
@@ -60,12 +69,18 @@ impl Throttle {
 
     /// Forgets a blob after a right proof.
     pub fn succeeded(&self, id: &BlobId) {
-        self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(id);
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id);
     }
 
     /// Drops entries whose wait ended long ago (called by the sweeper).
     pub fn prune(&self, now: Instant) {
-        let mut map = self.map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.retain(|_, e| e.until + MAX_WAIT > now);
     }
 }

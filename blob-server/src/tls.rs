@@ -56,7 +56,9 @@ pub async fn serve(
     Ok(())
 }
 
-fn rustls_pemfile_certs(path: &Path) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
+fn rustls_pemfile_certs(
+    path: &Path,
+) -> anyhow::Result<Vec<rustls::pki_types::CertificateDer<'static>>> {
     use rustls::pki_types::pem::PemObject;
     rustls::pki_types::CertificateDer::pem_file_iter(path)
         .with_context(|| format!("cannot read {}", path.display()))?
@@ -66,5 +68,6 @@ fn rustls_pemfile_certs(path: &Path) -> anyhow::Result<Vec<rustls::pki_types::Ce
 
 fn rustls_pemfile_key(path: &Path) -> anyhow::Result<rustls::pki_types::PrivateKeyDer<'static>> {
     use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::PrivateKeyDer::from_pem_file(path).with_context(|| format!("{} is not a PEM private key", path.display()))
+    rustls::pki_types::PrivateKeyDer::from_pem_file(path)
+        .with_context(|| format!("{} is not a PEM private key", path.display()))
 }

@@ -34,20 +34,30 @@ struct Busy<'a>(&'a InFlight, BlobId);
 
 impl InFlight {
     fn enter(&self, id: BlobId) -> Option<Busy<'_>> {
-        let mut set = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut set = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         set.insert(id).then_some(Busy(self, id))
     }
 }
 
 impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.0 .0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.1);
+        self.0
+             .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&self.1);
     }
 }
 
 fn tus_headers(resp: &mut Response) {
     let h = resp.headers_mut();
-    h.insert(HeaderName::from_static("tus-resumable"), HeaderValue::from_static(TUS_VERSION));
+    h.insert(
+        HeaderName::from_static("tus-resumable"),
+        HeaderValue::from_static(TUS_VERSION),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
@@ -67,11 +77,15 @@ fn number(h: &HeaderMap, name: &str) -> Result<Option<u64>, ApiError> {
     match h.get(name) {
         None => Ok(None),
         Some(v) => {
-            let s = v.to_str().map_err(|_| ApiError::BadRequest("header is not ASCII"))?;
+            let s = v
+                .to_str()
+                .map_err(|_| ApiError::BadRequest("header is not ASCII"))?;
             if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
                 return Err(ApiError::BadRequest("invalid number in a tus header"));
             }
-            s.parse().map(Some).map_err(|_| ApiError::BadRequest("invalid number in a tus header"))
+            s.parse()
+                .map(Some)
+                .map_err(|_| ApiError::BadRequest("invalid number in a tus header"))
         }
     }
 }
@@ -80,13 +94,18 @@ fn number(h: &HeaderMap, name: &str) -> Result<Option<u64>, ApiError> {
 fn metadata_options(h: &HeaderMap, s: &crate::config::Settings) -> Result<Options, ApiError> {
     let raw = match h.get("upload-metadata") {
         None => "",
-        Some(v) => v.to_str().map_err(|_| ApiError::BadRequest("invalid Upload-Metadata"))?,
+        Some(v) => v
+            .to_str()
+            .map_err(|_| ApiError::BadRequest("invalid Upload-Metadata"))?,
     };
     let (mut expires, mut downloads, mut proof) = (None, None, None);
     for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
-        let decoded = STANDARD.decode(value.trim()).map_err(|_| ApiError::BadRequest("invalid Upload-Metadata"))?;
-        let text = String::from_utf8(decoded).map_err(|_| ApiError::BadRequest("invalid Upload-Metadata"))?;
+        let decoded = STANDARD
+            .decode(value.trim())
+            .map_err(|_| ApiError::BadRequest("invalid Upload-Metadata"))?;
+        let text = String::from_utf8(decoded)
+            .map_err(|_| ApiError::BadRequest("invalid Upload-Metadata"))?;
         match key {
             "expires_in" => expires = Some(text),
             "max_downloads" => downloads = Some(text),
@@ -94,13 +113,19 @@ fn metadata_options(h: &HeaderMap, s: &crate::config::Settings) -> Result<Option
             _ => {} // Unknown keys (e.g. tus-js-client's filename) are ignored, never stored.
         }
     }
-    Options::parse(expires.as_deref(), downloads.as_deref(), proof.as_deref(), s)
+    Options::parse(
+        expires.as_deref(),
+        downloads.as_deref(),
+        proof.as_deref(),
+        s,
+    )
 }
 
 fn expires_header(resp: &mut Response, unix: u64) {
     let date = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(unix));
     if let Ok(v) = HeaderValue::from_str(&date) {
-        resp.headers_mut().insert(HeaderName::from_static("upload-expires"), v);
+        resp.headers_mut()
+            .insert(HeaderName::from_static("upload-expires"), v);
     }
 }
 
@@ -109,20 +134,36 @@ pub async fn options(State(st): State<AppState>) -> Response {
     let mut resp = StatusCode::NO_CONTENT.into_response();
     tus_headers(&mut resp);
     let h = resp.headers_mut();
-    h.insert(HeaderName::from_static("tus-version"), HeaderValue::from_static(TUS_VERSION));
-    h.insert(HeaderName::from_static("tus-extension"), HeaderValue::from_static(EXTENSIONS));
-    h.insert(HeaderName::from_static("tus-max-size"), HeaderValue::from(st.settings.max_blob_size));
+    h.insert(
+        HeaderName::from_static("tus-version"),
+        HeaderValue::from_static(TUS_VERSION),
+    );
+    h.insert(
+        HeaderName::from_static("tus-extension"),
+        HeaderValue::from_static(EXTENSIONS),
+    );
+    h.insert(
+        HeaderName::from_static("tus-max-size"),
+        HeaderValue::from(st.settings.max_blob_size),
+    );
     resp
 }
 
 /// `POST /api/v1/uploads`: creates an upload (`Upload-Length` required).
-pub async fn create(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
-    create_inner(st, headers, body).await.map_err(|e| with_tus(e.into_response()))
+pub async fn create(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Response> {
+    create_inner(st, headers, body)
+        .await
+        .map_err(|e| with_tus(e.into_response()))
 }
 
 async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     check_version(&headers)?;
-    let length = number(&headers, "upload-length")?.ok_or(ApiError::BadRequest("Upload-Length is required"))?;
+    let length = number(&headers, "upload-length")?
+        .ok_or(ApiError::BadRequest("Upload-Length is required"))?;
     if length > st.settings.max_blob_size {
         return Err(ApiError::TooLarge);
     }
@@ -142,7 +183,10 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
     let store = st.store.clone();
     tokio::task::spawn_blocking(move || store.create_upload(&id, &rec)).await??;
     // creation-with-upload: a body may already carry the first bytes.
-    let has_body = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) == Some("application/offset+octet-stream");
+    let has_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        == Some("application/offset+octet-stream");
     let mut done = None;
     if has_body || length == 0 {
         let busy = st.in_flight.enter(id).ok_or(ApiError::Conflict)?;
@@ -154,12 +198,28 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
     let mut resp = StatusCode::CREATED.into_response();
     tus_headers(&mut resp);
     let h = resp.headers_mut();
-    h.insert(header::LOCATION, HeaderValue::from_str(&format!("/api/v1/uploads/{id}")).map_err(|e| ApiError::Internal(e.to_string()))?);
-    h.insert(HeaderName::from_static("upload-offset"), HeaderValue::from(rec.offset));
-    h.insert(HeaderName::from_static("veil-blob-id"), HeaderValue::from_str(&id.to_string()).map_err(|e| ApiError::Internal(e.to_string()))?);
-    h.insert(HeaderName::from_static("veil-delete-token"), HeaderValue::from_str(&token.encode()).map_err(|e| ApiError::Internal(e.to_string()))?);
+    h.insert(
+        header::LOCATION,
+        HeaderValue::from_str(&format!("/api/v1/uploads/{id}"))
+            .map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    h.insert(
+        HeaderName::from_static("upload-offset"),
+        HeaderValue::from(rec.offset),
+    );
+    h.insert(
+        HeaderName::from_static("veil-blob-id"),
+        HeaderValue::from_str(&id.to_string()).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    h.insert(
+        HeaderName::from_static("veil-delete-token"),
+        HeaderValue::from_str(&token.encode()).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
     if let Some(expires_at) = done {
-        h.insert(HeaderName::from_static("veil-expires-at"), HeaderValue::from(expires_at));
+        h.insert(
+            HeaderName::from_static("veil-expires-at"),
+            HeaderValue::from(expires_at),
+        );
     }
     expires_header(&mut resp, rec.upload_expires_at);
     Ok(resp)
@@ -167,7 +227,12 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
 
 /// Appends a PATCH body (or nothing) and finishes the upload if complete.
 /// Whatever arrived before an interruption is kept (tus resumption).
-async fn append(st: &AppState, id: &BlobId, mut rec: UploadRecord, body: Option<Body>) -> Result<(UploadRecord, Option<u64>), ApiError> {
+async fn append(
+    st: &AppState,
+    id: &BlobId,
+    mut rec: UploadRecord,
+    body: Option<Body>,
+) -> Result<(UploadRecord, Option<u64>), ApiError> {
     let mut outcome = Ok(0);
     if let Some(body) = body {
         let store = st.store.clone();
@@ -202,7 +267,11 @@ async fn append(st: &AppState, id: &BlobId, mut rec: UploadRecord, body: Option<
 }
 
 /// `HEAD /api/v1/uploads/{id}`: the current offset.
-pub async fn head(State(st): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn head(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     match head_inner(st, id, headers).await {
         Ok(r) | Err(r) => r,
     }
@@ -231,8 +300,14 @@ async fn head_inner(st: AppState, id: String, headers: HeaderMap) -> Result<Resp
     let (offset, length, expires) = found.ok_or(ApiError::NotFound).map_err(fail)?;
     let mut resp = StatusCode::OK.into_response();
     tus_headers(&mut resp);
-    resp.headers_mut().insert(HeaderName::from_static("upload-offset"), HeaderValue::from(offset));
-    resp.headers_mut().insert(HeaderName::from_static("upload-length"), HeaderValue::from(length));
+    resp.headers_mut().insert(
+        HeaderName::from_static("upload-offset"),
+        HeaderValue::from(offset),
+    );
+    resp.headers_mut().insert(
+        HeaderName::from_static("upload-length"),
+        HeaderValue::from(length),
+    );
     if let Some(e) = expires {
         expires_header(&mut resp, e);
     }
@@ -240,30 +315,55 @@ async fn head_inner(st: AppState, id: String, headers: HeaderMap) -> Result<Resp
 }
 
 /// `PATCH /api/v1/uploads/{id}`: appends at `Upload-Offset`.
-pub async fn patch(State(st): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Body) -> Result<Response, Response> {
-    patch_inner(st, id, headers, body).await.map_err(|e| with_tus(e.into_response()))
+pub async fn patch(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Response> {
+    patch_inner(st, id, headers, body)
+        .await
+        .map_err(|e| with_tus(e.into_response()))
 }
 
-async fn patch_inner(st: AppState, id: String, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn patch_inner(
+    st: AppState,
+    id: String,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     check_version(&headers)?;
-    if headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) != Some("application/offset+octet-stream") {
+    if headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        != Some("application/offset+octet-stream")
+    {
         return Err(ApiError::MediaType);
     }
-    let offset = number(&headers, "upload-offset")?.ok_or(ApiError::BadRequest("Upload-Offset is required"))?;
+    let offset = number(&headers, "upload-offset")?
+        .ok_or(ApiError::BadRequest("Upload-Offset is required"))?;
     let id = BlobId::parse(&id).ok_or(ApiError::NotFound)?;
     let _busy = st.in_flight.enter(id).ok_or(ApiError::Conflict)?;
     let (store, now) = (st.store.clone(), st.clock.now());
-    let rec = tokio::task::spawn_blocking(move || store.upload(&id, now)).await??.ok_or(ApiError::NotFound)?;
+    let rec = tokio::task::spawn_blocking(move || store.upload(&id, now))
+        .await??
+        .ok_or(ApiError::NotFound)?;
     if offset != rec.offset {
         return Err(ApiError::Conflict);
     }
     let (rec, done) = append(&st, &id, rec, Some(body)).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
     tus_headers(&mut resp);
-    resp.headers_mut().insert(HeaderName::from_static("upload-offset"), HeaderValue::from(rec.offset));
+    resp.headers_mut().insert(
+        HeaderName::from_static("upload-offset"),
+        HeaderValue::from(rec.offset),
+    );
     match done {
         Some(expires_at) => {
-            resp.headers_mut().insert(HeaderName::from_static("veil-expires-at"), HeaderValue::from(expires_at));
+            resp.headers_mut().insert(
+                HeaderName::from_static("veil-expires-at"),
+                HeaderValue::from(expires_at),
+            );
         }
         None => expires_header(&mut resp, rec.upload_expires_at),
     }
@@ -272,7 +372,11 @@ async fn patch_inner(st: AppState, id: String, headers: HeaderMap, body: Body) -
 
 /// `DELETE /api/v1/uploads/{id}`: terminates an unfinished upload.
 /// (Finished blobs are deleted with their token at `/api/v1/blobs/{id}`.)
-pub async fn terminate(State(st): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Result<Response, Response> {
+pub async fn terminate(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, Response> {
     async {
         check_version(&headers)?;
         let id = BlobId::parse(&id).ok_or(ApiError::NotFound)?;

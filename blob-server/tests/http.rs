@@ -1,7 +1,15 @@
 //! The HTTP API end to end over real HTTP on 127.0.0.1:0: round trips,
 //! limits, expiry at the instant, download-limit races, proofs, deletion,
 //! restart, headers, and hostile input.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::panic,
+    clippy::type_complexity,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 mod common;
 
@@ -26,11 +34,27 @@ async fn round_trips_empty_small_and_streamed_bodies() {
     }
     // A 48 MiB body sent as a stream of 1 MiB chunks, never held whole.
     let chunks = 48usize;
-    let stream = futures_util::stream::iter((0..chunks).map(|i| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![i as u8; 1 << 20]))));
-    let resp = app.client.post(app.url("/api/v1/blobs")).body(reqwest::Body::wrap_stream(stream)).send().await.unwrap();
+    let stream = futures_util::stream::iter(
+        (0..chunks).map(|i| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![i as u8; 1 << 20]))),
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/v1/blobs"))
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 201);
-    let id = resp.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
-    let head = app.client.head(app.url(&format!("/api/v1/blobs/{id}"))).send().await.unwrap();
+    let id = resp.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let head = app
+        .client
+        .head(app.url(&format!("/api/v1/blobs/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.status(), 200);
     assert_eq!(head.headers()["content-length"], (chunks << 20).to_string());
     let mut got = app.get(&id, None).await.bytes_stream();
@@ -47,14 +71,35 @@ async fn round_trips_empty_small_and_streamed_bodies() {
 
 #[tokio::test]
 async fn too_large_is_413_and_nothing_is_kept() {
-    let app = spawn_with(Arc::new(tempfile::tempdir().unwrap()), T0, |s| s.max_blob_size = 1000).await;
-    let resp = app.client.post(app.url("/api/v1/blobs")).body(vec![0u8; 1001]).send().await.unwrap();
+    let app = spawn_with(Arc::new(tempfile::tempdir().unwrap()), T0, |s| {
+        s.max_blob_size = 1000
+    })
+    .await;
+    let resp = app
+        .client
+        .post(app.url("/api/v1/blobs"))
+        .body(vec![0u8; 1001])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 413);
     // Without Content-Length (streamed): still refused mid-stream.
-    let stream = futures_util::stream::iter((0..4).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![1u8; 400]))));
-    let resp = app.client.post(app.url("/api/v1/blobs")).body(reqwest::Body::wrap_stream(stream)).send().await.unwrap();
+    let stream = futures_util::stream::iter(
+        (0..4).map(|_| Ok::<_, std::io::Error>(bytes::Bytes::from(vec![1u8; 400]))),
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/v1/blobs"))
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 413);
-    assert!(app.files_in("tmp").is_empty(), "temp files left: {:?}", app.files_in("tmp"));
+    assert!(
+        app.files_in("tmp").is_empty(),
+        "temp files left: {:?}",
+        app.files_in("tmp")
+    );
     assert!(app.files_in("blobs").is_empty());
     // Exactly the limit is fine.
     app.upload(vec![0u8; 1000], &[]).await;
@@ -63,12 +108,33 @@ async fn too_large_is_413_and_nothing_is_kept() {
 #[tokio::test]
 async fn expiry_holds_at_the_instant() {
     let app = spawn_app().await;
-    let id = app.upload(b"x".to_vec(), &[("Veil-Expires-In", "10")]).await["id"].as_str().unwrap().to_owned();
+    let id = app
+        .upload(b"x".to_vec(), &[("Veil-Expires-In", "10")])
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.set_time(T0 + 9);
-    assert_eq!(app.client.head(app.url(&format!("/api/v1/blobs/{id}"))).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client
+            .head(app.url(&format!("/api/v1/blobs/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     assert_eq!(app.get(&id, None).await.status(), 200);
     app.set_time(T0 + 10);
-    assert_eq!(app.client.head(app.url(&format!("/api/v1/blobs/{id}"))).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.client
+            .head(app.url(&format!("/api/v1/blobs/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     let gone = app.get(&id, None).await;
     assert_eq!(gone.status(), 404);
     // Expired and never-existed look the same.
@@ -76,14 +142,24 @@ async fn expiry_holds_at_the_instant() {
     assert_eq!(never.status(), 404);
     assert_eq!(gone.text().await.unwrap(), never.text().await.unwrap());
     // Requested expiry is capped at the maximum.
-    let capped = app.upload(b"x".to_vec(), &[("Veil-Expires-In", "999999999")]).await;
-    assert_eq!(capped["expires_at"].as_u64().unwrap(), T0 + 10 + 7 * 24 * 3600);
+    let capped = app
+        .upload(b"x".to_vec(), &[("Veil-Expires-In", "999999999")])
+        .await;
+    assert_eq!(
+        capped["expires_at"].as_u64().unwrap(),
+        T0 + 10 + 7 * 24 * 3600
+    );
 }
 
 async fn race(limit: u32, racers: usize) -> (usize, usize) {
     let app = Arc::new(spawn_app().await);
     let body = vec![7u8; 300_000];
-    let id = app.upload(body.clone(), &[("Veil-Max-Downloads", &limit.to_string())]).await["id"].as_str().unwrap().to_owned();
+    let id = app
+        .upload(body.clone(), &[("Veil-Max-Downloads", &limit.to_string())])
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut tasks = Vec::new();
     for _ in 0..racers {
         let (app, id, body) = (app.clone(), id.clone(), body.clone());
@@ -112,7 +188,10 @@ async fn race(limit: u32, racers: usize) -> (usize, usize) {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(app.files_in("blobs").is_empty() && app.files_in("burning").is_empty(), "ciphertext left behind");
+    assert!(
+        app.files_in("blobs").is_empty() && app.files_in("burning").is_empty(),
+        "ciphertext left behind"
+    );
     totals
 }
 
@@ -131,11 +210,24 @@ async fn proofs_are_required_and_wrong_ones_consume_nothing() {
     let app = spawn_app().await;
     let (proof, hash) = proof_pair(1);
     let (wrong, _) = proof_pair(2);
-    let id = app.upload(b"secret".to_vec(), &[("Veil-Proof-Hash", &hash), ("Veil-Max-Downloads", "1")]).await["id"].as_str().unwrap().to_owned();
+    let id = app
+        .upload(
+            b"secret".to_vec(),
+            &[("Veil-Proof-Hash", &hash), ("Veil-Max-Downloads", "1")],
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(app.get(&id, None).await.status(), 403);
     assert_eq!(app.get(&id, Some(&wrong)).await.status(), 403);
     assert_eq!(app.get(&id, Some("not base64!")).await.status(), 403);
-    let head = app.client.head(app.url(&format!("/api/v1/blobs/{id}"))).send().await.unwrap();
+    let head = app
+        .client
+        .head(app.url(&format!("/api/v1/blobs/{id}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(head.status(), 200, "wrong proofs consumed the blob");
     assert_eq!(head.headers()["veil-proof-required"], "1");
     let ok = app.get(&id, Some(&proof)).await;
@@ -149,13 +241,27 @@ async fn repeated_wrong_proofs_are_slowed_per_blob() {
     let app = spawn_app().await;
     let (proof, hash) = proof_pair(1);
     let (wrong, _) = proof_pair(2);
-    let id = app.upload(b"s".to_vec(), &[("Veil-Proof-Hash", &hash)]).await["id"].as_str().unwrap().to_owned();
-    let other = app.upload(b"t".to_vec(), &[("Veil-Proof-Hash", &hash)]).await["id"].as_str().unwrap().to_owned();
+    let id = app
+        .upload(b"s".to_vec(), &[("Veil-Proof-Hash", &hash)])
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = app
+        .upload(b"t".to_vec(), &[("Veil-Proof-Hash", &hash)])
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for _ in 0..4 {
         assert_eq!(app.get(&id, Some(&wrong)).await.status(), 403);
     }
     let slowed = app.get(&id, Some(&proof)).await;
-    assert_eq!(slowed.status(), 429, "even the right proof waits during the slow-down");
+    assert_eq!(
+        slowed.status(),
+        429,
+        "even the right proof waits during the slow-down"
+    );
     assert!(slowed.headers().contains_key("retry-after"));
     // Another blob is unaffected.
     assert_eq!(app.get(&other, Some(&proof)).await.status(), 200);
@@ -170,22 +276,62 @@ async fn delete_needs_the_right_token() {
     let url = app.url(&format!("/api/v1/blobs/{id}"));
     let (_, other_token) = proof_pair(3);
     assert_eq!(app.client.delete(&url).send().await.unwrap().status(), 400);
-    assert_eq!(app.client.delete(&url).bearer_auth(&other_token).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.client
+            .delete(&url)
+            .bearer_auth(&other_token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     assert_eq!(app.get(id, None).await.status(), 200);
-    assert_eq!(app.client.delete(&url).bearer_auth(token).send().await.unwrap().status(), 204);
+    assert_eq!(
+        app.client
+            .delete(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
     assert_eq!(app.get(id, None).await.status(), 404);
-    assert_eq!(app.client.delete(&url).bearer_auth(token).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.client
+            .delete(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     assert!(app.files_in("blobs").is_empty());
 }
 
 #[tokio::test]
 async fn restart_keeps_live_blobs_and_drops_expired_ones() {
     let app = spawn_app().await;
-    let live = app.upload(b"live".to_vec(), &[("Veil-Expires-In", "1000")]).await["id"].as_str().unwrap().to_owned();
-    let dead = app.upload(b"dead".to_vec(), &[("Veil-Expires-In", "10")]).await["id"].as_str().unwrap().to_owned();
+    let live = app
+        .upload(b"live".to_vec(), &[("Veil-Expires-In", "1000")])
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dead = app
+        .upload(b"dead".to_vec(), &[("Veil-Expires-In", "10")])
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let dir = app.stop().await;
     let app = spawn_with(dir, T0 + 100, |_| {}).await;
-    assert_eq!(app.get(&live, None).await.bytes().await.unwrap().as_ref(), b"live");
+    assert_eq!(
+        app.get(&live, None).await.bytes().await.unwrap().as_ref(),
+        b"live"
+    );
     assert_eq!(app.get(&dead, None).await.status(), 404);
     // The sweeper's first pass at start-up erases the expired file.
     for _ in 0..100 {
@@ -200,7 +346,10 @@ async fn restart_keeps_live_blobs_and_drops_expired_ones() {
 #[tokio::test]
 async fn every_response_has_the_security_headers_and_no_cookie() {
     let app = spawn_app().await;
-    let id = app.upload(b"h".to_vec(), &[]).await["id"].as_str().unwrap().to_owned();
+    let id = app.upload(b"h".to_vec(), &[]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let requests = [
         app.client.get(app.url("/")),
         app.client.get(app.url("/d/AAAAAAAAAAAAAAAAAAAAAA")),
@@ -208,8 +357,11 @@ async fn every_response_has_the_security_headers_and_no_cookie() {
         app.client.get(app.url("/healthz")),
         app.client.get(app.url(&format!("/api/v1/blobs/{id}"))),
         app.client.get(app.url("/api/v1/blobs/nope")),
-        app.client.post(app.url("/api/v1/blobs")).header("Veil-Expires-In", "-1"),
-        app.client.request(reqwest::Method::OPTIONS, app.url("/api/v1/uploads")),
+        app.client
+            .post(app.url("/api/v1/blobs"))
+            .header("Veil-Expires-In", "-1"),
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/uploads")),
     ];
     for req in requests {
         let resp = req.send().await.unwrap();
@@ -226,7 +378,10 @@ async fn every_response_has_the_security_headers_and_no_cookie() {
         if url.contains("/api/") || url.ends_with("/healthz") {
             assert!(csp.starts_with("default-src 'none'"), "{url}");
         } else {
-            assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"), "{url}");
+            assert!(
+                csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+                "{url}"
+            );
         }
     }
 }
@@ -236,24 +391,98 @@ async fn hostile_input_gets_4xx_never_5xx() {
     let app = spawn_app().await;
     let long = "9".repeat(10_000);
     let cases: Vec<(reqwest::Method, String, Vec<(&str, String)>)> = vec![
-        (reqwest::Method::GET, "/api/v1/blobs/..%2F..%2Fetc%2Fpasswd".into(), vec![]),
+        (
+            reqwest::Method::GET,
+            "/api/v1/blobs/..%2F..%2Fetc%2Fpasswd".into(),
+            vec![],
+        ),
         (reqwest::Method::GET, "/api/v1/blobs/%00".into(), vec![]),
-        (reqwest::Method::GET, "/api/v1/blobs/AAAAAAAAAAAAAAAAAAAAAB".into(), vec![]), // non-canonical
-        (reqwest::Method::GET, "/api/v1/blobs/AAAA".into(), vec![("Veil-Proof", long.clone())]),
+        (
+            reqwest::Method::GET,
+            "/api/v1/blobs/AAAAAAAAAAAAAAAAAAAAAB".into(),
+            vec![],
+        ), // non-canonical
+        (
+            reqwest::Method::GET,
+            "/api/v1/blobs/AAAA".into(),
+            vec![("Veil-Proof", long.clone())],
+        ),
         (reqwest::Method::HEAD, "/api/v1/blobs/..".into(), vec![]),
-        (reqwest::Method::DELETE, "/api/v1/blobs/AAAAAAAAAAAAAAAAAAAAAA".into(), vec![("Authorization", "Bearer ../../x".into())]),
-        (reqwest::Method::POST, "/api/v1/blobs".into(), vec![("Veil-Expires-In", "-5".into())]),
-        (reqwest::Method::POST, "/api/v1/blobs".into(), vec![("Veil-Expires-In", "99999999999999999999999".into())]),
-        (reqwest::Method::POST, "/api/v1/blobs".into(), vec![("Veil-Expires-In", "0".into())]),
-        (reqwest::Method::POST, "/api/v1/blobs".into(), vec![("Veil-Max-Downloads", "4294967296".into())]),
-        (reqwest::Method::POST, "/api/v1/blobs".into(), vec![("Veil-Max-Downloads", "1.5".into())]),
-        (reqwest::Method::POST, "/api/v1/blobs".into(), vec![("Veil-Proof-Hash", long.clone())]),
-        (reqwest::Method::POST, "/api/v1/uploads".into(), vec![("Tus-Resumable", "1.0.0".into()), ("Upload-Length", "-1".into())]),
-        (reqwest::Method::POST, "/api/v1/uploads".into(), vec![("Tus-Resumable", "1.0.0".into()), ("Upload-Length", "10".into()), ("Upload-Metadata", "expires_in !!!".into())]),
-        (reqwest::Method::POST, "/api/v1/uploads".into(), vec![("Tus-Resumable", "0.2.2".into()), ("Upload-Length", "10".into())]),
-        (reqwest::Method::PATCH, "/api/v1/uploads/AAAAAAAAAAAAAAAAAAAAAA".into(), vec![("Tus-Resumable", "1.0.0".into()), ("Upload-Offset", "0".into()), ("Content-Type", "application/offset+octet-stream".into())]),
+        (
+            reqwest::Method::DELETE,
+            "/api/v1/blobs/AAAAAAAAAAAAAAAAAAAAAA".into(),
+            vec![("Authorization", "Bearer ../../x".into())],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/blobs".into(),
+            vec![("Veil-Expires-In", "-5".into())],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/blobs".into(),
+            vec![("Veil-Expires-In", "99999999999999999999999".into())],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/blobs".into(),
+            vec![("Veil-Expires-In", "0".into())],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/blobs".into(),
+            vec![("Veil-Max-Downloads", "4294967296".into())],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/blobs".into(),
+            vec![("Veil-Max-Downloads", "1.5".into())],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/blobs".into(),
+            vec![("Veil-Proof-Hash", long.clone())],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/uploads".into(),
+            vec![
+                ("Tus-Resumable", "1.0.0".into()),
+                ("Upload-Length", "-1".into()),
+            ],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/uploads".into(),
+            vec![
+                ("Tus-Resumable", "1.0.0".into()),
+                ("Upload-Length", "10".into()),
+                ("Upload-Metadata", "expires_in !!!".into()),
+            ],
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/uploads".into(),
+            vec![
+                ("Tus-Resumable", "0.2.2".into()),
+                ("Upload-Length", "10".into()),
+            ],
+        ),
+        (
+            reqwest::Method::PATCH,
+            "/api/v1/uploads/AAAAAAAAAAAAAAAAAAAAAA".into(),
+            vec![
+                ("Tus-Resumable", "1.0.0".into()),
+                ("Upload-Offset", "0".into()),
+                ("Content-Type", "application/offset+octet-stream".into()),
+            ],
+        ),
         (reqwest::Method::GET, "/../../etc/passwd".into(), vec![]),
-        (reqwest::Method::GET, "/%2e%2e/%2e%2e/etc/passwd".into(), vec![]),
+        (
+            reqwest::Method::GET,
+            "/%2e%2e/%2e%2e/etc/passwd".into(),
+            vec![],
+        ),
     ];
     for (method, path, headers) in cases {
         let mut req = app.client.request(method.clone(), app.url(&path));
@@ -264,9 +493,13 @@ async fn hostile_input_gets_4xx_never_5xx() {
         let status = resp.status();
         let body = resp.text().await.unwrap_or_default();
         assert!(
-            status.is_client_error() || (status == 200 && path.contains("etc") && !body.contains("root:")),
+            status.is_client_error()
+                || (status == 200 && path.contains("etc") && !body.contains("root:")),
             "{method} {path} {headers:?} -> {status}"
         );
-        assert!(!body.contains("root:x:"), "path traversal served a system file");
+        assert!(
+            !body.contains("root:x:"),
+            "path traversal served a system file"
+        );
     }
 }

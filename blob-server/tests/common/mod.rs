@@ -1,6 +1,14 @@
 //! Test helpers: a real server on 127.0.0.1:0 with its own data directory
 //! and a manual clock, stopped when the test ends.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::panic,
+    clippy::type_complexity,
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs
+)]
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,11 +39,18 @@ pub async fn spawn_app() -> TestApp {
     spawn_with(Arc::new(tempfile::tempdir().unwrap()), T0, |_| {}).await
 }
 
-pub async fn spawn_with(dir: Arc<tempfile::TempDir>, now: u64, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn spawn_with(
+    dir: Arc<tempfile::TempDir>,
+    now: u64,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = Settings::for_tests(web_dir());
     tweak(&mut settings);
     let path = dir.path().to_owned();
-    let store = tokio::task::spawn_blocking(move || Store::open(&path)).await.unwrap().unwrap();
+    let store = tokio::task::spawn_blocking(move || Store::open(&path))
+        .await
+        .unwrap()
+        .unwrap();
     let (clock, handle) = Clock::manual(now);
     let state = AppState::new(store, settings, clock);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -44,7 +59,14 @@ pub async fn spawn_with(dir: Arc<tempfile::TempDir>, now: u64, tweak: impl FnOnc
     let task = tokio::spawn(blob_server::run(listener, state, async {
         let _ = rx.await;
     }));
-    TestApp { addr, dir, clock: handle, client: reqwest::Client::new(), stop: Some(tx), task: Some(task) }
+    TestApp {
+        addr,
+        dir,
+        clock: handle,
+        client: reqwest::Client::new(),
+        stop: Some(tx),
+        task: Some(task),
+    }
 }
 
 impl TestApp {
@@ -92,7 +114,9 @@ impl TestApp {
 
     /// Files in a data subdirectory.
     pub fn files_in(&self, sub: &str) -> Vec<PathBuf> {
-        std::fs::read_dir(self.data().join(sub)).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default()
+        std::fs::read_dir(self.data().join(sub))
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
     }
 }
 
