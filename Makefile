@@ -48,22 +48,23 @@ test-wasm: setup
 	cd wasm-core && $(CARGO) test --target wasm32-unknown-unknown --lib
 
 ## Node tests against the real server binary (tus-js-client; later the browser e2e).
-test-node: setup
+test-node: setup wasm
 	$(CARGO) build -p blob-server
 	node --test tests/
 
 test: setup lint test-native test-vectors test-wasm test-node
 
-## Tools only the benchmarks use (mat2 for the stripping comparison).
+## Tools only the benchmarks use: mat2 (stripping comparison), nginx and wrk (server).
 bench-setup: setup
-	@dpkg-query -W -f='$${Status}' mat2 2>/dev/null | grep -q "install ok installed" || \
-	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends mat2; }
+	@for p in mat2 nginx wrk; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; fi
 
 bench: bench-setup wasm
 	$(CARGO) bench -p wasm-core --bench container
 	node bench/wasm-crypto.mjs
 	$(CARGO) build --release -p veil-cli
 	python3 bench/strip-compare.py
+	bench/server.sh
 
 fuzz: setup
 	scripts/fuzz.sh

@@ -97,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/api/{*rest}", axum::routing::any(api::not_found))
         .route_service("/d/{id}", ServeFile::new(web.join("download.html")))
+        .route_service("/x/{id}", ServeFile::new(web.join("delete.html")))
         .fallback_service(pages)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             // The matched route only: never the URI, query or headers.

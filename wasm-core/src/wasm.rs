@@ -87,6 +87,19 @@ pub fn strip_metadata(data: &[u8], declared_type: Option<String>) -> Result<JsVa
     Ok(o.into())
 }
 
+/// The share link as an SVG QR code (rendered here, never by a third party).
+#[wasm_bindgen(js_name = qrSvg)]
+pub fn qr_svg(text: &str) -> Result<String, JsError> {
+    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
+        .map_err(js_err)?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(200, 200)
+        .dark_color(qrcode::render::svg::Color("#000"))
+        .light_color(qrcode::render::svg::Color("#fff"))
+        .build())
+}
+
 /// The file key: a link fragment unlocked with its password, if any.
 #[wasm_bindgen]
 pub struct Key {

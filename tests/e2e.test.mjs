@@ -1,0 +1,213 @@
+// End-to-end tests in headless Chromium (playwright-core driving Debian's
+// /usr/bin/chromium) against a real blob-server on 127.0.0.1:0 with a
+// temporary data directory. Screenshots go to tests/out/.
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(path.join(root, 'tools', 'package.json'));
+const { chromium } = require('playwright-core');
+const OUT = path.join(root, 'tests', 'out');
+const CORPUS = path.join(root, 'tests', 'corpus');
+const GPS_JPEG = path.join(CORPUS, 'jpeg_nikon_d5000_gps_xmp_serial.jpg');
+fs.mkdirSync(OUT, { recursive: true });
+
+async function startServer(extra = []) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-e2e-'));
+  const bin = process.env.VEIL_SERVER_BIN ?? path.join(root, 'target', 'debug', 'blob-server');
+  const proc = spawn(bin, ['--bind', '127.0.0.1:0', '--data-dir', dataDir, '--static-dir', path.join(root, 'web'), ...extra], {
+    env: { ...process.env, VEIL_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const base = await new Promise((resolve, reject) => {
+    proc.stdout.once('data', (d) => resolve(String(d).trim().split(' ').pop()));
+    proc.once('exit', (code) => reject(new Error(`server exited ${code}`)));
+  });
+  return { base, dataDir, proc, stop: () => { proc.kill('SIGTERM'); fs.rmSync(dataDir, { recursive: true, force: true }); } };
+}
+
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+  });
+});
+after(async () => browser?.close());
+
+// A fresh context with watchers: console errors, page errors (CSP violations
+// are reported there), and any request that leaves the origin.
+async function newPage(base) {
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 900, height: 900 } });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  context.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('blob:') && !r.url().startsWith('data:')) problems.push(`foreign request: ${r.url()}`); });
+  return { context, page, problems };
+}
+
+async function share(page, base, { file, files, password, burn, screenshots } = {}) {
+  await page.goto(`${base}/`);
+  if (screenshots) await page.screenshot({ path: path.join(OUT, 'upload-page.png'), fullPage: true });
+  await page.setInputFiles('#file', files ?? file);
+  await page.waitForSelector('#send:not([disabled])');
+  const report = await page.textContent('#report');
+  if (burn) await page.check('#burn');
+  if (password) await page.fill('#password', password);
+  if (screenshots) await page.screenshot({ path: path.join(OUT, 'upload-report.png'), fullPage: true });
+  await page.click('#send');
+  await page.waitForSelector('#result:not([hidden])', { timeout: 120_000 });
+  if (screenshots) await page.screenshot({ path: path.join(OUT, 'upload-result.png'), fullPage: true });
+  return { link: await page.inputValue('#link'), deleteLink: await page.inputValue('#delete-link'), report };
+}
+
+async function fetchAsRecipient(base, link, { password, screenshots } = {}) {
+  const r = await newPage(base);
+  await r.page.goto(link);
+  if (screenshots) await r.page.screenshot({ path: path.join(OUT, 'download-page.png'), fullPage: true });
+  if (password) await r.page.fill('#password', password);
+  await r.page.click('#download');
+  await r.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
+  return r;
+}
+
+function pixels(file) {
+  return execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'framemd5', '-'], { encoding: 'utf8' }).split('\n').filter((l) => !l.startsWith('#')).join('\n');
+}
+
+function grepDir(dir, needle) {
+  const hits = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (fs.readFileSync(p).includes(needle)) hits.push(p);
+      if (e.name.includes(needle.toString())) hits.push(p);
+    }
+  };
+  walk(dir);
+  return hits;
+}
+
+describe('sharing through the page', () => {
+  let srv;
+  before(async () => { srv = await startServer(); });
+  after(() => srv.stop());
+
+  test('a GPS-tagged JPEG is cleaned, encrypted, shared and opened intact', async () => {
+    const s = await newPage(srv.base);
+    const { link, report } = await share(s.page, srv.base, { file: GPS_JPEG, screenshots: true });
+    assert.match(report, /GPS position/);
+    assert.match(report, /camera: NIKON/);
+    assert.match(link, new RegExp(`^${srv.base}/d/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$`));
+    const r = await fetchAsRecipient(srv.base, link, { screenshots: true });
+    assert.equal(await r.page.isVisible('#done'), true, await r.page.textContent('#error'));
+    await r.page.screenshot({ path: path.join(OUT, 'download-done.png'), fullPage: true });
+    assert.equal(await r.page.getAttribute('#save', 'download'), path.basename(GPS_JPEG));
+    const [dl] = await Promise.all([r.page.waitForEvent('download'), r.page.click('#save')]);
+    const saved = path.join(os.tmpdir(), `veil-e2e-${process.pid}.jpg`);
+    await dl.saveAs(saved);
+    const tags = JSON.parse(execFileSync('exiftool', ['-j', '-G1', '-a', saved], { encoding: 'utf8' }))[0];
+    for (const k of Object.keys(tags).filter((k) => !k.startsWith('ICC'))) {
+      assert.doesNotMatch(k, /GPS|Make|Model|DateTimeOriginal|CreateDate|Serial|XMP/, `${k} survived`);
+    }
+    assert.equal(pixels(saved), pixels(GPS_JPEG), 'pixels changed');
+    fs.rmSync(saved);
+    for (const c of [s, r]) {
+      assert.deepEqual(await c.context.cookies(), [], 'cookies were set');
+      assert.deepEqual(c.problems, []);
+      await c.context.close();
+    }
+  });
+
+  test('a file dropped on the page is shared; the server never sees its bytes or name', async () => {
+    const marker = `VEIL-MARKER-${Math.random().toString(36).slice(2)}`;
+    const name = `secret-name-${Math.random().toString(36).slice(2)}.txt`;
+    const s = await newPage(srv.base);
+    await s.page.goto(`${srv.base}/`);
+    const dt = await s.page.evaluateHandle(({ marker, name }) => {
+      const d = new DataTransfer();
+      d.items.add(new File([`${marker}\n`.repeat(1000)], name, { type: 'text/plain' }));
+      return d;
+    }, { marker, name });
+    await s.page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
+    await s.page.waitForSelector('#send:not([disabled])');
+    assert.match(await s.page.textContent('#report'), /Not an image: sent as is/);
+    await s.page.click('#send');
+    await s.page.waitForSelector('#result:not([hidden])');
+    const link = await s.page.inputValue('#link');
+    assert.deepEqual(grepDir(srv.dataDir, Buffer.from(marker)), [], 'plaintext found in the data directory');
+    assert.deepEqual(grepDir(srv.dataDir, Buffer.from(name)), [], 'file name found in the data directory');
+    const r = await fetchAsRecipient(srv.base, link);
+    assert.equal(await r.page.textContent('#name'), name);
+    assert.deepEqual([...s.problems, ...r.problems], []);
+    await s.context.close();
+    await r.context.close();
+  });
+
+  test('burn after reading: a preview consumes nothing, the first recipient gets it, the next sees gone', async () => {
+    const s = await newPage(srv.base);
+    const { link } = await share(s.page, srv.base, { file: path.join(CORPUS, 'png_gimp_time_gama_bkgd_comment.png'), burn: true });
+    // A link preview or a curious load without clicking.
+    const preview = await newPage(srv.base);
+    await preview.page.goto(link);
+    await preview.page.waitForTimeout(300);
+    const first = await fetchAsRecipient(srv.base, link);
+    assert.equal(await first.page.isVisible('#done'), true, await first.page.textContent('#error'));
+    const second = await fetchAsRecipient(srv.base, link);
+    assert.match(await second.page.textContent('#error'), /gone/);
+    for (const c of [s, preview, first, second]) await c.context.close();
+  });
+
+  test('password: a wrong one fails without consuming, the right one opens', async () => {
+    const s = await newPage(srv.base);
+    const { link } = await share(s.page, srv.base, { file: path.join(CORPUS, 'webp_orient6_exif_prefix.webp'), burn: true, password: 'correct horse' });
+    const r = await fetchAsRecipient(srv.base, link, { password: 'wrong horse' });
+    assert.match(await r.page.textContent('#error'), /Wrong password/);
+    await r.page.fill('#password', 'correct horse');
+    await r.page.click('#download');
+    await r.page.waitForSelector('#done:not([hidden])');
+    assert.equal(await r.page.textContent('#name'), 'webp_orient6_exif_prefix.webp');
+    await s.context.close();
+    await r.context.close();
+  });
+
+  test('tampered ciphertext is reported as damaged; a cut link as incomplete', async () => {
+    const s = await newPage(srv.base);
+    const { link } = await share(s.page, srv.base, { file: path.join(CORPUS, 'gif_xmp_icc_comment.gif') });
+    const id = link.split('/d/')[1].split('#')[0];
+    const blobPath = path.join(srv.dataDir, 'blobs', id);
+    const bytes = fs.readFileSync(blobPath);
+    bytes[bytes.length - 20] ^= 0x01;
+    fs.writeFileSync(blobPath, bytes);
+    const r = await fetchAsRecipient(srv.base, link);
+    assert.match(await r.page.textContent('#error'), /damaged/);
+    const cut = await newPage(srv.base);
+    await cut.page.goto(link.slice(0, -5));
+    assert.match(await cut.page.textContent('#error'), /incomplete/);
+    for (const c of [s, r, cut]) await c.context.close();
+  });
+});
+
+describe('expiry', () => {
+  let srv;
+  before(async () => { srv = await startServer(['--max-expiry', '1', '--default-expiry', '1']); });
+  after(() => srv.stop());
+
+  test('an expired link says gone', async () => {
+    const s = await newPage(srv.base);
+    const { link } = await share(s.page, srv.base, { file: path.join(CORPUS, 'webp_orient6_exif_prefix.webp') });
+    await new Promise((res) => setTimeout(res, 2200));
+    const r = await fetchAsRecipient(srv.base, link);
+    assert.match(await r.page.textContent('#error'), /gone/);
+    await s.context.close();
+    await r.context.close();
+  });
+});

@@ -1,0 +1,37 @@
+// Small display helpers shared by the pages.
+export function bytes(n) {
+  if (n < 1000) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = -1;
+  do {
+    v /= 1000;
+    u++;
+  } while (v >= 1000 && u < units.length - 1);
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+}
+
+export function duration(s) {
+  if (!Number.isFinite(s) || s < 0) return '';
+  if (s < 60) return `${Math.ceil(s)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.ceil(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+// "Uploading: 12 MB of 40 MB — 8 MB/s — 4 s left"
+export function progressText({ phase, done, total, elapsed }) {
+  let t = `${phase}: ${bytes(done)} of ${bytes(total)}`;
+  if (elapsed > 500 && done > 0) {
+    const rate = done / (elapsed / 1000);
+    t += ` — ${bytes(rate)}/s — ${duration((total - done) / rate)} left`;
+  }
+  return t;
+}
+
+export function localTime(unix) {
+  return new Date(unix * 1000).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export function show(el, on = true) {
+  el.hidden = !on;
+}

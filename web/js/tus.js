@@ -1,0 +1,103 @@
+// A small tus 1.0 client for the worker: creates an upload, sends PATCHes,
+// and after a network error asks the server for its offset (HEAD) and
+// resends from there. Only the chunk in flight is kept in memory.
+
+const TUS = { 'Tus-Resumable': '1.0.0' };
+const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000];
+
+export class TusError extends Error {
+  constructor(message, status) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
+
+export async function createUpload(length, metadata, signal) {
+  const meta = Object.entries(metadata)
+    .filter(([, v]) => v !== undefined && v !== null && v !== '')
+    .map(([k, v]) => `${k} ${b64(String(v))}`)
+    .join(',');
+  const r = await fetch('/api/v1/uploads', {
+    method: 'POST',
+    headers: { ...TUS, 'Upload-Length': String(length), 'Upload-Metadata': meta },
+    signal,
+  });
+  if (r.status !== 201) throw new TusError(await errorText(r), r.status);
+  return {
+    url: r.headers.get('Location'),
+    id: r.headers.get('Veil-Blob-Id'),
+    deleteToken: r.headers.get('Veil-Delete-Token'),
+    offset: 0,
+    length,
+  };
+}
+
+async function errorText(r) {
+  try {
+    return (await r.json()).error ?? `HTTP ${r.status}`;
+  } catch {
+    return `HTTP ${r.status}`;
+  }
+}
+
+async function serverOffset(upload, signal) {
+  const r = await fetch(upload.url, { method: 'HEAD', headers: TUS, signal });
+  if (r.status !== 200) throw new TusError('the upload is no longer on the server', r.status);
+  return Number(r.headers.get('Upload-Offset'));
+}
+
+const sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason ?? new DOMException('aborted', 'AbortError'));
+    });
+  });
+
+// Sends `blob`, which holds the bytes at [upload.offset, upload.offset + blob.size).
+// Returns the last response's headers.
+export async function sendChunk(upload, blob, signal, onRetry) {
+  const start = upload.offset;
+  let headers = null;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const skip = upload.offset - start;
+      if (skip >= blob.size) return headers;
+      const r = await fetch(upload.url, {
+        method: 'PATCH',
+        headers: { ...TUS, 'Upload-Offset': String(upload.offset), 'Content-Type': 'application/offset+octet-stream' },
+        body: blob.slice(skip),
+        signal,
+      });
+      if (r.status === 204) {
+        upload.offset = Number(r.headers.get('Upload-Offset'));
+        headers = r.headers;
+        if (upload.offset - start >= blob.size) return headers;
+        continue; // The server kept part of it: send the rest.
+      }
+      if (r.status !== 409 && r.status < 500) throw new TusError(await errorText(r), r.status);
+      throw new Error(`server answered ${r.status}`);
+    } catch (e) {
+      if (signal?.aborted || e instanceof TusError) throw e;
+      if (attempt >= RETRY_DELAYS.length) throw new TusError('the network failed repeatedly', 0);
+      onRetry?.(attempt + 1);
+      await sleep(RETRY_DELAYS[attempt], signal);
+      try {
+        upload.offset = await serverOffset(upload, signal);
+      } catch (he) {
+        if (he instanceof TusError) throw he;
+      }
+    }
+  }
+}
+
+export async function terminate(upload) {
+  try {
+    await fetch(upload.url, { method: 'DELETE', headers: TUS });
+  } catch {
+    // Best effort: the server expires unfinished uploads anyway.
+  }
+}
