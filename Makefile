@@ -18,7 +18,7 @@ setup:
 
 ## The wasm module and its JS glue, into web/pkg (what the page loads).
 wasm: setup
-	wasm-pack build wasm-core --target web --release --mode no-install \
+	wasm-pack build wasm-core --target web --profile wasm --mode no-install \
 	  --out-dir ../$(WASM_OUT) --out-name veil --no-pack
 	@rm -f $(WASM_OUT)/.gitignore
 	@printf 'wasm: %s bytes, %s gzipped\n' "$$(stat -c %s $(WASM_OUT)/veil_bg.wasm)" "$$(gzip -9c $(WASM_OUT)/veil_bg.wasm | wc -c)"

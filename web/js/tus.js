@@ -57,25 +57,25 @@ const sleep = (ms, signal) =>
     });
   });
 
-// Sends `blob`, which holds the bytes at [upload.offset, upload.offset + blob.size).
+// Sends `bytes` (a Uint8Array), which hold [upload.offset, upload.offset + bytes.length).
 // Returns the last response's headers.
-export async function sendChunk(upload, blob, signal, onRetry) {
+export async function sendChunk(upload, bytes, signal, onRetry) {
   const start = upload.offset;
   let headers = null;
   for (let attempt = 0; ; attempt++) {
     try {
       const skip = upload.offset - start;
-      if (skip >= blob.size) return headers;
+      if (skip >= bytes.length) return headers;
       const r = await fetch(upload.url, {
         method: 'PATCH',
         headers: { ...TUS, 'Upload-Offset': String(upload.offset), 'Content-Type': 'application/offset+octet-stream' },
-        body: blob.slice(skip),
+        body: bytes.subarray(skip),
         signal,
       });
       if (r.status === 204) {
         upload.offset = Number(r.headers.get('Upload-Offset'));
         headers = r.headers;
-        if (upload.offset - start >= blob.size) return headers;
+        if (upload.offset - start >= bytes.length) return headers;
         continue; // The server kept part of it: send the rest.
       }
       if (r.status !== 409 && r.status < 500) throw new TusError(await errorText(r), r.status);

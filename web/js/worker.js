@@ -86,27 +86,28 @@ async function send(options, unmodified) {
     proof_hash: key.proofHash(),
   }, signal);
   key.free();
-  let pending = [enc.header().buffer];
-  let pendingBytes = pending[0].byteLength;
-  let sent = 0;
+  // One reusable buffer holds the chunk in flight (kept for retries until
+  // the server acknowledges it), so memory stays flat whatever the size.
+  const buffer = new Uint8Array(CHUNK + 2 * SLICE);
+  let filled = 0;
   let expiresAt = null;
   const started = performance.now();
   const flush = async () => {
-    const blob = new Blob(pending);
-    pending = [];
-    pendingBytes = 0;
-    const h = await sendChunk(upload, blob, signal, (n) => post('retry', { attempt: n }));
+    const h = await sendChunk(upload, buffer.subarray(0, filled), signal, (n) => post('retry', { attempt: n }));
+    filled = 0;
     if (h?.get('Veil-Expires-At')) expiresAt = Number(h.get('Veil-Expires-At'));
-    sent = upload.offset;
-    post('progress', { phase: 'Uploading', done: sent, total, elapsed: performance.now() - started });
+    post('progress', { phase: 'Uploading', done: upload.offset, total, elapsed: performance.now() - started });
   };
   const add = async (parts) => {
     for (const p of parts) {
-      pending.push(p);
-      pendingBytes += p.byteLength;
+      const bytes = p instanceof Uint8Array ? p : new Uint8Array(p);
+      if (filled + bytes.length > buffer.length) await flush();
+      buffer.set(bytes, filled);
+      filled += bytes.length;
     }
-    if (pendingBytes >= CHUNK) await flush();
+    if (filled >= CHUNK) await flush();
   };
+  await add([enc.header()]);
   try {
     for await (const slice of slices(source, size)) {
       await add(await enc.pushAsync(slice));
