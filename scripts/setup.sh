@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_PACK_VERSION=0.15.1
-APT_PACKAGES=(chromium chromium-driver libimage-exiftool-perl libheif-examples ffmpeg)
+APT_PACKAGES=(chromium chromium-driver libimage-exiftool-perl libheif-examples ffmpeg curl openssl)
 PIP_PACKAGES=(cryptography argon2-cffi)
 
 log() { printf '[setup] %s\n' "$*"; }

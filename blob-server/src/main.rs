@@ -22,8 +22,10 @@ async fn main() -> anyhow::Result<()> {
     let state = AppState::new(store, settings, Clock::default());
     match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
+            let listener = std::net::TcpListener::bind(args.bind)
+                .with_context(|| format!("cannot listen on {}", args.bind))?;
             blob_server::tls::serve(
-                args.bind,
+                listener,
                 cert,
                 key,
                 args.tls13_only,

@@ -2,7 +2,6 @@
 //! 1.3 only; HSTS is added by the headers layer whenever TLS is on.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -11,9 +10,9 @@ use axum_server::tls_rustls::RustlsConfig;
 
 use crate::AppState;
 
-/// Serves HTTPS on `bind` until `shutdown`, then drains like [`crate::run`].
+/// Serves HTTPS on `listener` until `shutdown`, then drains like [`crate::run`].
 pub async fn serve(
-    bind: SocketAddr,
+    listener: std::net::TcpListener,
     cert: &Path,
     key: &Path,
     tls13_only: bool,
@@ -45,8 +44,9 @@ pub async fn serve(
         let _ = stop_tx.send(true);
         h2.graceful_shutdown(Some(grace));
     });
-    println!("Veil is serving https://{bind}");
-    axum_server::bind_rustls(bind, RustlsConfig::from_config(Arc::new(config)))
+    listener.set_nonblocking(true)?;
+    println!("Veil is serving https://{}", listener.local_addr()?);
+    axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(Arc::new(config)))
         .handle(handle)
         .serve(crate::app(state.clone()).into_make_service())
         .await?;
