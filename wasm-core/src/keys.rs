@@ -17,8 +17,6 @@
 //!
 //! Everything secret here zeroizes on drop and has no `Debug`.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -185,10 +183,10 @@ impl Link {
     /// The fragment to put after `#` in the share link.
     #[must_use]
     pub fn fragment(&self) -> Zeroizing<String> {
-        let mut out = Zeroizing::new(URL_SAFE_NO_PAD.encode(self.secret.as_bytes()));
+        let mut out = Zeroizing::new(crate::b64::encode(self.secret.as_bytes()));
         if let Some(kdf) = self.kdf {
             out.push('.');
-            out.push_str(&URL_SAFE_NO_PAD.encode(kdf.to_bytes()));
+            out.push_str(&crate::b64::encode(&kdf.to_bytes()));
         }
         out
     }
@@ -239,22 +237,7 @@ impl Link {
 }
 
 fn decode_exact<const N: usize>(s: &str) -> Option<Zeroizing<[u8; N]>> {
-    // base64 of N bytes without padding has exactly this many characters.
-    if s.len() != (N * 4).div_ceil(3) {
-        return None;
-    }
-    let decoded = Zeroizing::new(URL_SAFE_NO_PAD.decode(s).ok()?);
-    let mut out = Zeroizing::new([0u8; N]);
-    if decoded.len() != N {
-        return None;
-    }
-    out.copy_from_slice(&decoded);
-    // Reject non-canonical encodings (stray low bits in the last character),
-    // so one link has exactly one spelling.
-    if URL_SAFE_NO_PAD.encode(out.as_ref()) != s {
-        return None;
-    }
-    Some(out)
+    crate::b64::decode_exact::<N>(s).map(Zeroizing::new)
 }
 
 /// The input keying material of one file: the link secret, joined with the
@@ -330,7 +313,7 @@ impl DownloadProof {
     /// base64url without padding, as sent in the `Veil-Proof` header.
     #[must_use]
     pub fn to_base64(&self) -> Zeroizing<String> {
-        Zeroizing::new(URL_SAFE_NO_PAD.encode(self.0))
+        Zeroizing::new(crate::b64::encode(&self.0))
     }
 
     /// SHA-256 of the proof: what the uploader gives the server to store.
@@ -342,6 +325,6 @@ impl DownloadProof {
     /// base64url of [`Self::verifier`], as sent in the `Veil-Proof-Hash` header.
     #[must_use]
     pub fn verifier_base64(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.verifier())
+        crate::b64::encode(&self.verifier())
     }
 }

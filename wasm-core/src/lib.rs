@@ -20,6 +20,7 @@
 //! [`DecryptError`].
 #![forbid(unsafe_code)]
 
+mod b64;
 pub mod error;
 pub mod format;
 pub mod keys;

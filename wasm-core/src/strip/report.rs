@@ -53,16 +53,24 @@ impl Report {
     }
 }
 
-/// A byte count for people: `512 bytes`, `4.1 KB`, `3.2 MB`.
+/// A byte count for people: `512 bytes`, `4.1 KB`, `3.2 MB` (rounded
+/// down). Integer arithmetic only: float formatting would add ~15 KB to the wasm.
 pub(crate) fn human_bytes(n: usize) -> String {
-    // Display only; precision loss in the float is irrelevant.
-    #[allow(clippy::cast_precision_loss)]
-    let f = n as f64;
-    if n < 1000 {
-        format!("{n} bytes")
-    } else if n < 1_000_000 {
-        format!("{:.1} KB", f / 1e3)
-    } else {
-        format!("{:.1} MB", f / 1e6)
+    let (unit, div) = match n {
+        0..=999 => return format!("{n} bytes"),
+        1_000..=999_999 => ("KB", 1_000),
+        _ => ("MB", 1_000_000),
+    };
+    format!("{}.{} {unit}", n / div, (n % div) / (div / 10))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn human_bytes_reads_naturally() {
+        assert_eq!(super::human_bytes(512), "512 bytes");
+        assert_eq!(super::human_bytes(4_150), "4.1 KB");
+        assert_eq!(super::human_bytes(61_644), "61.6 KB");
+        assert_eq!(super::human_bytes(3_250_000), "3.2 MB");
     }
 }
