@@ -49,7 +49,7 @@ test-wasm: setup
 
 ## Node tests against the real server binary (tus-js-client; later the browser e2e).
 test-node: setup wasm
-	$(CARGO) build -p blob-server
+	$(CARGO) build -p blob-server -p veil-cli
 	node --test tests/
 
 test: setup lint test-native test-vectors test-wasm test-node

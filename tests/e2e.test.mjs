@@ -196,6 +196,34 @@ describe('sharing through the page', () => {
   });
 });
 
+describe('the CLI and the browser read each other', () => {
+  let srv;
+  const veil = path.join(root, 'target', 'debug', 'veil');
+  before(async () => { srv = await startServer(); });
+  after(() => srv.stop());
+
+  test('a file sent with veil send opens in the browser', async () => {
+    const out = JSON.parse(execFileSync(veil, ['send', GPS_JPEG, '--server', srv.base, '--json'], { encoding: 'utf8' }));
+    assert.ok(out.removed.includes('GPS position'));
+    const r = await fetchAsRecipient(srv.base, out.link);
+    assert.equal(await r.page.isVisible('#done'), true, await r.page.textContent('#error'));
+    assert.equal(await r.page.textContent('#name'), path.basename(GPS_JPEG));
+    assert.deepEqual(r.problems, []);
+    await r.context.close();
+  });
+
+  test('a file shared from the page is fetched by veil get', async () => {
+    const s = await newPage(srv.base);
+    const src = path.join(CORPUS, 'MANIFEST.tsv');
+    const { link } = await share(s.page, srv.base, { file: src });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-cli-'));
+    execFileSync(veil, ['get', link], { cwd: dir });
+    assert.ok(fs.readFileSync(path.join(dir, 'MANIFEST.tsv')).equals(fs.readFileSync(src)));
+    fs.rmSync(dir, { recursive: true, force: true });
+    await s.context.close();
+  });
+});
+
 describe('expiry', () => {
   let srv;
   before(async () => { srv = await startServer(['--max-expiry', '1', '--default-expiry', '1']); });

@@ -1,10 +1,21 @@
-//! `veil`: Veil from a terminal. Today: `veil strip`, a standalone metadata
-//! remover that keeps pixels, orientation and colour profile.
+//! `veil`: Veil from a terminal. `veil strip` removes metadata like the
+//! page does; `veil send`, `veil get` and `veil delete` share files with a
+//! Veil server using the same container format as the browser, so links
+//! work both ways.
 //!
 //! # Layout
 //! - `main.rs`: argument parsing and dispatch (this file);
-//! - `strip.rs`: the `strip` subcommand.
+//! - `strip.rs`, `send.rs`, `get.rs`, `delete.rs`: one subcommand each;
+//! - `link.rs`: share and deletion links; `password.rs`: reading passwords;
+//! - `progress.rs`: progress bars; `exit.rs`: failure kinds and exit codes.
 
+mod delete;
+mod exit;
+mod get;
+mod link;
+mod password;
+mod progress;
+mod send;
 mod strip;
 
 use clap::{Parser, Subcommand};
@@ -12,7 +23,14 @@ use std::process::ExitCode;
 
 /// Zero-knowledge, anonymous picture and file sharing.
 #[derive(Parser)]
-#[command(name = "veil", version, about)]
+#[command(
+    name = "veil",
+    version,
+    about,
+    after_help = "Exit status: 0 success; 1 error; 2 usage error; 3 gone (expired, used up, deleted or \
+never existed); 4 wrong password; 5 damaged or tampered data; 6 server unreachable; 7 incomplete or \
+malformed link."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -23,22 +41,28 @@ enum Command {
     /// Remove privacy metadata (GPS, camera, serial numbers, dates, XMP,
     /// IPTC, comments, thumbnails, trailing data) from a picture or video
     /// without re-encoding it.
-    ///
-    /// Exit status: 0 on success, 1 if the file could not be cleaned (nothing
-    /// is written), 2 for usage errors.
     Strip(strip::Args),
+    /// Clean, encrypt and upload files; prints one link per file.
+    Send(send::Args),
+    /// Download, verify and decrypt a shared file.
+    Get(get::Args),
+    /// Delete a shared file early.
+    Delete(delete::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Strip(args) => strip::run(&args),
+        Command::Strip(args) => strip::run(&args).map_err(exit::Failure::Other),
+        Command::Send(args) => send::run(&args),
+        Command::Get(args) => get::run(&args),
+        Command::Delete(args) => delete::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("veil: {e:#}");
-            ExitCode::FAILURE
+            eprintln!("veil: {e}");
+            e.code()
         }
     }
 }

@@ -40,7 +40,7 @@ fn default_output(input: &Path) -> PathBuf {
 
 /// A media type guessed from the file name, so that a `.jpg` that is not a
 /// JPEG is refused instead of passed through.
-fn declared_type(path: &Path) -> Option<&'static str> {
+pub fn declared_type(path: &Path) -> Option<&'static str> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     Some(match ext.as_str() {
         "jpg" | "jpeg" | "jpe" | "jfif" | "mpo" => "image/jpeg",

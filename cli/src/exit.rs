@@ -1,0 +1,65 @@
+//! Outcomes a script can tell apart: each failure kind has its own exit
+//! status (listed in `veil --help`).
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// Why a command failed, with the exit status it maps to.
+#[derive(Debug)]
+pub enum Failure {
+    /// 1: anything else (bad file, disk, unexpected answer).
+    Other(anyhow::Error),
+    /// 3: expired, used up, deleted or never existed.
+    Gone,
+    /// 4: wrong password (nothing was consumed).
+    WrongPassword,
+    /// 5: the data is damaged or was tampered with.
+    Damaged,
+    /// 6: the server cannot be reached.
+    Unreachable(String),
+    /// 7: the link is incomplete or malformed.
+    BadLink,
+}
+
+impl Failure {
+    /// The process exit status.
+    pub fn code(&self) -> ExitCode {
+        ExitCode::from(match self {
+            Self::Other(_) => 1,
+            Self::Gone => 3,
+            Self::WrongPassword => 4,
+            Self::Damaged => 5,
+            Self::Unreachable(_) => 6,
+            Self::BadLink => 7,
+        })
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Other(e) => write!(f, "{e:#}"),
+            Self::Gone => f.write_str("this file is gone: it expired, was already downloaded, was deleted, or never existed"),
+            Self::WrongPassword => f.write_str("wrong password (nothing was downloaded, so you can try again)"),
+            Self::Damaged => f.write_str("the file is damaged or was tampered with; nothing was saved"),
+            Self::Unreachable(why) => write!(f, "the server cannot be reached: {why}"),
+            Self::BadLink => f.write_str("the link is incomplete or malformed"),
+        }
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Self::Other(e.into())
+    }
+}
+
+/// Maps a transport-level ureq error.
+pub fn transport(e: ureq::Error) -> Failure {
+    match e {
+        ureq::Error::Transport(t) => Failure::Unreachable(t.to_string()),
+        ureq::Error::Status(code, _) => {
+            Failure::Other(anyhow::anyhow!("the server answered {code}"))
+        }
+    }
+}

@@ -1,0 +1,272 @@
+//! `veil send`, `veil get`, `veil delete` against a real blob server
+//! started in-process on 127.0.0.1:0: round trips (empty, small,
+//! multi-record, password, stdin), burn-after-reading consumed exactly once,
+//! wrong password, tampered data, deletion, and distinct exit codes.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::panic,
+    clippy::type_complexity,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+struct Server {
+    url: String,
+    data: PathBuf,
+}
+
+/// One server for the whole test binary, on its own runtime thread.
+fn server() -> &'static Server {
+    static S: OnceLock<Server> = OnceLock::new();
+    S.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let data = dir.join("data");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let data2 = data.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async move {
+                let store = blob_server::store::Store::open(&data2).unwrap();
+                let settings = blob_server::config::Settings::for_tests(
+                    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web"),
+                );
+                let state = blob_server::AppState::new(
+                    store,
+                    settings,
+                    blob_server::clock::Clock::default(),
+                );
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                tx.send(format!("http://{}", listener.local_addr().unwrap()))
+                    .unwrap();
+                blob_server::run(listener, state, std::future::pending())
+                    .await
+                    .unwrap();
+            });
+        });
+        Server {
+            url: rx.recv().unwrap(),
+            data,
+        }
+    })
+}
+
+fn veil(args: &[&str], dir: &Path, stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(args)
+        .current_dir(dir)
+        .env("VEIL_SERVER", &server().url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(data) = stdin {
+        input.write_all(data).unwrap();
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+fn send(dir: &Path, file: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["send", file, "--json"];
+    args.extend_from_slice(extra);
+    let out = veil(&args, dir, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn round_trip(content: &[u8], name: &str, extra: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(name), content).unwrap();
+    let sent = send(dir.path(), name, extra);
+    let link = sent["link"].as_str().unwrap();
+    let recv = tempfile::tempdir().unwrap();
+    let out = veil(&["get", link], recv.path(), None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(recv.path().join(name)).unwrap(),
+        content,
+        "{name}"
+    );
+}
+
+#[test]
+fn round_trips_empty_small_and_multi_record() {
+    round_trip(b"", "empty.txt", &[]);
+    round_trip(b"hello veil", "small.txt", &[]);
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
+    round_trip(&big, "multi.bin", &[]);
+}
+
+#[test]
+fn password_wrong_then_right() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.txt"), b"secret").unwrap();
+    std::fs::write(dir.path().join("pw"), "right horse\n").unwrap();
+    std::fs::write(dir.path().join("bad"), "wrong horse\n").unwrap();
+    let link = send(dir.path(), "s.txt", &["--burn", "--password-file", "pw"])["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        link.contains('.'),
+        "password links carry the Argon2id parameters"
+    );
+    let out = veil(
+        &["get", &link, "--password-file", "bad", "-o", "got.txt"],
+        dir.path(),
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.path().join("got.txt").exists());
+    let out = veil(
+        &["get", &link, "--password-file", "pw", "-o", "got.txt"],
+        dir.path(),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("got.txt")).unwrap(),
+        b"secret"
+    );
+}
+
+#[test]
+fn burn_is_consumed_exactly_once_and_then_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("b.txt"), b"once").unwrap();
+    let link = send(dir.path(), "b.txt", &["--burn"])["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let first = veil(&["get", &link, "-o", "one.txt"], dir.path(), None);
+    assert!(first.status.success());
+    let second = veil(&["get", &link, "-o", "two.txt"], dir.path(), None);
+    assert_eq!(second.status.code(), Some(3));
+    assert!(!dir.path().join("two.txt").exists());
+}
+
+#[test]
+fn tampered_data_exits_5_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let content: Vec<u8> = (0..200_000u32).map(|i| i as u8).collect();
+    std::fs::write(dir.path().join("t.bin"), &content).unwrap();
+    let link = send(dir.path(), "t.bin", &[])["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = link.split("/d/").nth(1).unwrap().split('#').next().unwrap();
+    let blob = server().data.join("blobs").join(id);
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let at = bytes.len() - 100;
+    bytes[at] ^= 0x80;
+    std::fs::write(&blob, bytes).unwrap();
+    let out = veil(&["get", &link, "-o", "t.out"], dir.path(), None);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(left, vec!["t.bin".to_owned()], "something was written");
+}
+
+#[test]
+fn pictures_are_cleaned_and_stdin_works_and_delete_removes() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/corpus/jpeg_iphone4_gps_srgb_icc.jpg");
+    std::fs::copy(&photo, dir.path().join("p.jpg")).unwrap();
+    let sent = send(dir.path(), "p.jpg", &[]);
+    assert!(sent["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == "GPS position"));
+    let out = veil(
+        &["get", sent["link"].as_str().unwrap(), "-o", "back.jpg"],
+        dir.path(),
+        None,
+    );
+    assert!(out.status.success());
+    let back = std::fs::read(dir.path().join("back.jpg")).unwrap();
+    assert!(
+        !back.windows(6).any(|w| w == b"iPhone"),
+        "camera model survived"
+    );
+    // Delete with the deletion link: then it is gone.
+    let del = veil(
+        &["delete", sent["delete_link"].as_str().unwrap()],
+        dir.path(),
+        None,
+    );
+    assert!(
+        del.status.success(),
+        "{}",
+        String::from_utf8_lossy(&del.stderr)
+    );
+    let again = veil(
+        &["get", sent["link"].as_str().unwrap(), "-o", "x.jpg"],
+        dir.path(),
+        None,
+    );
+    assert_eq!(again.status.code(), Some(3));
+
+    let out = veil(&["send", "-", "--json"], dir.path(), Some(b"from a pipe"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let link: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let got = veil(
+        &["get", link["link"].as_str().unwrap(), "-o", "-"],
+        dir.path(),
+        None,
+    );
+    assert!(got.status.success());
+    assert_eq!(got.stdout, b"from a pipe");
+}
+
+#[test]
+fn bad_links_and_unreachable_servers_have_their_own_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = veil(&["get", "https://x.invalid/d/short#abc"], dir.path(), None);
+    assert_eq!(out.status.code(), Some(7));
+    let out = veil(&["get", "http://127.0.0.1:9/d/AAAAAAAAAAAAAAAAAAAAAA#AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"], dir.path(), None);
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
