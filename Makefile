@@ -65,6 +65,7 @@ bench: bench-setup wasm
 	$(CARGO) build --release -p veil-cli
 	python3 bench/strip-compare.py
 	bench/server.sh
+	bench/cli.sh
 
 fuzz: setup
 	scripts/fuzz.sh
