@@ -66,6 +66,7 @@ bench: bench-setup wasm
 	python3 bench/strip-compare.py
 	bench/server.sh
 	bench/cli.sh
+	node bench/page-pipeline.mjs
 
 fuzz: setup
 	scripts/fuzz.sh

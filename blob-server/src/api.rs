@@ -41,7 +41,7 @@ pub struct Options {
 }
 
 /// Parses a plain decimal number: digits only, no sign, no spaces, at most 19 digits.
-fn number(v: &str) -> Option<u64> {
+pub fn number(v: &str) -> Option<u64> {
     if v.is_empty() || v.len() > 19 || !v.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }

@@ -35,16 +35,7 @@ impl BlobRecord {
         v.extend_from_slice(&self.max_downloads.to_be_bytes());
         v.extend_from_slice(&self.downloads.to_be_bytes());
         v.extend_from_slice(&self.delete_hash.0);
-        match self.proof_hash {
-            Some(p) => {
-                v.push(1);
-                v.extend_from_slice(&p.0);
-            }
-            None => {
-                v.push(0);
-                v.extend_from_slice(&[0; 32]);
-            }
-        }
+        put_optional(&mut v, self.proof_hash);
         v
     }
 
@@ -61,11 +52,7 @@ impl BlobRecord {
             max_downloads: r.u32()?,
             downloads: r.u32()?,
             delete_hash: Digest32(r.arr()?),
-            proof_hash: {
-                let flag = r.u8()?;
-                let h = r.arr()?;
-                (flag == 1).then_some(Digest32(h))
-            },
+            proof_hash: r.optional()?,
         };
         r.0.is_empty().then_some(rec)
     }
@@ -114,16 +101,7 @@ impl UploadRecord {
         }
         v.extend_from_slice(&self.max_downloads.to_be_bytes());
         v.extend_from_slice(&self.delete_hash.0);
-        match self.proof_hash {
-            Some(p) => {
-                v.push(1);
-                v.extend_from_slice(&p.0);
-            }
-            None => {
-                v.push(0);
-                v.extend_from_slice(&[0; 32]);
-            }
-        }
+        put_optional(&mut v, self.proof_hash);
         v
     }
 
@@ -141,11 +119,7 @@ impl UploadRecord {
             expires_in: r.u64()?,
             max_downloads: r.u32()?,
             delete_hash: Digest32(r.arr()?),
-            proof_hash: {
-                let flag = r.u8()?;
-                let h = r.arr()?;
-                (flag == 1).then_some(Digest32(h))
-            },
+            proof_hash: r.optional()?,
         };
         r.0.is_empty().then_some(rec)
     }
@@ -169,6 +143,12 @@ pub fn split_expiry_key(k: &[u8]) -> Option<(u64, BlobId)> {
     r.0.is_empty().then_some((t, BlobId::from_bytes(id)))
 }
 
+/// An optional digest: a presence byte, then 32 bytes (zeros when absent).
+fn put_optional(v: &mut Vec<u8>, d: Option<Digest32>) {
+    v.push(u8::from(d.is_some()));
+    v.extend_from_slice(&d.map_or([0; 32], |d| d.0));
+}
+
 struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
@@ -185,6 +165,15 @@ impl Reader<'_> {
     }
     fn u64(&mut self) -> Option<u64> {
         self.arr().map(u64::from_be_bytes)
+    }
+    fn optional(&mut self) -> Option<Option<Digest32>> {
+        let flag = self.u8()?;
+        let h = self.arr()?;
+        match flag {
+            0 => Some(None),
+            1 => Some(Some(Digest32(h))),
+            _ => None,
+        }
     }
 }
 

@@ -300,34 +300,11 @@ impl Store {
                 self.expiry.remove(&e[..])?;
             }
         }
-        // Files with no record (a crash between rename and commit).
-        for entry in fs::read_dir(self.dir.join("blobs"))? {
-            let path = entry?.path();
-            let known = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(BlobId::parse)
-                .map(|id| self.blobs.contains_key(id.as_bytes()))
-                .transpose()?
-                .unwrap_or(false);
-            if !known {
-                shred(&path)?;
-            }
-        }
-        // Upload files with no record, and records with no file.
-        for entry in fs::read_dir(self.dir.join("uploads"))? {
-            let path = entry?.path();
-            let known = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(BlobId::parse)
-                .map(|id| self.uploads.contains_key(id.as_bytes()))
-                .transpose()?
-                .unwrap_or(false);
-            if !known {
-                shred(&path)?;
-            }
-        }
+        // Files with no record (a crash between rename and commit), and
+        // upload files with no record.
+        self.shred_unknown("blobs", &self.blobs)?;
+        self.shred_unknown("uploads", &self.uploads)?;
+        // Upload records with no file.
         let orphans: Vec<_> = self
             .uploads
             .iter()
@@ -344,6 +321,24 @@ impl Store {
             self.uploads.remove(k)?;
         }
         self.db.flush()?;
+        Ok(())
+    }
+
+    /// Erases every file in `sub` whose name is not a key of `tree`.
+    fn shred_unknown(&self, sub: &str, tree: &sled::Tree) -> Result<(), StoreError> {
+        for entry in fs::read_dir(self.dir.join(sub))? {
+            let path = entry?.path();
+            let known = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(BlobId::parse)
+                .map(|id| tree.contains_key(id.as_bytes()))
+                .transpose()?
+                .unwrap_or(false);
+            if !known {
+                shred(&path)?;
+            }
+        }
         Ok(())
     }
 

@@ -73,21 +73,16 @@ fn check_version(h: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// A decimal tus header (`Upload-Length`, `Upload-Offset`), if present.
 fn number(h: &HeaderMap, name: &str) -> Result<Option<u64>, ApiError> {
-    match h.get(name) {
-        None => Ok(None),
-        Some(v) => {
-            let s = v
-                .to_str()
-                .map_err(|_| ApiError::BadRequest("header is not ASCII"))?;
-            if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ApiError::BadRequest("invalid number in a tus header"));
-            }
-            s.parse()
-                .map(Some)
-                .map_err(|_| ApiError::BadRequest("invalid number in a tus header"))
-        }
-    }
+    h.get(name)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(crate::api::number)
+                .ok_or(ApiError::BadRequest("invalid number in a tus header"))
+        })
+        .transpose()
 }
 
 /// Parses `Upload-Metadata` (`key base64,key base64`) into Veil's options.

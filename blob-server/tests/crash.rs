@@ -11,27 +11,22 @@
     missing_docs
 )]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::ffi::OsStr;
+use std::process::Child;
 use std::time::Duration;
 
 fn start(dir: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_blob-server"))
-        .args(["--bind", "127.0.0.1:0", "--static-dir"])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../web"))
-        .arg("--data-dir")
-        .arg(dir)
-        .env("VEIL_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
-    (child, url)
+    let web = concat!(env!("CARGO_MANIFEST_DIR"), "/../web");
+    common::spawn_binary(&[
+        OsStr::new("--bind"),
+        OsStr::new("127.0.0.1:0"),
+        OsStr::new("--static-dir"),
+        OsStr::new(web),
+        OsStr::new("--data-dir"),
+        dir.as_os_str(),
+    ])
 }
 
 fn body(i: usize) -> Vec<u8> {

@@ -7,8 +7,10 @@
     missing_docs
 )]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
+
+use std::ffi::OsStr;
+use std::process::Command;
 
 fn curl(args: &[&str]) -> (bool, String) {
     let out = Command::new("curl")
@@ -51,23 +53,19 @@ fn serves_https_with_hsts_and_can_refuse_tls12() {
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_blob-server"))
-        .args(["--bind", "127.0.0.1:0", "--tls13-only", "--tls-cert"])
-        .arg(&cert)
-        .arg("--tls-key")
-        .arg(&key)
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .env("VEIL_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(url.starts_with("https://127.0.0.1:"), "{line}");
+    let data = dir.path().join("data");
+    let (mut child, url) = common::spawn_binary(&[
+        OsStr::new("--bind"),
+        OsStr::new("127.0.0.1:0"),
+        OsStr::new("--tls13-only"),
+        OsStr::new("--tls-cert"),
+        cert.as_os_str(),
+        OsStr::new("--tls-key"),
+        key.as_os_str(),
+        OsStr::new("--data-dir"),
+        data.as_os_str(),
+    ]);
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
 
     let (ok, headers) = curl(&[&format!("{url}/healthz")]);
     assert!(ok, "HTTPS request failed");

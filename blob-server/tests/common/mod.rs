@@ -128,6 +128,25 @@ impl Drop for TestApp {
     }
 }
 
+/// Starts the real `blob-server` binary with `args` (plus a quiet log) and
+/// returns it with the URL it printed once listening.
+pub fn spawn_binary(args: &[&std::ffi::OsStr]) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_blob-server"))
+        .args(args)
+        .env("VEIL_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(url.contains("://127.0.0.1:"), "{line}");
+    (child, url)
+}
+
 /// A download proof and its verifier, as a client derives them.
 pub fn proof_pair(seed: u8) -> (String, String) {
     use base64::Engine as _;
