@@ -18,7 +18,7 @@ URL="http://127.0.0.1:$PORT"
 t() { /usr/bin/time -f '%e %M' "$@" 2> "$WORK/time" >"$WORK/out"; tail -1 "$WORK/time"; }
 read -r send_s send_kb < <(t ./target/release/veil send "$WORK/1g.bin" --server "$URL" --json)
 LINK=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["link"])' "$WORK/out")
-read -r curl_up_s _ < <(t curl -s --data-binary @"$WORK/1g.bin" "$URL/api/v1/blobs")
+read -r curl_up_s _ < <(t curl -s -T "$WORK/1g.bin" -X POST "$URL/api/v1/blobs")
 ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/out")
 mkdir -p "$WORK/get"
 read -r get_s get_kb < <(cd "$WORK/get" && t "$OLDPWD/target/release/veil" get "$LINK" -o got.bin)

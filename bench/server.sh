@@ -53,7 +53,7 @@ for _ in $(seq 50); do curl -sf "http://127.0.0.1:$VPORT/healthz" >/dev/null && 
 echo "== 1 GiB over loopback (curl), median of 3"
 med() { sort -n | sed -n 2p; }
 up_n=$(for _ in 1 2 3; do curl -s -o /dev/null -w '%{time_total}\n' -T "$WORK/1g.bin" "http://127.0.0.1:$NPORT/1g.bin"; done | med)
-up_v=$(for _ in 1 2 3; do curl -s -o "$WORK/created.json" -w '%{time_total}\n' --data-binary @"$WORK/1g.bin" -H 'Content-Type: application/octet-stream' "http://127.0.0.1:$VPORT/api/v1/blobs"; done | med)
+up_v=$(for _ in 1 2 3; do curl -s -o "$WORK/created.json" -w '%{time_total}\n' -T "$WORK/1g.bin" -X POST "http://127.0.0.1:$VPORT/api/v1/blobs"; done | med)
 ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/created.json")
 down_n=$(for _ in 1 2 3; do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$NPORT/1g.bin"; done | med)
 down_v=$(for _ in 1 2 3; do curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$VPORT/api/v1/blobs/$ID"; done | med)
@@ -64,7 +64,7 @@ echo "== peak RSS with 64 concurrent 100 MiB transfers"
 head -c $((100 << 20)) /dev/urandom > "$WORK/100m.bin"
 rss() { awk '/VmRSS|VmHWM/ {printf "%s %s kB  ", $1, $2}' /proc/$VPID/status; echo; }
 echo -n "before: "; rss
-seq 64 | xargs -P 64 -I{} curl -s -o "$WORK/c{}.json" --data-binary @"$WORK/100m.bin" "http://127.0.0.1:$VPORT/api/v1/blobs"
+seq 64 | xargs -P 64 -I{} curl -s -o "$WORK/c{}.json" -T "$WORK/100m.bin" -X POST "http://127.0.0.1:$VPORT/api/v1/blobs"
 echo -n "after 64 uploads: "; rss
 seq 64 | xargs -P 64 -I{} sh -c "curl -s -o /dev/null http://127.0.0.1:$VPORT/api/v1/blobs/\$(python3 -c 'import json; print(json.load(open(\"$WORK/c{}.json\"))[\"id\"])')"
 echo -n "after 64 downloads: "; rss
