@@ -24,7 +24,10 @@ head -c $GIB /dev/urandom > "$WORK/1g.bin"
 # nginx: sendfile for GET, WebDAV PUT for uploads.
 NPORT=$(free_port)
 mkdir -p "$WORK/nginx/root" "$WORK/nginx/tmp"
+# Workers must be able to write the temp and root folders (as root, run them as root).
+NGINX_USER=""; [ "$(id -u)" -eq 0 ] && NGINX_USER="user root;"
 cat > "$WORK/nginx/nginx.conf" <<CONF
+$NGINX_USER
 daemon off;
 worker_processes 2;
 pid $WORK/nginx/nginx.pid;
@@ -49,6 +52,10 @@ VPORT=$(free_port)
 VEIL_LOG=warn ./target/release/blob-server --bind 127.0.0.1:$VPORT --data-dir "$WORK/veil" \
   --static-dir "$ROOT/web" --max-blob-size $((2 * GIB)) > "$WORK/veil.log" 2>&1 & VPID=$!; PIDS+=($VPID)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$VPORT/healthz" >/dev/null && curl -s "http://127.0.0.1:$NPORT/" >/dev/null && break; sleep 0.1; done
+# Both must answer a real PUT/GET before timing anything.
+echo probe > "$WORK/probe"
+curl -sf -T "$WORK/probe" "http://127.0.0.1:$NPORT/probe" >/dev/null && curl -sf "http://127.0.0.1:$NPORT/probe" >/dev/null \
+  || { echo "nginx is not serving (see $WORK/nginx/error.log)"; cat "$WORK/nginx/error.log"; exit 1; }
 
 echo "== 1 GiB over loopback (curl), median of 3"
 med() { sort -n | sed -n 2p; }

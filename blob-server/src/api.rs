@@ -134,7 +134,10 @@ pub async fn stream_to_file(
     already: u64,
     limit: u64,
 ) -> Result<u64, ApiError> {
-    let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
+    // 256 KiB buffers: large enough for throughput, small enough that 64
+    // concurrent uploads stay within a few tens of MiB.
+    file.set_max_buf_size(256 * 1024);
+    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
     let mut stream = body.into_data_stream();
     let mut written = 0u64;
     let mut outcome = Ok(());
