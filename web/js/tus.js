@@ -69,7 +69,8 @@ export async function sendChunk(upload, bytes, signal, onRetry) {
       const r = await fetch(upload.url, {
         method: 'PATCH',
         headers: { ...TUS, 'Upload-Offset': String(upload.offset), 'Content-Type': 'application/offset+octet-stream' },
-        body: bytes.subarray(skip),
+        // A Blob body: Chromium uploads typed-array bodies about ten times slower.
+        body: new Blob([bytes.subarray(skip)]),
         signal,
       });
       if (r.status === 204) {

@@ -6,7 +6,7 @@
 import init, { Key, Encryptor, Decryptor, newLink, stripMetadata, sniffType, qrSvg } from '/pkg/veil.js';
 import { createUpload, sendChunk, terminate, TusError } from '/js/tus.js';
 
-const SLICE = 1 << 20; // bytes read and encrypted per step
+const SLICE = 4 << 20; // bytes read and encrypted per step
 const CHUNK = 8 << 20; // bytes per PATCH
 const MAX_STRIP = 512 << 20; // larger media are sent only if the user accepts them unmodified
 
