@@ -153,6 +153,12 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     if !has_strips {
         return Err(err("has no image data"));
     }
+    // Unlink and zero other IFDs before IFD0 is rewritten: in a hostile
+    // file they may overlap it.
+    if next != 0 {
+        report.removed("other pages or thumbnail");
+        zero_ifd(&io, data, &mut out, next as usize);
+    }
     // Rewrite IFD0: kept entries, then "no next IFD", then zeros.
     let region = out
         .get_mut(ifd..entries_end + 4)
@@ -165,10 +171,6 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
         }
     }
     io.put32(&mut out, ifd + 2 + kept.len() * 12, 0);
-    if next != 0 {
-        report.removed("other pages or thumbnail");
-        zero_ifd(&io, data, &mut out, next as usize);
-    }
     Ok((out, report))
 }
 
