@@ -189,11 +189,16 @@ impl Store {
                     self.db.flush()?;
                     // Move the file aside so a restart mid-stream still erases it.
                     let burning = self.dir.join("burning").join(file_name(id));
-                    fs::rename(self.blob_path(id), &burning)?;
+                    let burn = match fs::rename(self.blob_path(id), &burning) {
+                        Ok(()) => Some(burning),
+                        // Deleted meanwhile: the open file still streams; nothing left to erase.
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                        Err(e) => return Err(e.into()),
+                    };
                     return Ok(Claim::Granted {
                         record: next,
                         file,
-                        burn: Some(burning),
+                        burn,
                     });
                 }
                 Err(_) => continue, // Someone else claimed first: look again.
