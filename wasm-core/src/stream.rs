@@ -397,29 +397,47 @@ impl Encryptor {
 /// plaintext as each record verifies. Plaintext from a record is only ever
 /// returned after that record's tag checked, but a stream can still be cut
 /// short: only a successful [`Decryptor::finish`] proves the file complete.
+///
+/// Internally, [`Decryptor::push_records`] parses the header, opens the
+/// metadata and locates each sealed record; [`Decryptor::push`] then opens
+/// the records with the aes-gcm crate. The browser opens the same records
+/// with WebCrypto instead.
 pub struct Decryptor {
     key: FileKey,
     state: State,
     /// Ciphertext of the unit being assembled (header, metadata or record).
     buf: Vec<u8>,
+    /// The content cipher and its raw key, once the metadata has verified.
+    content: Option<(Aes256Gcm, Zeroizing<[u8; 32]>)>,
 }
 
 enum State {
     Header,
     Metadata(Box<Header>, [u8; HEADER_LEN]),
     Records(Box<Records>),
+    /// Every record was located (and, for `push`, opened).
     Done(Box<Metadata>),
     Failed,
 }
 
 struct Records {
-    cipher: Aes256Gcm,
     nonce_prefix: [u8; 7],
     layout: Layout,
     meta: Metadata,
     next: u32,
-    /// Plaintext bytes already produced (data and padding).
+    /// Plaintext bytes already located (data and padding).
     produced: u64,
+}
+
+/// One sealed record located in the stream, not yet opened.
+pub struct SealedRecord {
+    /// Its nonce.
+    pub nonce: [u8; NONCE_LEN],
+    /// Its ciphertext followed by the 16-byte tag.
+    pub bytes: RecordBytes,
+    /// How many plaintext bytes are file data; the rest is padding and must
+    /// be zeros.
+    pub keep: usize,
 }
 
 impl Decryptor {
@@ -430,6 +448,7 @@ impl Decryptor {
             key,
             state: State::Header,
             buf: Vec::new(),
+            content: None,
         }
     }
 
@@ -444,8 +463,35 @@ impl Decryptor {
     }
 
     /// Feeds ciphertext; returns the plaintext of the records it completed.
-    pub fn push(&mut self, mut input: &[u8]) -> Result<Vec<u8>, DecryptError> {
+    pub fn push(&mut self, input: &[u8]) -> Result<Vec<u8>, DecryptError> {
+        let records = self.push_records(input)?;
         let mut out = Vec::new();
+        let opened = match &self.content {
+            Some((cipher, _)) => records
+                .into_iter()
+                .try_for_each(|rec| open_record(cipher, rec, input, &mut out)),
+            None if records.is_empty() => Ok(()),
+            None => Err(DecryptError),
+        };
+        opened.inspect_err(|_| {
+            self.state = State::Failed;
+            out.clear();
+        })?;
+        Ok(out)
+    }
+
+    /// Feeds ciphertext; returns the sealed records it completed, for the
+    /// caller to open in order with the key from [`Decryptor::content_key`].
+    /// The caller must treat a record that fails to open, or padding that
+    /// is not zeros, as the failure of the whole stream: `finish` only knows
+    /// that every record was located.
+    pub fn push_records<S: Source + ?Sized>(
+        &mut self,
+        input: &S,
+    ) -> Result<Vec<SealedRecord>, DecryptError> {
+        let mut out = Vec::new();
+        let len = input.len();
+        let mut at = 0;
         loop {
             let need = match &self.state {
                 State::Header => HEADER_LEN,
@@ -454,7 +500,7 @@ impl Decryptor {
                     usize::try_from(r.layout.plain_len(r.next)).map_err(|_| DecryptError)? + TAG_LEN
                 }
                 State::Done(_) => {
-                    if input.is_empty() {
+                    if at == len {
                         return Ok(out);
                     }
                     self.state = State::Failed;
@@ -462,84 +508,98 @@ impl Decryptor {
                 }
                 State::Failed => return Err(DecryptError),
             };
-            let take = need.saturating_sub(self.buf.len()).min(input.len());
-            let (head, tail) = input.split_at(take);
-            self.buf.extend_from_slice(head);
-            input = tail;
+            if self.buf.is_empty() && len - at >= need {
+                if let State::Records(_) = self.state {
+                    // A whole record inside the input: located, not copied.
+                    self.locate(RecordBytes::Input(at..at + need), &mut out);
+                    at += need;
+                    continue;
+                }
+            }
+            let take = need.saturating_sub(self.buf.len()).min(len - at);
+            input.copy_to(at..at + take, &mut self.buf);
+            at += take;
             if self.buf.len() < need {
                 return Ok(out);
             }
-            if let Err(e) = self.step(&mut out) {
+            let unit = std::mem::take(&mut self.buf);
+            if let Err(e) = self.step(unit, &mut out) {
                 self.state = State::Failed;
-                out.clear();
                 return Err(e);
             }
-            self.buf.clear();
         }
     }
 
-    fn step(&mut self, out: &mut Vec<u8>) -> Result<(), DecryptError> {
+    /// The raw content key, once the metadata has verified.
+    #[must_use]
+    pub fn content_key(&self) -> Option<&[u8; 32]> {
+        self.content.as_ref().map(|(_, k)| &**k)
+    }
+
+    /// Records one located record and moves past it.
+    fn locate(&mut self, bytes: RecordBytes, out: &mut Vec<SealedRecord>) {
         let state = std::mem::replace(&mut self.state, State::Failed);
-        self.state = match state {
+        let State::Records(mut r) = state else {
+            self.state = state;
+            return;
+        };
+        let last = r.next == r.layout.last;
+        let plain = r.layout.plain_len(r.next);
+        let data_left = r.meta.size.saturating_sub(r.produced);
+        out.push(SealedRecord {
+            nonce: record_nonce(&r.nonce_prefix, r.next, last),
+            bytes,
+            keep: usize::try_from(data_left.min(plain)).unwrap_or(usize::MAX),
+        });
+        r.produced += plain;
+        self.state = if last {
+            State::Done(Box::new(std::mem::take(&mut r.meta)))
+        } else {
+            r.next += 1;
+            State::Records(r)
+        };
+    }
+
+    /// Handles one complete unit: the header, the metadata, or a record
+    /// assembled across pushes.
+    fn step(&mut self, unit: Vec<u8>, out: &mut Vec<SealedRecord>) -> Result<(), DecryptError> {
+        let state = std::mem::replace(&mut self.state, State::Failed);
+        match state {
             State::Header => {
-                let header = Header::parse(&self.buf).map_err(|_| DecryptError)?;
+                let header = Header::parse(&unit).map_err(|_| DecryptError)?;
                 if header.kdf != self.key.kdf() {
                     return Err(DecryptError);
                 }
                 let bytes = header.to_bytes();
-                State::Metadata(Box::new(header), bytes)
+                self.state = State::Metadata(Box::new(header), bytes);
             }
             State::Metadata(header, bytes) => {
                 let keys = self.key.subkeys(&header.salt, &bytes);
                 let cipher = Aes256Gcm::new(&keys.metadata.into());
-                let mut plain = Zeroizing::new(self.buf.to_vec());
+                let mut plain = Zeroizing::new(unit);
                 cipher
                     .decrypt_in_place(&Nonce::from([0u8; NONCE_LEN]), &bytes, &mut *plain)
                     .map_err(|_| DecryptError)?;
                 let meta = Metadata::decode(&plain).ok_or(DecryptError)?;
                 let layout = Layout::new(meta.size, header.record_size).ok_or(DecryptError)?;
-                State::Records(Box::new(Records {
-                    cipher: Aes256Gcm::new(&keys.content.into()),
+                self.content = Some((
+                    Aes256Gcm::new(&keys.content.into()),
+                    Zeroizing::new(keys.content),
+                ));
+                self.state = State::Records(Box::new(Records {
                     nonce_prefix: keys.nonce_prefix,
                     layout,
                     meta,
                     next: 0,
                     produced: 0,
-                }))
+                }));
             }
-            State::Records(mut r) => {
-                let last = r.next == r.layout.last;
-                let nonce = record_nonce(&r.nonce_prefix, r.next, last);
-                let split = self.buf.len().checked_sub(TAG_LEN).ok_or(DecryptError)?;
-                let (body, tag) = self.buf.split_at_mut(split);
-                r.cipher
-                    .decrypt_in_place_detached(
-                        &Nonce::from(nonce),
-                        &[],
-                        body,
-                        aes_gcm::Tag::from_slice(tag),
-                    )
-                    .map_err(|_| DecryptError)?;
-                // Keep the file bytes; check that the padding is zeros.
-                let data_left = r.meta.size.saturating_sub(r.produced);
-                let keep = usize::try_from(data_left)
-                    .unwrap_or(usize::MAX)
-                    .min(body.len());
-                let (data, pad) = body.split_at(keep);
-                if pad.iter().any(|&b| b != 0) {
-                    return Err(DecryptError);
-                }
-                out.extend_from_slice(data);
-                r.produced += body.len() as u64;
-                if last {
-                    State::Done(Box::new(std::mem::take(&mut r.meta)))
-                } else {
-                    r.next += 1;
-                    State::Records(r)
-                }
+            State::Records(r) => {
+                self.state = State::Records(r);
+                self.locate(RecordBytes::Owned(unit), out);
             }
             State::Done(_) | State::Failed => return Err(DecryptError),
-        };
+        }
         Ok(())
     }
 
@@ -551,6 +611,34 @@ impl Decryptor {
             _ => Err(DecryptError),
         }
     }
+}
+
+/// Opens one record with the aes-gcm crate, appending its file bytes to `out`.
+fn open_record(
+    cipher: &Aes256Gcm,
+    rec: SealedRecord,
+    input: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), DecryptError> {
+    let start = out.len();
+    match rec.bytes {
+        RecordBytes::Input(range) => input.copy_to(range, out),
+        RecordBytes::Owned(v) => out.extend_from_slice(&v),
+    }
+    let split = out.len().checked_sub(TAG_LEN).ok_or(DecryptError)?;
+    let tag = *aes_gcm::Tag::from_slice(out.get(split..).ok_or(DecryptError)?);
+    out.truncate(split);
+    let body = out.get_mut(start..).ok_or(DecryptError)?;
+    cipher
+        .decrypt_in_place_detached(&Nonce::from(rec.nonce), &[], body, &tag)
+        .map_err(|_| DecryptError)?;
+    // Keep the file bytes; check that the padding is zeros.
+    let (_, pad) = body.split_at(rec.keep.min(body.len()));
+    if pad.iter().any(|&b| b != 0) {
+        return Err(DecryptError);
+    }
+    out.truncate(start + rec.keep.min(split - start));
+    Ok(())
 }
 
 /// Seals records with the aes-gcm crate: each record's ciphertext then its
