@@ -11,7 +11,7 @@ use crate::AppState;
 
 const PAGE_CSP: &str =
     "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
-img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; worker-src 'self'; \
+img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; worker-src 'self'; frame-src 'self'; \
 manifest-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 const API_CSP: &str =
     "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";

@@ -7,6 +7,13 @@ const $ = (id) => document.getElementById(id);
 const id = location.pathname.split('/').pop();
 const fragment = location.hash.slice(1);
 let worker = null;
+// The service worker that streams large downloads to disk, if the browser
+// allows one (not in some private modes); registered on load so that it is
+// ready by the time a large file's first bytes are decrypted.
+const streamer = 'serviceWorker' in navigator
+  ? navigator.serviceWorker.register('/sw.js', { scope: '/d/' }).then(() => navigator.serviceWorker.ready).catch(() => null)
+  : Promise.resolve(null);
+let keepAlive = null;
 
 function error(message) {
   $('error').textContent = message;
@@ -27,6 +34,8 @@ async function start() {
   show($('password-row'), needsPassword);
   // The fragment (the key) is kept in memory only; remove it from the address bar and history.
   history.replaceState(null, '', location.pathname);
+  // Started now (it fetches only this site's scripts) so a click is answered at once.
+  worker = makeWorker();
   $('get').addEventListener('submit', (e) => {
     e.preventDefault();
     error('');
@@ -37,7 +46,6 @@ async function start() {
     }
     show($('ask'), false);
     show($('working'), true);
-    worker ??= makeWorker();
     worker.postMessage({ type: 'download', id, fragment, password });
   });
 }
@@ -56,11 +64,19 @@ function makeWorker() {
         break;
       case 'meta':
         $('working-title').textContent = `Downloading ${data.name}`;
+        if (data.stream) {
+          streamTo(data).then((port) => w.postMessage({ type: 'sink', port }, port ? [port] : []));
+        }
         break;
       case 'downloaded':
         finished(data);
         break;
+      case 'saved':
+        stopStreaming();
+        finished(data);
+        break;
       case 'error':
+        stopStreaming();
         show($('working'), false);
         if (data.code === 'password') {
           show($('ask'), true);
@@ -75,11 +91,54 @@ function makeWorker() {
   return w;
 }
 
+const within = (promise, ms) => Promise.race([promise, new Promise((resolve) => { setTimeout(resolve, ms, null); })]);
+
+// Opens a download stream in the service worker and returns the port that
+// feeds it (for the decrypting worker), or null to keep the file in memory.
+async function streamTo({ name, size }) {
+  try {
+    const sw = (await within(streamer, 5000))?.active;
+    if (!sw) return null;
+    const { port1, port2 } = new MessageChannel();
+    const registered = new Promise((resolve) => { port1.onmessage = ({ data }) => resolve(data?.type === 'registered'); });
+    const streamId = crypto.randomUUID();
+    sw.postMessage({ type: 'stream', id: streamId, name, size }, [port2]);
+    if (!(await within(registered, 5000))) return null;
+    port1.onmessage = null;
+    // Messages keep the service worker alive while the browser writes the file.
+    keepAlive = setInterval(() => sw.postMessage({ type: 'ping' }), 10_000);
+    // The worker gets the port before the frame exists, so no request from
+    // the service worker can reach this page instead.
+    setTimeout(() => {
+      const frame = document.createElement('iframe');
+      frame.hidden = true;
+      frame.id = 'stream-frame';
+      frame.src = `/d/~stream/${streamId}`;
+      document.body.append(frame);
+    });
+    return port1;
+  } catch {
+    return null;
+  }
+}
+
+function stopStreaming() {
+  clearInterval(keepAlive);
+  keepAlive = null;
+}
+
 function finished({ blob, name, mime: type, size, report }) {
   show($('working'), false);
   show($('done'), true);
   $('name').textContent = name;
   $('details').textContent = `${type || 'unknown type'}, ${bytes(size)}.`;
+  reportRemoved(report);
+  if (!blob) {
+    // Streamed to disk: the browser's downloads hold the file, not this page.
+    $('details').textContent += ' Saved to your downloads.';
+    show($('save'), false);
+    return;
+  }
   const url = URL.createObjectURL(blob);
   const save = $('save');
   save.href = url;
@@ -96,6 +155,9 @@ function finished({ blob, name, mime: type, size, report }) {
     v.controls = true;
     $('preview').append(v);
   }
+}
+
+function reportRemoved(report) {
   const lines = (report ?? []).filter((l) => l.startsWith('removed: '));
   if (lines.length) {
     for (const l of lines) {

@@ -7,7 +7,7 @@ import init, { Key, Encryptor, Decryptor, newLink, stripMetadata, sniffType, qrS
 import { createUpload, sendChunk, terminate, TusError } from '/js/tus.js';
 
 const SLICE = 4 << 20; // bytes read and encrypted per step
-const CHUNK = 8 << 20; // bytes per PATCH
+const CHUNK = 16 << 20; // bytes per PATCH
 const MAX_STRIP = 512 << 20; // larger media are sent only if the user accepts them unmodified
 
 const ready = init();
@@ -24,6 +24,7 @@ self.onmessage = async ({ data }) => {
     else if (data.type === 'send') await send(data.options, data.unmodified);
     else if (data.type === 'cancel') controller?.abort();
     else if (data.type === 'download') await download(data);
+    else if (data.type === 'sink') sinkOffered?.(data.port ?? null);
   } catch (e) {
     post('error', { message: e?.message ?? String(e), code: e?.code ?? 'error' });
   }
@@ -58,10 +59,18 @@ async function prepare(file) {
   post('prepared', { media: true, name: file.name, size: result.data.length, format: result.format, removed: result.removed, kept: result.kept });
 }
 
+// Yields the file in SLICE-byte pieces, reading the next while the caller
+// works on the current one.
 async function* slices(source, size) {
+  const read = (at) => (source.bytes
+    ? Promise.resolve(source.bytes.subarray(at, Math.min(size, at + SLICE)))
+    : source.file.slice(at, at + SLICE).arrayBuffer().then((b) => new Uint8Array(b)));
+  let next = size > 0 ? read(0) : null;
   for (let at = 0; at < size; at += SLICE) {
-    if (source.bytes) yield source.bytes.subarray(at, Math.min(size, at + SLICE));
-    else yield new Uint8Array(await source.file.slice(at, at + SLICE).arrayBuffer());
+    const current = await next;
+    next = at + SLICE < size ? read(at + SLICE) : null;
+    next?.catch(() => {}); // awaited on the next turn; this only marks it handled
+    yield current;
   }
 }
 
@@ -86,17 +95,28 @@ async function send(options, unmodified) {
     proof_hash: key.proofHash(),
   }, signal);
   key.free();
-  // One reusable buffer holds the chunk in flight (kept for retries until
-  // the server acknowledges it), so memory stays flat whatever the size.
-  const buffer = new Uint8Array(CHUNK + 2 * SLICE);
+  // Two reusable buffers: one is being uploaded (and kept for retries until
+  // the server acknowledges it) while the next is encrypted into the other,
+  // so memory stays flat whatever the size and the disk, the crypto and the
+  // network work at the same time.
+  const buffers = [new Uint8Array(CHUNK + 2 * SLICE), new Uint8Array(CHUNK + 2 * SLICE)];
+  let buffer = buffers[0];
   let filled = 0;
+  let inFlight = null;
   let expiresAt = null;
   const started = performance.now();
   const flush = async () => {
-    const h = await sendChunk(upload, buffer.subarray(0, filled), signal, (n) => post('retry', { attempt: n }));
+    // tus PATCHes are sequential: the previous one must land first, which
+    // also frees its buffer for the next fill.
+    await inFlight;
+    const sent = sendChunk(upload, buffer.subarray(0, filled), signal, (n) => post('retry', { attempt: n })).then((h) => {
+      if (h?.get('Veil-Expires-At')) expiresAt = Number(h.get('Veil-Expires-At'));
+      post('progress', { phase: 'Uploading', done: upload.offset, total, elapsed: performance.now() - started });
+    });
+    sent.catch(() => {}); // awaited by the next flush; this only marks it handled
+    inFlight = sent;
+    buffer = buffer === buffers[0] ? buffers[1] : buffers[0];
     filled = 0;
-    if (h?.get('Veil-Expires-At')) expiresAt = Number(h.get('Veil-Expires-At'));
-    post('progress', { phase: 'Uploading', done: upload.offset, total, elapsed: performance.now() - started });
   };
   const add = async (parts) => {
     for (const p of parts) {
@@ -114,7 +134,8 @@ async function send(options, unmodified) {
     }
     while (enc.paddingLeft() > 0) await add(await enc.padAsync(SLICE));
     await add(await enc.finishAsync());
-    await flush();
+    if (filled) await flush();
+    await inFlight;
   } catch (e) {
     if (signal.aborted) {
       await terminate(upload);
@@ -172,44 +193,187 @@ async function download({ id, fragment, password }) {
     throw err;
   }
   if (!r.ok) throw new Error(`the server answered ${r.status}`);
-  const dec = new Decryptor(key);
-  const reader = r.body.getReader();
-  let done = 0;
-  let meta = null;
-  let parts = [];
-  let partsBytes = 0;
-  let blob = new Blob([]);
+  await decrypt(r.body.getReader(), new Decryptor(key), total, signal);
+}
+
+// Ciphertext is handed to the decryptor in batches of BATCH bytes, up to
+// IN_FLIGHT batches at once (WebCrypto opens their records in parallel);
+// verified plaintext goes to the sink in order.
+const BATCH = 4 << 20;
+const IN_FLIGHT = 4;
+
+async function decrypt(reader, dec, total, signal) {
   const started = performance.now();
+  const queue = [];
+  let received = 0;
+  let batch = [];
+  let batchBytes = 0;
+  let meta = null;
+  let sink = null;
+  let shown = 0; // when progress was last posted
+  const drain = async (keep) => {
+    while (sink && queue.length > keep) await sink.write(await queue.shift());
+  };
   try {
     for (;;) {
-      const { value, done: end } = await reader.read();
-      if (end) break;
-      done += value.length;
-      const plain = dec.push(value);
-      if (!meta) {
-        meta = dec.metadata();
-        if (meta) post('meta', { name: meta.name, mime: meta.type, size: meta.size });
+      const { value, done } = await reader.read();
+      if (value) {
+        batch.push(value);
+        batchBytes += value.length;
+        received += value.length;
       }
-      if (plain.length) {
-        parts.push(plain);
-        partsBytes += plain.length;
+      if (batchBytes >= BATCH || (done && batchBytes)) {
+        const p = dec.pushAsync(concat(batch, batchBytes));
+        p.catch(() => {}); // awaited in order below; this only marks it handled
+        queue.push(p);
+        batch = [];
+        batchBytes = 0;
+        if (!meta && (meta = dec.metadata())) sink = await openSink(meta);
+        await drain(IN_FLIGHT - 1);
       }
-      // Fold into a Blob every 16 MiB so the browser can move it out of the heap.
-      if (partsBytes >= 16 << 20) {
-        blob = new Blob([blob, ...parts]);
-        parts = [];
-        partsBytes = 0;
+      if (done) break;
+      if (performance.now() - shown > 100) {
+        shown = performance.now();
+        post('progress', { phase: 'Downloading and decrypting', done: received, total, elapsed: shown - started });
       }
-      post('progress', { phase: 'Downloading and decrypting', done, total, elapsed: performance.now() - started });
     }
+    await drain(0);
+    if (!sink) throw new Error('no metadata');
     dec.finish();
   } catch (e) {
+    sink?.abort();
+    if (e instanceof Cancelled || signal.aborted) {
+      const err = new Error('The download was cancelled.');
+      err.code = 'cancelled';
+      throw err;
+    }
     const err = new Error('The file is damaged or was tampered with: it cannot be decrypted. Nothing was saved.');
     err.code = 'damaged';
     throw err;
   }
-  blob = new Blob([blob, ...parts], { type: safeType(meta.type) });
-  post('downloaded', { blob, name: meta.name, mime: meta.type, size: meta.size, report: meta.report, seconds: (performance.now() - started) / 1000 });
+  const seconds = (performance.now() - started) / 1000;
+  const done = { name: meta.name, mime: meta.type, size: meta.size, report: meta.report, seconds };
+  const inMemory = sink instanceof BlobSink ? sink : sink.fallback;
+  if (inMemory) post('downloaded', { ...done, blob: inMemory.close(safeType(meta.type)) });
+  else {
+    sink.close();
+    post('saved', done);
+  }
+}
+
+function concat(chunks, length) {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+// Files up to this size are kept in memory, for a preview and a Save button
+// that can be clicked again; larger ones stream to disk when the page can.
+const BLOB_MAX = 64 << 20;
+let sinkOffered = null; // resolves with the page's answer to a stream request
+
+// Tells the page what is coming; for a large file, asks it for a port to the
+// service worker that streams downloads to disk (null if there is none).
+async function openSink(meta) {
+  const stream = meta.size > BLOB_MAX;
+  const answer = stream ? new Promise((resolve) => { sinkOffered = resolve; }) : null;
+  post('meta', { name: meta.name, mime: meta.type, size: meta.size, stream });
+  const port = answer ? await answer : null;
+  return port ? new StreamSink(port) : new BlobSink();
+}
+
+class Cancelled extends Error {}
+
+const STREAM_START = 20_000; // ms for the browser to start a streamed download
+
+// Plaintext collected into a Blob; folded every 16 MiB so the browser can
+// move it out of this worker's heap.
+class BlobSink {
+  constructor() {
+    this.blob = new Blob([]);
+    this.parts = [];
+    this.bytes = 0;
+  }
+
+  async write(parts) {
+    for (const p of parts) {
+      this.parts.push(p);
+      this.bytes += p.length;
+    }
+    if (this.bytes >= 16 << 20) {
+      this.blob = new Blob([this.blob, ...this.parts]);
+      this.parts = [];
+      this.bytes = 0;
+    }
+  }
+
+  close(type) {
+    return new Blob([this.blob, ...this.parts], { type });
+  }
+
+  abort() {
+    this.parts = [];
+  }
+}
+
+// Plaintext sent to the service worker's download stream, one chunk per
+// request from it (so this side waits while the disk catches up).
+class StreamSink {
+  constructor(port) {
+    this.port = port;
+    this.created = performance.now();
+    this.started = false;
+    this.fallback = null;
+    this.credits = 0;
+    this.cancelled = false;
+    this.wake = null;
+    port.onmessage = ({ data }) => {
+      if (data?.type === 'more') this.credits++;
+      else if (data?.type === 'cancel') {
+        this.cancelled = true;
+        controller?.abort();
+      }
+      this.wake?.();
+    };
+  }
+
+  async write(parts) {
+    if (this.fallback) return this.fallback.write(parts);
+    if (!parts.length) return;
+    if (!this.started) {
+      // The page opened the stream; if the browser never asks for data
+      // (no download started), keep the file in memory instead.
+      const timer = setTimeout(() => this.wake?.(), STREAM_START);
+      while (!this.credits && !this.cancelled && performance.now() - this.created < STREAM_START) {
+        await new Promise((resolve) => { this.wake = resolve; });
+      }
+      clearTimeout(timer);
+      if (!this.credits && !this.cancelled) {
+        this.abort();
+        this.fallback = new BlobSink();
+        return this.fallback.write(parts);
+      }
+      this.started = true;
+    }
+    while (!this.credits && !this.cancelled) await new Promise((resolve) => { this.wake = resolve; });
+    if (this.cancelled) throw new Cancelled();
+    this.credits--;
+    const buffers = [...new Set(parts.map((p) => p.buffer))];
+    this.port.postMessage({ type: 'chunk', parts }, buffers);
+  }
+
+  close() {
+    this.port.postMessage({ type: 'end' });
+  }
+
+  abort() {
+    this.port.postMessage({ type: 'abort' });
+  }
 }
 
 // Types that are safe to preview inline; everything else is a plain download.
