@@ -67,6 +67,7 @@ bench: bench-setup wasm
 	bench/server.sh
 	bench/cli.sh
 	node bench/page-pipeline.mjs
+	node bench/page-memory.mjs
 
 fuzz: setup
 	scripts/fuzz.sh

@@ -1,6 +1,6 @@
 // Runs inside a dedicated Worker: times raw WebCrypto and both wasm
 // encryption paths over the same bytes, and Argon2id with default params.
-import init, { Key, Encryptor, newLink, defaultRecordSize } from '/pkg/veil.js';
+import init, { Key, Encryptor, Decryptor, newLink, defaultRecordSize } from '/pkg/veil.js';
 
 const RS = 64 * 1024;
 let CHUNK = 1 << 20; // bytes handed over per call, as the page does
@@ -37,6 +37,32 @@ async function wasmPath(total, chunk, subtle) {
   return { ms: performance.now() - t0, out };
 }
 
+// Decryption through pushAsync, as the download worker runs it: 4 MiB
+// batches, up to 4 in flight, awaited in order.
+async function wasmDecrypt(total, chunk) {
+  const fragment = newLink(false);
+  const enc = new Encryptor(Key.unlock(fragment), 'bench.bin', 'application/octet-stream', total, [], defaultRecordSize());
+  const sealed = new Uint8Array(enc.containerLength());
+  let at = 0;
+  const put = (parts) => { for (const p of parts) { sealed.set(new Uint8Array(p), at); at += p.byteLength; } };
+  put([enc.header()]);
+  for (let done = 0; done < total; done += chunk.length) put(await enc.pushAsync(chunk));
+  while (enc.paddingLeft() > 0) put(await enc.padAsync(CHUNK));
+  put(await enc.finishAsync());
+  const dec = new Decryptor(Key.unlock(fragment));
+  const t0 = performance.now();
+  const queue = [];
+  let out = 0;
+  for (let off = 0; off < sealed.length; off += 4 << 20) {
+    queue.push(dec.pushAsync(sealed.subarray(off, off + (4 << 20))));
+    while (queue.length > 3) out += size(await queue.shift());
+  }
+  while (queue.length) out += size(await queue.shift());
+  dec.finish();
+  if (out !== total) throw new Error(`decrypted ${out} of ${total}`);
+  return { ms: performance.now() - t0, out };
+}
+
 function argon() {
   const frag = newLink(true);
   const t0 = performance.now();
@@ -51,11 +77,12 @@ self.onmessage = async ({ data: { sizes, runs, chunkSize } }) => {
     const chunk = new Uint8Array(CHUNK).map((_, i) => i * 7);
     const results = {};
     for (const size of sizes) {
-      const r = { webcrypto: [], wasm_subtle: [], wasm_aesgcm: [] };
+      const r = { webcrypto: [], wasm_subtle: [], wasm_aesgcm: [], wasm_subtle_decrypt: [] };
       for (let i = 0; i < runs; i++) {
         r.webcrypto.push(size / 1e6 / ((await rawWebCrypto(size, chunk)).ms / 1000));
         r.wasm_subtle.push(size / 1e6 / ((await wasmPath(size, chunk, true)).ms / 1000));
         r.wasm_aesgcm.push(size / 1e6 / ((await wasmPath(size, chunk, false)).ms / 1000));
+        r.wasm_subtle_decrypt.push(size / 1e6 / ((await wasmDecrypt(size, chunk)).ms / 1000));
       }
       results[size] = r;
     }

@@ -23,10 +23,12 @@ for (let i = 0; i < SIZE >> 20; i++) { block.fill(i * 7); fs.writeSync(fd, block
 fs.closeSync(fd);
 const server = spawn(path.join(root, 'target', 'release', 'blob-server'), ['--bind', '127.0.0.1:0', '--data-dir', path.join(dataDir, 'data'),
   '--static-dir', path.join(root, 'web'), '--max-blob-size', String(2 * SIZE)], { env: { ...process.env, VEIL_LOG: 'warn' }, stdio: ['ignore', 'pipe', 'inherit'] });
+process.on('exit', () => server.kill());
 const base = await new Promise((resolve) => server.stdout.once('data', (d) => resolve(String(d).trim().split(' ').pop())));
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking'] });
 try {
   const page = await browser.newPage();
+  page.on('console', (m) => console.error(`page: ${m.text()}`));
   await page.goto(`${base}/`);
   await page.setInputFiles('#file', file);
   await page.waitForSelector('#send:not([disabled])');
@@ -47,10 +49,16 @@ try {
   const pipeUp = Date.now() - t0;
   const link = await page.inputValue('#link');
   const r = await browser.newPage();
+  r.on('console', (m) => console.error(`page: ${m.text()}`));
   await r.goto(link);
   const t1 = Date.now();
+  // Large files stream to the browser's downloads: time until the file is complete.
+  const saved = r.waitForEvent('download', { timeout: 600_000 }).then((d) => d.path());
+  saved.catch(() => {}); // small files are not streamed: no download event
   await r.click('#download');
-  await r.waitForSelector('#done:not([hidden])', { timeout: 600_000 });
+  await r.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 600_000 });
+  if (await r.isVisible('#error')) throw new Error(`download failed: ${await r.textContent('#error')}`);
+  if (!(await r.isVisible('#save'))) await saved;
   const pipeDown = Date.now() - t1;
   const mbps = (ms) => (SIZE / 1e6 / (ms / 1000)).toFixed(0);
   console.log(`${SIZE >> 20} MiB upload: page pipeline ${(pipeUp / 1000).toFixed(2)} s (${mbps(pipeUp)} MB/s) vs plain fetch ${(plain.up / 1000).toFixed(2)} s (${mbps(plain.up)} MB/s): ratio ${(plain.up / pipeUp).toFixed(2)}`);
