@@ -51,7 +51,7 @@ async function start() {
 }
 
 function makeWorker() {
-  const w = new Worker('/js/worker.js', { type: 'module' });
+  const w = new Worker('/js/download-worker.js', { type: 'module' });
   w.onmessage = ({ data }) => {
     switch (data.type) {
       case 'info':

@@ -3,7 +3,7 @@
 import { bytes, progressText, localTime, show } from '/js/format.js';
 
 const $ = (id) => document.getElementById(id);
-const worker = new Worker('/js/worker.js', { type: 'module' });
+const worker = new Worker('/js/upload-worker.js', { type: 'module' });
 let stripFailed = false;
 
 const EXPIRIES = [

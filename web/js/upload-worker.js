@@ -1,0 +1,153 @@
+// The upload pipeline, off the main thread. Files are read in slices;
+// pictures are cleaned in memory (the stripper needs the whole image);
+// everything is encrypted by the wasm module (through WebCrypto where
+// available) and sent with tus. The key never leaves this worker and the page.
+import init, { Key, Encryptor, newLink, stripMetadata, sniffType, qrSvg } from '/pkg/veil.js';
+import { createUpload, sendChunk, terminate } from '/js/tus.js';
+
+const SLICE = 4 << 20; // bytes read and encrypted per step
+const CHUNK = 16 << 20; // bytes per PATCH
+const MAX_STRIP = 512 << 20; // larger media are sent only if the user accepts them unmodified
+
+const ready = init();
+let prepared = null; // { bytes: Uint8Array|null, file, name, type, report }
+let controller = null;
+
+// `type` names the message; payloads never use that key (see `mime`).
+const post = (type, data = {}) => self.postMessage({ ...data, type });
+
+self.onmessage = async ({ data }) => {
+  try {
+    await ready;
+    if (data.type === 'prepare') await prepare(data.file);
+    else if (data.type === 'send') await send(data.options, data.unmodified);
+    else if (data.type === 'cancel') controller?.abort();
+  } catch (e) {
+    post('error', { message: e?.message ?? String(e), code: e?.code ?? 'error' });
+  }
+};
+
+async function prepare(file) {
+  prepared = null;
+  const head = new Uint8Array(await file.slice(0, 64).arrayBuffer());
+  const sniffed = sniffType(head);
+  const claimsMedia = /^(image|video)\//.test(file.type);
+  if (!sniffed && !claimsMedia) {
+    prepared = { bytes: null, file, name: file.name, type: file.type || 'application/octet-stream', lines: ['not an image: sent as is'] };
+    post('prepared', { media: false, name: file.name, size: file.size });
+    return;
+  }
+  if (file.size > MAX_STRIP) {
+    prepared = { bytes: null, file, name: file.name, type: sniffed ?? file.type, lines: ['not cleaned: too large to clean in the browser'] };
+    post('strip-failed', { name: file.name, size: file.size, reason: 'This file is too large to clean in the browser.' });
+    return;
+  }
+  post('progress', { phase: 'Cleaning', done: 0, total: file.size });
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  let result;
+  try {
+    result = stripMetadata(bytes, file.type || undefined);
+  } catch (e) {
+    prepared = { bytes: null, file, name: file.name, type: sniffed ?? file.type, lines: ['not cleaned: ' + e.message] };
+    post('strip-failed', { name: file.name, size: file.size, reason: e.message });
+    return;
+  }
+  prepared = { bytes: result.data, file, name: file.name, type: result.type, lines: result.lines };
+  post('prepared', { media: true, name: file.name, size: result.data.length, format: result.format, removed: result.removed, kept: result.kept });
+}
+
+// Yields the file in SLICE-byte pieces, reading the next while the caller
+// works on the current one.
+async function* slices(source, size) {
+  const read = (at) => (source.bytes
+    ? Promise.resolve(source.bytes.subarray(at, Math.min(size, at + SLICE)))
+    : source.file.slice(at, at + SLICE).arrayBuffer().then((b) => new Uint8Array(b)));
+  let next = size > 0 ? read(0) : null;
+  for (let at = 0; at < size; at += SLICE) {
+    const current = await next;
+    next = at + SLICE < size ? read(at + SLICE) : null;
+    next?.catch(() => {}); // awaited on the next turn; this only marks it handled
+    yield current;
+  }
+}
+
+async function send(options, unmodified) {
+  if (!prepared) throw new Error('no file chosen');
+  if (!prepared.bytes && !unmodified && prepared.lines[0] !== 'not an image: sent as is') {
+    throw new Error('this file could not be cleaned');
+  }
+  const source = prepared;
+  const size = source.bytes ? source.bytes.length : source.file.size;
+  controller = new AbortController();
+  const { signal } = controller;
+  const password = options.password ? options.password.normalize('NFC') : null;
+  const fragment = newLink(!!password);
+  if (password) post('progress', { phase: 'Hashing the password', done: 0, total: size });
+  const key = Key.unlock(fragment, password ?? undefined);
+  const enc = new Encryptor(key, source.name, source.type, size, source.lines, undefined);
+  const total = enc.containerLength();
+  const upload = await createUpload(total, {
+    expires_in: options.expiresIn,
+    max_downloads: options.maxDownloads || undefined,
+    proof_hash: key.proofHash(),
+  }, signal);
+  key.free();
+  // Two reusable buffers: one is being uploaded (and kept for retries until
+  // the server acknowledges it) while the next is encrypted into the other,
+  // so memory stays flat whatever the size and the disk, the crypto and the
+  // network work at the same time.
+  const buffers = [new Uint8Array(CHUNK + 2 * SLICE), new Uint8Array(CHUNK + 2 * SLICE)];
+  let buffer = buffers[0];
+  let filled = 0;
+  let inFlight = null;
+  let expiresAt = null;
+  const started = performance.now();
+  const flush = async () => {
+    // tus PATCHes are sequential: the previous one must land first, which
+    // also frees its buffer for the next fill.
+    await inFlight;
+    const sent = sendChunk(upload, buffer.subarray(0, filled), signal, (n) => post('retry', { attempt: n })).then((h) => {
+      if (h?.get('Veil-Expires-At')) expiresAt = Number(h.get('Veil-Expires-At'));
+      post('progress', { phase: 'Uploading', done: upload.offset, total, elapsed: performance.now() - started });
+    });
+    sent.catch(() => {}); // awaited by the next flush; this only marks it handled
+    inFlight = sent;
+    buffer = buffer === buffers[0] ? buffers[1] : buffers[0];
+    filled = 0;
+  };
+  const add = async (parts) => {
+    for (const p of parts) {
+      const bytes = p instanceof Uint8Array ? p : new Uint8Array(p);
+      if (filled + bytes.length > buffer.length) await flush();
+      buffer.set(bytes, filled);
+      filled += bytes.length;
+    }
+    if (filled >= CHUNK) await flush();
+  };
+  await add([enc.header()]);
+  try {
+    for await (const slice of slices(source, size)) {
+      await add(await enc.pushAsync(slice));
+    }
+    while (enc.paddingLeft() > 0) await add(await enc.padAsync(SLICE));
+    await add(await enc.finishAsync());
+    if (filled) await flush();
+    await inFlight;
+  } catch (e) {
+    if (signal.aborted) {
+      await terminate(upload);
+      post('cancelled');
+      return;
+    }
+    throw e;
+  }
+  prepared = null;
+  const link = `${self.location.origin}/d/${upload.id}#${fragment}`;
+  post('done', {
+    link,
+    qr: qrSvg(link),
+    deleteLink: `${self.location.origin}/x/${upload.id}#${upload.deleteToken}`,
+    expiresAt,
+    seconds: (performance.now() - started) / 1000,
+  });
+}
