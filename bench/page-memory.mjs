@@ -75,6 +75,9 @@ try {
     });
     await sender.close();
     const recipient = await browser.newContext();
+    // Headless Chromium's save picker cannot be answered: measure the
+    // service-worker stream (browsers without the picker).
+    await recipient.addInitScript(() => { window.showSaveFilePicker = undefined; });
     const r = await recipient.newPage();
     await r.goto(link);
     const down = await growth(async () => {

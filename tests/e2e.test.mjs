@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { createHash } from 'node:crypto';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'tools', 'package.json'));
@@ -43,8 +44,9 @@ after(async () => browser?.close());
 
 // A fresh context with watchers: console errors, page errors (CSP violations
 // are reported there), and any request that leaves the origin.
-async function newPage(base, options = {}) {
+async function newPage(base, options = {}, init = null) {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 900, height: 900 }, ...options });
+  if (init) await context.addInitScript(init);
   const page = await context.newPage();
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
@@ -261,6 +263,25 @@ async function sampling(fn) {
   return { base, peak };
 }
 
+// Headless Chromium has a save picker that no one can answer: recipients
+// either have none (as in Firefox and Safari), or one that "picks" a file
+// in the origin-private file system, which the test can read back.
+const noPicker = () => { window.showSaveFilePicker = undefined; };
+const pickerToOpfs = () => {
+  window.showSaveFilePicker = async ({ suggestedName }) => {
+    window.pickedName = suggestedName;
+    const dir = await navigator.storage.getDirectory();
+    return dir.getFileHandle('picked.bin', { create: true });
+  };
+};
+const picked = (page) => page.evaluate(async () => {
+  const dir = await navigator.storage.getDirectory();
+  const file = await (await dir.getFileHandle('picked.bin')).getFile();
+  const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
+  return { name: window.pickedName, size: file.size, sha256: Array.from(hash, (b) => b.toString(16).padStart(2, '0')).join('') };
+});
+const sha256 = (file) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+
 describe('large files', () => {
   let srv;
   let big;
@@ -282,21 +303,28 @@ describe('large files', () => {
   });
 
   // Over 64 MiB, so the download page streams it instead of keeping it in memory.
-  test('without a service worker a large file is kept in memory; a damaged one never completes on disk', async () => {
+  test('a large file goes to a picked file, else memory; a damaged one is never completed', async () => {
     const mid = `${big}.70`;
     fs.writeFileSync(mid, fs.readFileSync(big).subarray(0, 70 << 20));
     const s = await newPage(srv.base);
     const { link } = await share(s.page, srv.base, { file: mid });
-    // Service workers blocked (as in some private modes): a Blob and a Save button.
-    const r = await newPage(srv.base, { serviceWorkers: 'block' });
+    // With a save picker: written to the chosen file as it is decrypted.
+    const p = await newPage(srv.base, {}, pickerToOpfs);
+    await p.page.goto(link);
+    await p.page.click('#download');
+    await p.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
+    assert.match(await p.page.textContent('#details'), /Saved where you chose/, await p.page.textContent('#error'));
+    assert.deepEqual(await picked(p.page), { name: path.basename(mid), size: 70 << 20, sha256: sha256(mid) });
+    // No picker and service workers blocked (as in some private modes): a Blob and a Save button.
+    const r = await newPage(srv.base, { serviceWorkers: 'block' }, noPicker);
     await r.page.goto(link);
     await r.page.click('#download');
     await r.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
     assert.equal(await r.page.isVisible('#save'), true, await r.page.textContent('#error'));
     const [dl] = await Promise.all([r.page.waitForEvent('download'), r.page.click('#save')]);
     assert.ok(fs.readFileSync(await dl.path()).equals(fs.readFileSync(mid)), 'downloaded bytes differ');
-    // One flipped byte near the end: the streamed download has already
-    // written most of the file when the damage is found; it must fail.
+    // One flipped byte near the end: most of the file has been written when
+    // the damage is found; neither the picked file nor the download may complete.
     const id = link.split('/d/')[1].split('#')[0];
     const blobPath = path.join(srv.dataDir, 'blobs', id);
     const fd = fs.openSync(blobPath, 'r+');
@@ -306,7 +334,13 @@ describe('large files', () => {
     byte[0] ^= 1;
     fs.writeSync(fd, byte, 0, 1, size - 100);
     fs.closeSync(fd);
-    const t = await newPage(srv.base);
+    const tp = await newPage(srv.base, {}, pickerToOpfs);
+    await tp.page.goto(link);
+    await tp.page.click('#download');
+    await tp.page.waitForSelector('#error:not([hidden])', { timeout: 120_000 });
+    assert.match(await tp.page.textContent('#error'), /damaged/);
+    assert.equal((await picked(tp.page)).size, 0, 'a damaged file was written');
+    const t = await newPage(srv.base, {}, noPicker);
     await t.page.goto(link);
     const started = t.page.waitForEvent('download', { timeout: 120_000 });
     await t.page.click('#download');
@@ -314,16 +348,16 @@ describe('large files', () => {
     assert.notEqual(await broken.failure(), null, 'a damaged download completed');
     await t.page.waitForSelector('#error:not([hidden])', { timeout: 120_000 });
     assert.match(await t.page.textContent('#error'), /damaged/);
-    assert.deepEqual([...s.problems, ...r.problems], []);
+    assert.deepEqual([...s.problems, ...p.problems, ...r.problems], []);
     fs.rmSync(mid);
-    for (const c of [s, r, t]) await c.context.close();
+    for (const c of [s, p, r, tp, t]) await c.context.close();
   });
 
   test('uploads and downloads intact, streamed to disk, with the browser memory reported', async () => {
     const s = await newPage(srv.base);
     let link;
     const up = await sampling(async () => { ({ link } = await share(s.page, srv.base, { file: big })); });
-    const r = await newPage(srv.base);
+    const r = await newPage(srv.base, {}, noPicker);
     const saved = `${big}.down`;
     const down = await sampling(async () => {
       await r.page.goto(link);

@@ -15,7 +15,7 @@ self.onmessage = async ({ data }) => {
   try {
     await ready;
     if (data.type === 'download') await download(data);
-    else if (data.type === 'sink') sinkOffered?.(data.port ?? null);
+    else if (data.type === 'sink') sinkOffered?.(data);
     else if (data.type === 'cancel') controller?.abort();
   } catch (e) {
     post('error', { message: e?.message ?? String(e), code: e?.code ?? 'error' });
@@ -123,8 +123,12 @@ async function decrypt(reader, dec, total, signal) {
   const inMemory = sink instanceof BlobSink ? sink : sink.fallback;
   if (inMemory) post('downloaded', { ...done, blob: inMemory.close(safeType(meta.type)) });
   else {
-    sink.close();
-    post('saved', done);
+    try {
+      await sink.close();
+    } catch (e) {
+      throw new Error(`The file could not be written: ${e?.message ?? e}`);
+    }
+    post('saved', { ...done, where: sink.where });
   }
 }
 
@@ -144,14 +148,44 @@ function concat(chunks, length) {
 const BLOB_MAX = 64 << 20;
 let sinkOffered = null; // resolves with the page's answer to a stream request
 
-// Tells the page what is coming; for a large file, asks it for a port to the
-// service worker that streams downloads to disk (null if there is none).
+// Tells the page what is coming; for a large file, asks it where to write:
+// a file the recipient picked (File System Access API), a port to the
+// service worker that streams downloads to disk, or neither (memory).
 async function openSink(meta) {
   const stream = meta.size > BLOB_MAX;
   const answer = stream ? new Promise((resolve) => { sinkOffered = resolve; }) : null;
   post('meta', { name: meta.name, mime: meta.type, size: meta.size, stream });
-  const port = answer ? await answer : null;
-  return port ? new StreamSink(port) : new BlobSink();
+  const where = answer ? await answer : {};
+  if (where.handle) {
+    try {
+      return new FileSink(await where.handle.createWritable());
+    } catch {
+      // Not writable from here after all: keep it in memory.
+    }
+  }
+  return where.port ? new StreamSink(where.port) : new BlobSink();
+}
+
+// Plaintext written to a file the recipient chose. The browser writes to a
+// temporary file and puts it in place only on close, which happens after
+// the last record verified; abort discards it.
+class FileSink {
+  constructor(writable) {
+    this.writable = writable;
+    this.where = 'picked';
+  }
+
+  async write(parts) {
+    for (const p of parts) await this.writable.write(p);
+  }
+
+  close() {
+    return this.writable.close();
+  }
+
+  abort() {
+    this.writable.abort().catch(() => {});
+  }
 }
 
 class Cancelled extends Error {}
@@ -193,6 +227,7 @@ class BlobSink {
 class StreamSink {
   constructor(port) {
     this.port = port;
+    this.where = 'downloads';
     this.created = performance.now();
     this.started = false;
     this.fallback = null;

@@ -64,9 +64,7 @@ function makeWorker() {
         break;
       case 'meta':
         $('working-title').textContent = `Downloading ${data.name}`;
-        if (data.stream) {
-          streamTo(data).then((port) => w.postMessage({ type: 'sink', port }, port ? [port] : []));
-        }
+        if (data.stream) saveTarget(data).then((where) => w.postMessage({ type: 'sink', ...where }, where.port ? [where.port] : []));
         break;
       case 'downloaded':
         finished(data);
@@ -89,6 +87,24 @@ function makeWorker() {
     }
   };
   return w;
+}
+
+// Where a large file goes: a file the recipient picks when the browser has
+// a save picker and the click that started the download still counts as a
+// user gesture; else the browser's downloads through the service worker;
+// else memory. Cancelling the picker keeps the file in memory, with a Save
+// button, so a burn-after-reading file is not lost.
+async function saveTarget(meta) {
+  if (typeof window.showSaveFilePicker === 'function' && navigator.userActivation?.isActive !== false) {
+    try {
+      return { handle: await window.showSaveFilePicker({ suggestedName: meta.name }) };
+    } catch (e) {
+      if (e?.name === 'AbortError') return {};
+      // No gesture any more, or no picker here: try the next way.
+    }
+  }
+  const port = await streamTo(meta);
+  return port ? { port } : {};
 }
 
 const within = (promise, ms) => Promise.race([promise, new Promise((resolve) => { setTimeout(resolve, ms, null); })]);
@@ -127,7 +143,7 @@ function stopStreaming() {
   keepAlive = null;
 }
 
-function finished({ blob, name, mime: type, size, report }) {
+function finished({ blob, name, mime: type, size, report, where }) {
   show($('working'), false);
   show($('done'), true);
   $('name').textContent = name;
@@ -135,7 +151,7 @@ function finished({ blob, name, mime: type, size, report }) {
   reportRemoved(report);
   if (!blob) {
     // Streamed to disk: the browser's downloads hold the file, not this page.
-    $('details').textContent += ' Saved to your downloads.';
+    $('details').textContent += where === 'picked' ? ' Saved where you chose.' : ' Saved to your downloads.';
     show($('save'), false);
     return;
   }
