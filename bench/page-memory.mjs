@@ -92,4 +92,5 @@ try {
   }
 } finally {
   await browser.close();
+  server.kill();
 }

@@ -314,6 +314,7 @@ describe('large files', () => {
     await p.page.click('#download');
     await p.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
     assert.match(await p.page.textContent('#details'), /Saved where you chose/, await p.page.textContent('#error'));
+    await p.page.screenshot({ path: path.join(OUT, 'download-saved.png'), fullPage: true });
     assert.deepEqual(await picked(p.page), { name: path.basename(mid), size: 70 << 20, sha256: sha256(mid) });
     // No picker and service workers blocked (as in some private modes): a Blob and a Save button.
     const r = await newPage(srv.base, { serviceWorkers: 'block' }, noPicker);

@@ -388,7 +388,11 @@ impl Decryptor {
     pub fn push_async(&mut self, data: &Uint8Array) -> Result<Promise, JsError> {
         let Some(subtle) = subtle() else {
             let plain = self.push(&data.to_vec())?;
-            return Ok(resolved(plain));
+            let parts = Array::new();
+            if !plain.is_empty() {
+                parts.push(&Uint8Array::new_from_slice(&plain[..]).into());
+            }
+            return Ok(Promise::resolve(&JsValue::from(parts)));
         };
         if self.failed.get() {
             return Err(js_err(DecryptError));
