@@ -730,32 +730,26 @@ mod tests {
             )
             .unwrap();
         let k: CryptoKey = JsFuture::from(k).await.unwrap().unchecked_into();
-        let params = Object::new();
-        Reflect::set(&params, &"name".into(), &"AES-GCM".into()).unwrap();
-        let nonce = record_nonce(&prefix, 0, false);
-        Reflect::set(
-            &params,
-            &"iv".into(),
-            &Uint8Array::new_from_slice(&nonce[..]).into(),
-        )
-        .unwrap();
-        let p = subtle
-            .decrypt_with_object_and_u8_array(&params, &k, rec0)
+        let open = |last: bool| {
+            let params = Object::new();
+            Reflect::set(&params, &"name".into(), &"AES-GCM".into()).unwrap();
+            let nonce = record_nonce(&prefix, 0, last);
+            Reflect::set(
+                &params,
+                &"iv".into(),
+                &Uint8Array::new_from_slice(&nonce[..]).into(),
+            )
             .unwrap();
-        let plain = buf(JsFuture::from(p).await.unwrap());
+            JsFuture::from(
+                subtle
+                    .decrypt_with_object_and_u8_array(&params, &k, rec0)
+                    .unwrap(),
+            )
+        };
+        let plain = buf(open(false).await.unwrap());
         assert_eq!(plain, data[..64]);
         // The same record with the last-record flag set must not open.
-        let nonce = record_nonce(&prefix, 0, true);
-        Reflect::set(
-            &params,
-            &"iv".into(),
-            &Uint8Array::new_from_slice(&nonce[..]).into(),
-        )
-        .unwrap();
-        let p = subtle
-            .decrypt_with_object_and_u8_array(&params, &k, rec0)
-            .unwrap();
-        assert!(JsFuture::from(p).await.is_err());
+        assert!(open(true).await.is_err());
     }
 
     #[wasm_bindgen_test]

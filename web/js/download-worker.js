@@ -16,7 +16,6 @@ self.onmessage = async ({ data }) => {
     await ready;
     if (data.type === 'download') await download(data);
     else if (data.type === 'sink') sinkOffered?.(data);
-    else if (data.type === 'cancel') controller?.abort();
   } catch (e) {
     post('error', { message: e?.message ?? String(e), code: e?.code ?? 'error' });
   }
