@@ -193,6 +193,8 @@ describe('sharing through the page', () => {
     assert.match(await r.page.textContent('#error'), /damaged/);
     const cut = await newPage(srv.base);
     await cut.page.goto(link.slice(0, -5));
+    // The message appears once the module has loaded, which can be after the load event.
+    await cut.page.waitForSelector('#error:not([hidden])');
     assert.match(await cut.page.textContent('#error'), /incomplete/);
     for (const c of [s, r, cut]) await c.context.close();
   });

@@ -48,6 +48,8 @@ async function start() {
     show($('working'), true);
     worker.postMessage({ type: 'download', id, fragment, password });
   });
+  // Enabled only now: a click before this point would have done nothing.
+  $('download').disabled = false;
 }
 
 function makeWorker() {
