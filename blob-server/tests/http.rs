@@ -276,38 +276,11 @@ async fn delete_needs_the_right_token() {
     let url = app.url(&format!("/api/v1/blobs/{id}"));
     let (_, other_token) = proof_pair(3);
     assert_eq!(app.client.delete(&url).send().await.unwrap().status(), 400);
-    assert_eq!(
-        app.client
-            .delete(&url)
-            .bearer_auth(&other_token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.delete(id, &other_token).await.status(), 404);
     assert_eq!(app.get(id, None).await.status(), 200);
-    assert_eq!(
-        app.client
-            .delete(&url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
-    );
+    assert_eq!(app.delete(id, token).await.status(), 204);
     assert_eq!(app.get(id, None).await.status(), 404);
-    assert_eq!(
-        app.client
-            .delete(&url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    assert_eq!(app.delete(id, token).await.status(), 404);
     assert!(app.files_in("blobs").is_empty());
 }
 

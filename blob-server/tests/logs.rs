@@ -70,12 +70,7 @@ async fn trace_logs_leak_nothing_that_identifies_anyone() {
         .send()
         .await
         .unwrap();
-    app.client
-        .delete(app.url(&format!("/api/v1/blobs/{id}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    app.delete(&id, &token).await;
     let r = app
         .client
         .post(app.url("/api/v1/uploads"))

@@ -177,13 +177,7 @@ async fn resumes_after_a_dropped_connection_and_becomes_a_blob() {
     assert_eq!(app.get(&id, Some(&proof)).await.status(), 404);
     assert!(app.files_in("uploads").is_empty());
     // The token from creation still names the (now burned) blob: 404.
-    let del = app
-        .client
-        .delete(app.url(&format!("/api/v1/blobs/{id}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let del = app.delete(&id, &token).await;
     assert_eq!(del.status(), 404);
 }
 
@@ -226,13 +220,7 @@ async fn termination_and_deletion_token_remove_unfinished_uploads() {
         .to_str()
         .unwrap()
         .to_owned();
-    let del = app
-        .client
-        .delete(app.url(&format!("/api/v1/blobs/{id}")))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
+    let del = app.delete(&id, &token).await;
     assert_eq!(del.status(), 204);
     assert!(app.files_in("uploads").is_empty());
 }

@@ -112,6 +112,16 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// `DELETE /api/v1/blobs/{id}` with `token` as the bearer deletion token.
+    pub async fn delete(&self, id: &str, token: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(&format!("/api/v1/blobs/{id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Files in a data subdirectory.
     pub fn files_in(&self, sub: &str) -> Vec<PathBuf> {
         std::fs::read_dir(self.data().join(sub))
