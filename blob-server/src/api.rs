@@ -1,9 +1,7 @@
 //! The blob API (`/api/v1/blobs`): one-request upload, download behind an
 //! atomic claim, HEAD, DELETE; and `/api/v1/config`, `/healthz`.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, Weak};
 use std::time::Instant;
 
 use axum::body::Body;
@@ -17,7 +15,7 @@ use tokio::io::AsyncWriteExt;
 use crate::error::ApiError;
 use crate::ids::{BlobId, DeleteToken, Digest32, Proof};
 use crate::record::BlobRecord;
-use crate::store::{shred, Claim};
+use crate::store::Claim;
 use crate::AppState;
 
 /// Upload option headers (documented in docs/API.md).
@@ -246,61 +244,6 @@ pub async fn head(
     Ok(resp)
 }
 
-/// Held by every response body streaming a blob. The one that used the
-/// blob up (`burn`) erases the file once every other reader of that blob
-/// has finished too, so no concurrent download reads overwritten bytes.
-struct Reader {
-    token: Arc<()>,
-    burn: Option<PathBuf>,
-}
-
-impl Drop for Reader {
-    fn drop(&mut self) {
-        let Some(path) = self.burn.take() else {
-            return;
-        };
-        let token = self.token.clone();
-        let erase = move || {
-            if let Err(e) = shred(&path) {
-                tracing::error!(error = %e, "could not erase a used-up blob");
-            }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    // Our own clone is the only one left once others finish.
-                    while Arc::strong_count(&token) > 1 {
-                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    }
-                    drop(token);
-                    let _ = tokio::task::spawn_blocking(erase).await;
-                });
-            }
-            Err(_) => erase(),
-        }
-    }
-}
-
-/// Readers currently streaming each blob (weak: entries die with their readers).
-#[derive(Default)]
-pub struct Readers(Mutex<HashMap<BlobId, Weak<()>>>);
-
-impl Readers {
-    fn token(&self, id: BlobId) -> Arc<()> {
-        let mut map = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.retain(|_, w| w.strong_count() > 0);
-        if let Some(t) = map.get(&id).and_then(Weak::upgrade) {
-            return t;
-        }
-        let t = Arc::new(());
-        map.insert(id, Arc::downgrade(&t));
-        t
-    }
-}
-
 /// `GET /api/v1/blobs/{id}`: claims one download, then streams it.
 pub async fn download(
     State(st): State<AppState>,
@@ -319,22 +262,22 @@ pub async fn download(
         .map(|p| p.hash());
     let (store, now) = (st.store.clone(), st.clock.now());
     let claim = tokio::task::spawn_blocking(move || store.claim(&id, now, proof)).await??;
-    let (record, file, burn) = match claim {
+    let (record, file, reading) = match claim {
         Claim::Gone => return Err(ApiError::NotFound),
         Claim::WrongProof => {
             st.throttle.failed(&id, Instant::now());
             return Err(ApiError::WrongProof);
         }
-        Claim::Granted { record, file, burn } => (record, file, burn),
+        Claim::Granted {
+            record,
+            file,
+            reading,
+        } => (record, file, reading),
     };
     st.throttle.succeeded(&id);
-    let reader = Reader {
-        token: st.readers.token(id),
-        burn,
-    };
     let file = tokio::fs::File::from_std(file);
     let stream = tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024).map(move |chunk| {
-        let _keep = &reader; // dropped with the body
+        let _keep = &reading; // dropped with the body: then the file may be erased
         chunk
     });
     let mut resp = Body::from_stream(stream).into_response();

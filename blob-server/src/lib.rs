@@ -8,6 +8,7 @@
 //! - [`ids`]: random ids and tokens, hashes, constant-time comparison;
 //! - [`record`]: the fixed binary layout of sled records and the expiry index;
 //! - [`store`]: files + sled, crash-safe commit, atomic download claims, sweeping;
+//! - [`readers`]: downloads in progress, so erasure waits for them;
 //! - [`api`]: `/api/v1/blobs`, `/api/v1/config`, `/healthz`;
 //! - [`tus`]: resumable uploads (tus 1.0) under `/api/v1/uploads`;
 //! - [`throttle`]: per-blob slow-down of wrong download proofs;
@@ -27,6 +28,7 @@ pub mod config;
 pub mod error;
 pub mod headers;
 pub mod ids;
+pub mod readers;
 pub mod record;
 pub mod store;
 pub mod throttle;
@@ -55,8 +57,6 @@ pub struct AppState {
     pub throttle: Arc<throttle::Throttle>,
     /// tus uploads with a PATCH in flight.
     pub in_flight: Arc<tus::InFlight>,
-    /// Downloads in progress, per blob (erasure waits for them).
-    pub readers: Arc<api::Readers>,
     /// "Now", in Unix seconds.
     pub clock: clock::Clock,
 }
@@ -70,7 +70,6 @@ impl AppState {
             settings: Arc::new(settings),
             throttle: Arc::default(),
             in_flight: Arc::default(),
-            readers: Arc::default(),
             clock,
         }
     }

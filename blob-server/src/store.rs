@@ -10,6 +10,8 @@
 //! - a download-limited blob is claimed with compare-and-swap before any
 //!   byte is served; the last permitted claim removes the record in the
 //!   same swap, so no two downloads can both take the last one;
+//! - a removed blob (used up, deleted, expired) is moved to `burning/` and
+//!   erased only once no download is reading it ([`crate::readers`]);
 //! - start-up removes temp files, half-burned files, records without files
 //!   and files without records.
 
@@ -19,6 +21,7 @@ use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use crate::ids::{BlobId, Digest32};
+use crate::readers::{ReadGuard, Readers};
 use crate::record::{expiry_key, split_expiry_key, BlobRecord, UploadRecord};
 
 /// Storage failures. The HTTP layer maps these to fixed public messages.
@@ -43,26 +46,27 @@ pub enum Claim {
     /// The blob needs a proof and none, or the wrong one, was given.
     WrongProof,
     /// Granted: stream `file` (opened before the claim was counted, so a
-    /// concurrent last claim moving the file cannot take it away). With
-    /// `burn`, this was the final permitted download: the record is gone
-    /// and the file at that path must be erased once every reader is done.
+    /// concurrent last claim moving the file cannot take it away) and keep
+    /// `reading` until the last byte is sent: the file is not erased while
+    /// any download of it holds one.
     Granted {
         /// The record as claimed.
         record: BlobRecord,
         /// The open ciphertext.
         file: File,
-        /// Where the used-up file now lies, to erase after streaming.
-        burn: Option<PathBuf>,
+        /// Defers erasure of this blob until the download ends.
+        reading: ReadGuard,
     },
 }
 
-/// The store: a sled database and three folders.
+/// The store: a sled database and four folders.
 pub struct Store {
     db: sled::Db,
     blobs: sled::Tree,
     expiry: sled::Tree,
     uploads: sled::Tree,
     dir: PathBuf,
+    readers: Readers,
 }
 
 /// Blob ids are base64url; safe as file names (no `/`, no `.` prefix).
@@ -83,6 +87,7 @@ impl Store {
             uploads: db.open_tree("uploads")?,
             db,
             dir: dir.to_owned(),
+            readers: Readers::default(),
         };
         store.recover()?;
         Ok(store)
@@ -145,6 +150,8 @@ impl Store {
         now: u64,
         proof: Option<Digest32>,
     ) -> Result<Claim, StoreError> {
+        // Before the file is opened, so no erasure can overwrite what we read.
+        let reading = self.readers.enter(*id);
         loop {
             let Some(raw) = self.blobs.get(id.as_bytes())? else {
                 return Ok(Claim::Gone);
@@ -168,7 +175,7 @@ impl Store {
                 return Ok(Claim::Granted {
                     record: rec,
                     file,
-                    burn: None,
+                    reading,
                 });
             }
             let mut next = rec;
@@ -177,28 +184,17 @@ impl Store {
             let new = if last { None } else { Some(next.encode()) };
             match self.blobs.compare_and_swap(id.as_bytes(), Some(raw), new)? {
                 Ok(()) => {
-                    if !last {
-                        self.db.flush()?;
-                        return Ok(Claim::Granted {
-                            record: next,
-                            file,
-                            burn: None,
-                        });
+                    if last {
+                        self.expiry.remove(&expiry_key(rec.expires_at, id)[..])?;
                     }
-                    self.expiry.remove(&expiry_key(rec.expires_at, id)[..])?;
                     self.db.flush()?;
-                    // Move the file aside so a restart mid-stream still erases it.
-                    let burning = self.dir.join("burning").join(file_name(id));
-                    let burn = match fs::rename(self.blob_path(id), &burning) {
-                        Ok(()) => Some(burning),
-                        // Deleted meanwhile: the open file still streams; nothing left to erase.
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-                        Err(e) => return Err(e.into()),
-                    };
+                    if last {
+                        self.retire(id)?;
+                    }
                     return Ok(Claim::Granted {
                         record: next,
                         file,
-                        burn,
+                        reading,
                     });
                 }
                 Err(_) => continue, // Someone else claimed first: look again.
@@ -225,8 +221,19 @@ impl Store {
         self.blobs.remove(id.as_bytes())?;
         self.expiry.remove(&expiry_key(rec.expires_at, id)[..])?;
         self.db.flush()?;
-        shred(&self.blob_path(id))?;
-        Ok(())
+        self.retire(id)
+    }
+
+    /// Erases the file of a blob whose record is gone, once no download is
+    /// reading it. It waits in `burning/`, so a restart erases it too.
+    fn retire(&self, id: &BlobId) -> Result<(), StoreError> {
+        let burning = self.dir.join("burning").join(file_name(id));
+        match fs::rename(self.blob_path(id), &burning) {
+            Ok(()) => Ok(self.readers.erase_after_readers(id, burning)?),
+            // Retired by another removal already (a deletion racing the last download).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Deletes expired blobs and stale uploads; returns how many.
