@@ -92,35 +92,34 @@ async function send(options, unmodified) {
     proof_hash: key.proofHash(),
   }, signal);
   key.free();
-  // Two reusable buffers: one is being uploaded (and kept for retries until
-  // the server acknowledges it) while the next is encrypted into the other,
-  // so memory stays flat whatever the size and the disk, the crypto and the
-  // network work at the same time.
-  const buffers = [new Uint8Array(CHUNK + 2 * SLICE), new Uint8Array(CHUNK + 2 * SLICE)];
-  let buffer = buffers[0];
+  // Encrypted pieces are gathered until CHUNK bytes, then made into one
+  // Blob, which the browser copies out of this worker's memory while the
+  // previous PATCH is still in flight. Each Blob is kept for retries until
+  // the server acknowledges it; encryption of the next chunk waits for that,
+  // so at most two chunks are held whatever the size, while the disk, the
+  // crypto and the network work at the same time.
+  let pieces = [];
   let filled = 0;
   let inFlight = null;
   let expiresAt = null;
   const started = performance.now();
   const flush = async () => {
-    // tus PATCHes are sequential: the previous one must land first, which
-    // also frees its buffer for the next fill.
+    const chunk = new Blob(pieces);
+    pieces = [];
+    filled = 0;
+    // tus PATCHes are sequential: the previous one must land first.
     await inFlight;
-    const sent = sendChunk(upload, buffer.subarray(0, filled), signal, (n) => post('retry', { attempt: n })).then((h) => {
+    const sent = sendChunk(upload, chunk, signal, (n) => post('retry', { attempt: n })).then((h) => {
       if (h?.get('Veil-Expires-At')) expiresAt = Number(h.get('Veil-Expires-At'));
       post('progress', { phase: 'Uploading', done: upload.offset, total, elapsed: performance.now() - started });
     });
     sent.catch(() => {}); // awaited by the next flush; this only marks it handled
     inFlight = sent;
-    buffer = buffer === buffers[0] ? buffers[1] : buffers[0];
-    filled = 0;
   };
   const add = async (parts) => {
     for (const p of parts) {
-      const bytes = p instanceof Uint8Array ? p : new Uint8Array(p);
-      if (filled + bytes.length > buffer.length) await flush();
-      buffer.set(bytes, filled);
-      filled += bytes.length;
+      pieces.push(p);
+      filled += p.byteLength;
     }
     if (filled >= CHUNK) await flush();
   };
