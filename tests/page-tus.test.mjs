@@ -1,0 +1,88 @@
+// The upload page's own tus client (web/js/tus.js) against the real
+// blob-server: after a PATCH is cut off, it asks the server for its offset
+// and resends only the rest of the chunk, and the blob is exactly the data.
+// Node has fetch and Blob; paths are resolved against the server the way a
+// page resolves them against its origin.
+// Run: node --test tests/page-tus.test.mjs  (make test does, after cargo builds the server)
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createUpload, sendChunk } from '../web/js/tus.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const realFetch = globalThis.fetch;
+let server;
+let base;
+let dataDir;
+let cut = null; // (url, init) => Promise<never> | null: replaces the next PATCH
+
+before(async () => {
+  dataDir = mkdtempSync('/tmp/veil-page-tus-');
+  const bin = process.env.VEIL_SERVER_BIN ?? path.join(root, 'target', 'debug', 'blob-server');
+  server = spawn(bin, ['--bind', '127.0.0.1:0', '--data-dir', dataDir, '--static-dir', path.join(root, 'web')], {
+    env: { ...process.env, VEIL_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  base = await new Promise((resolve, reject) => {
+    server.stdout.once('data', (d) => resolve(String(d).trim().split(' ').pop()));
+    server.once('exit', (code) => reject(new Error(`server exited ${code}`)));
+  });
+  globalThis.fetch = (url, init) => {
+    const absolute = new URL(url, base);
+    if (cut && init?.method === 'PATCH') {
+      const once = cut;
+      cut = null;
+      return once(absolute, init);
+    }
+    return realFetch(absolute, init);
+  };
+});
+
+after(() => {
+  globalThis.fetch = realFetch;
+  server.kill('SIGTERM');
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const bytes = (n) => new Uint8Array(Array.from({ length: n }, (_, i) => (i * 31 + 7) % 256));
+
+test('a PATCH cut off half way is resumed from the server offset, not resent whole', async () => {
+  const data = bytes(600_000);
+  const upload = await createUpload(data.length, { expires_in: 120 });
+  const sent = [];
+  // The connection drops after half the chunk reached the server: the
+  // server keeps that half, the client only sees a network error.
+  cut = async (url, init) => {
+    const half = init.body.slice(0, init.body.size / 2);
+    const r = await realFetch(url, { ...init, body: half });
+    assert.equal(r.status, 204);
+    throw new TypeError('network error');
+  };
+  const spy = globalThis.fetch;
+  globalThis.fetch = (url, init) => {
+    if (init?.method === 'PATCH') sent.push({ offset: Number(init.headers['Upload-Offset']), size: init.body.size });
+    return spy(url, init);
+  };
+  const retries = [];
+  try {
+    await sendChunk(upload, new Blob([data]), undefined, (n) => retries.push(n));
+  } finally {
+    globalThis.fetch = spy;
+  }
+  assert.deepEqual(retries, [1]);
+  assert.deepEqual(sent, [{ offset: 0, size: 600_000 }, { offset: 300_000, size: 300_000 }]);
+  assert.equal(upload.offset, data.length);
+  const got = new Uint8Array(await (await realFetch(`${base}/api/v1/blobs/${upload.id}`)).arrayBuffer());
+  assert.deepEqual(got, data);
+});
+
+test('a chunk the server refuses is not retried', async () => {
+  const upload = await createUpload(10, {});
+  await assert.rejects(
+    sendChunk(upload, new Blob([bytes(11)]), undefined, () => assert.fail('retried')),
+    (e) => e.status === 413 || e.status === 400,
+  );
+});
