@@ -66,7 +66,8 @@ bench: bench-setup wasm
 	python3 bench/strip-compare.py
 	bench/server.sh
 	bench/cli.sh
-	node bench/page-pipeline.mjs
+	# node 20 has WebSocket (bench/cdp.mjs) behind a flag; later versions by default.
+	node $$(node -e "typeof WebSocket === 'undefined' && console.log('--experimental-websocket')") bench/page-pipeline.mjs
 	node bench/page-memory.mjs
 
 fuzz: setup
