@@ -3,35 +3,20 @@
 // temporary data directory. Screenshots go to tests/out/.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { createHash } from 'node:crypto';
+import { root, startServer } from './server.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'tools', 'package.json'));
 const { chromium } = require('playwright-core');
 const OUT = path.join(root, 'tests', 'out');
 const CORPUS = path.join(root, 'tests', 'corpus');
 const GPS_JPEG = path.join(CORPUS, 'jpeg_nikon_d5000_gps_xmp_serial.jpg');
 fs.mkdirSync(OUT, { recursive: true });
-
-async function startServer(extra = []) {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-e2e-'));
-  const bin = process.env.VEIL_SERVER_BIN ?? path.join(root, 'target', 'debug', 'blob-server');
-  const proc = spawn(bin, ['--bind', '127.0.0.1:0', '--data-dir', dataDir, '--static-dir', path.join(root, 'web'), ...extra], {
-    env: { ...process.env, VEIL_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const base = await new Promise((resolve, reject) => {
-    proc.stdout.once('data', (d) => resolve(String(d).trim().split(' ').pop()));
-    proc.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
-  return { base, dataDir, proc, stop: () => { proc.kill('SIGTERM'); fs.rmSync(dataDir, { recursive: true, force: true }); } };
-}
 
 let browser;
 before(async () => {

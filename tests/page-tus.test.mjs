@@ -6,30 +6,17 @@
 // Run: node --test tests/page-tus.test.mjs  (make test does, after cargo builds the server)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createUpload, sendChunk } from '../web/js/tus.js';
+import { startServer } from './server.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const realFetch = globalThis.fetch;
-let server;
+let srv;
 let base;
-let dataDir;
 let cut = null; // (url, init) => Promise<never> | null: replaces the next PATCH
 
 before(async () => {
-  dataDir = mkdtempSync('/tmp/veil-page-tus-');
-  const bin = process.env.VEIL_SERVER_BIN ?? path.join(root, 'target', 'debug', 'blob-server');
-  server = spawn(bin, ['--bind', '127.0.0.1:0', '--data-dir', dataDir, '--static-dir', path.join(root, 'web')], {
-    env: { ...process.env, VEIL_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  base = await new Promise((resolve, reject) => {
-    server.stdout.once('data', (d) => resolve(String(d).trim().split(' ').pop()));
-    server.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
+  srv = await startServer();
+  base = srv.base;
   globalThis.fetch = (url, init) => {
     const absolute = new URL(url, base);
     if (cut && init?.method === 'PATCH') {
@@ -43,8 +30,7 @@ before(async () => {
 
 after(() => {
   globalThis.fetch = realFetch;
-  server.kill('SIGTERM');
-  rmSync(dataDir, { recursive: true, force: true });
+  srv.stop();
 });
 
 const bytes = (n) => new Uint8Array(Array.from({ length: n }, (_, i) => (i * 31 + 7) % 256));

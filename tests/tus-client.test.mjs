@@ -3,37 +3,22 @@
 // Run: node --test tests/tus-client.test.mjs  (make test does, after cargo builds the server)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { root, startServer } from './server.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'tools', 'package.json'));
 const tus = require('tus-js-client');
 
-let server;
+let srv;
 let base;
-let dataDir;
 
 before(async () => {
-  dataDir = mkdtempSync('/tmp/veil-tus-');
-  const bin = process.env.VEIL_SERVER_BIN ?? path.join(root, 'target', 'debug', 'blob-server');
-  server = spawn(bin, ['--bind', '127.0.0.1:0', '--data-dir', dataDir, '--static-dir', path.join(root, 'web')], {
-    env: { ...process.env, VEIL_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  base = await new Promise((resolve, reject) => {
-    server.stdout.once('data', (d) => resolve(String(d).trim().split(' ').pop()));
-    server.once('exit', (code) => reject(new Error(`server exited ${code}`)));
-  });
+  srv = await startServer();
+  base = srv.base;
 });
 
-after(() => {
-  server.kill('SIGTERM');
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => srv.stop());
 
 const bytes = (n) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 13) % 256));
 
