@@ -34,25 +34,16 @@ pub async fn serve(
         .with_single_cert(certs, key)
         .context("the TLS certificate and key do not match or are unsupported")?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    let handle = axum_server::Handle::new();
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let sweeper = tokio::spawn(crate::sweeper(state.clone(), stop_rx));
-    let grace = state.settings.shutdown_grace;
-    let h2 = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        let _ = stop_tx.send(true);
-        h2.graceful_shutdown(Some(grace));
-    });
+    let serving = crate::Serving::start(&state, shutdown);
     listener.set_nonblocking(true)?;
     println!("Veil is serving https://{}", listener.local_addr()?);
-    axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(Arc::new(config)))
-        .handle(handle)
-        .serve(crate::app(state.clone()).into_make_service())
-        .await?;
-    let _ = sweeper.await;
-    let store = state.store.clone();
-    let _ = tokio::task::spawn_blocking(move || store.flush()).await;
+    let server = serving.configure(axum_server::from_tcp_rustls(
+        listener,
+        RustlsConfig::from_config(Arc::new(config)),
+    ));
+    let served = server.serve(crate::app(state).into_make_service()).await;
+    serving.finish().await;
+    served?;
     Ok(())
 }
 
