@@ -14,6 +14,13 @@ use blob_server::store::{Claim, Store};
 const NOW: u64 = 1_000;
 const BODY: &[u8] = &[0xA5; 300_000];
 
+/// A fresh store in a temporary directory (kept alive by the returned guard).
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    (dir, store)
+}
+
 fn files(dir: &Path, sub: &str) -> usize {
     std::fs::read_dir(dir.join(sub)).unwrap().count()
 }
@@ -50,8 +57,7 @@ fn read_all(mut f: std::fs::File) -> Vec<u8> {
 
 #[test]
 fn the_last_download_ending_first_does_not_erase_under_an_earlier_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let (dir, store) = open();
     let id = put(&store, dir.path(), 1, 2);
     let (early, early_guard) = granted(&store, &id);
     let (last, last_guard) = granted(&store, &id);
@@ -76,8 +82,7 @@ fn the_last_download_ending_first_does_not_erase_under_an_earlier_one() {
 
 #[test]
 fn deletion_during_a_download_waits_for_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let (dir, store) = open();
     let id = put(&store, dir.path(), 2, 0);
     let (file, guard) = granted(&store, &id);
     assert!(store.delete(&id, Digest32([9; 32])).unwrap());
@@ -90,8 +95,7 @@ fn deletion_during_a_download_waits_for_it() {
 
 #[test]
 fn expiry_during_a_download_waits_for_it_and_a_restart_erases_leftovers() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let (dir, store) = open();
     let id = put(&store, dir.path(), 3, 0);
     let (file, guard) = granted(&store, &id);
     assert_eq!(store.sweep(NOW + 61).unwrap(), 1);
@@ -106,8 +110,7 @@ fn expiry_during_a_download_waits_for_it_and_a_restart_erases_leftovers() {
 
 #[test]
 fn without_readers_removal_erases_at_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let (dir, store) = open();
     let id = put(&store, dir.path(), 4, 0);
     assert!(store.delete(&id, Digest32([9; 32])).unwrap());
     assert_eq!(files(dir.path(), "blobs") + files(dir.path(), "burning"), 0);
