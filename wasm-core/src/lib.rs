@@ -9,6 +9,8 @@
 //! - [`padding`]: PADMÉ, so stored sizes reveal only a bucket.
 //! - [`stream`]: the streaming [`Encryptor`] and [`Decryptor`] (STREAM-style
 //!   AES-256-GCM records).
+//! - [`work`]: the proof of work a server may ask of download attempts
+//!   after wrong proofs (solved by clients, verified by `blob-server`).
 //! - `wasm` (wasm32 only): the JavaScript bindings, including the
 //!   WebCrypto-backed encryption path.
 //!
@@ -28,6 +30,7 @@ pub mod metadata;
 pub mod padding;
 pub mod stream;
 pub mod strip;
+pub mod work;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

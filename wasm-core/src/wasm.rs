@@ -104,6 +104,19 @@ pub fn qr_svg(text: &str) -> Result<String, JsError> {
         .build())
 }
 
+/// Solves the proof of work a server asked for (`Veil-Work-Bits`) for one
+/// download attempt; the answer goes in the `Veil-Work` header (decimal).
+/// A number, not a string: no formatting code in the module. Nonces stay
+/// far below 2^53 (at the maximum difficulty a solve takes about 2^20
+/// tries; 2^53 would take longer than the age of the universe).
+#[wasm_bindgen(js_name = solveWork)]
+pub fn solve_work(id: &str, proof: &str, bits: u8) -> f64 {
+    // Exact below 2^53, see above.
+    #[allow(clippy::cast_precision_loss)]
+    let n = crate::work::solve(id, proof, bits) as f64;
+    n
+}
+
 /// The file key: a link fragment unlocked with its password, if any.
 #[wasm_bindgen]
 pub struct Key {
