@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { createHash } from 'node:crypto';
-import { root, startServer } from './server.mjs';
+import { newestBlob, root, startServer } from './server.mjs';
 
 const require = createRequire(path.join(root, 'tools', 'package.json'));
 const { chromium } = require('playwright-core');
@@ -169,8 +169,7 @@ describe('sharing through the page', () => {
   test('tampered ciphertext is reported as damaged; a cut link as incomplete', async () => {
     const s = await newPage(srv.base);
     const { link } = await share(s.page, srv.base, { file: path.join(CORPUS, 'gif_xmp_icc_comment.gif') });
-    const id = link.split('/d/')[1].split('#')[0];
-    const blobPath = path.join(srv.dataDir, 'blobs', id);
+    const blobPath = newestBlob(srv.dataDir);
     const bytes = fs.readFileSync(blobPath);
     bytes[bytes.length - 20] ^= 0x01;
     fs.writeFileSync(blobPath, bytes);
@@ -284,8 +283,8 @@ describe('large files', () => {
     }
     fs.closeSync(fd);
   });
-  after(() => {
-    srv.stop();
+  after(async () => {
+    await srv.stop();
     fs.rmSync(big, { force: true });
   });
 
@@ -313,8 +312,7 @@ describe('large files', () => {
     assert.ok(fs.readFileSync(await dl.path()).equals(fs.readFileSync(mid)), 'downloaded bytes differ');
     // One flipped byte near the end: most of the file has been written when
     // the damage is found; neither the picked file nor the download may complete.
-    const id = link.split('/d/')[1].split('#')[0];
-    const blobPath = path.join(srv.dataDir, 'blobs', id);
+    const blobPath = newestBlob(srv.dataDir);
     const fd = fs.openSync(blobPath, 'r+');
     const size = fs.fstatSync(fd).size;
     const byte = Buffer.alloc(1);

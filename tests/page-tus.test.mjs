@@ -28,9 +28,9 @@ before(async () => {
   };
 });
 
-after(() => {
+after(async () => {
   globalThis.fetch = realFetch;
-  srv.stop();
+  await srv.stop();
 });
 
 const bytes = (n) => new Uint8Array(Array.from({ length: n }, (_, i) => (i * 31 + 7) % 256));

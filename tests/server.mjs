@@ -20,5 +20,22 @@ export async function startServer(extra = []) {
     proc.stdout.once('data', (d) => resolve(String(d).trim().split(' ').pop()));
     proc.once('exit', (code) => reject(new Error(`server exited ${code}`)));
   });
-  return { base, dataDir, proc, stop: () => { proc.kill('SIGTERM'); fs.rmSync(dataDir, { recursive: true, force: true }); } };
+  const exited = new Promise((resolve) => proc.once('exit', resolve));
+  // SIGTERM, then wait: the server compacts and flushes its store on the way out.
+  const stop = async () => {
+    proc.kill('SIGTERM');
+    await exited;
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  return { base, dataDir, proc, stop };
+}
+
+// The most recently written ciphertext file. Blob files have random names
+// (the server never names a file by its id), so tests that tamper with a
+// blob take the one their upload just wrote; tests in a file run one at a time.
+export function newestBlob(dataDir) {
+  const dir = path.join(dataDir, 'blobs');
+  const files = fs.readdirSync(dir).map((n) => path.join(dir, n));
+  if (files.length === 0) throw new Error('no blob on disk');
+  return files.reduce((a, b) => (fs.statSync(b).mtimeMs > fs.statSync(a).mtimeMs ? b : a));
 }

@@ -1,5 +1,6 @@
 //! Configuration: flags and `VEIL_*` environment variables (clap), turned
-//! into a validated [`Settings`] in one place.
+//! into a validated [`Settings`] in one place; `main` hands the settings
+//! over whole and nothing else reads a flag.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -55,11 +56,56 @@ pub struct Args {
     /// Seconds in-flight transfers get to finish after SIGINT/SIGTERM.
     #[arg(long, env = "VEIL_SHUTDOWN_GRACE", default_value_t = 30)]
     pub shutdown_grace: u64,
+    /// Seconds a client has to send a request's head in full, counted from
+    /// when the server starts waiting for it (so also how long an idle
+    /// keep-alive connection stays open); also bounds the TLS handshake.
+    #[arg(long, env = "VEIL_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout: u64,
+    /// Seconds of waiting on a client during which nothing moves (a stalled
+    /// body or download) before its connection is closed; also the window
+    /// over which --min-rate is measured.
+    #[arg(long, env = "VEIL_IDLE_TIMEOUT", default_value_t = 30)]
+    pub idle_timeout: u64,
+    /// Bytes per second a connection must move, on average over each
+    /// --idle-timeout of waiting on the client, or it is closed.
+    #[arg(long, env = "VEIL_MIN_RATE", default_value_t = 1024)]
+    pub min_rate: u64,
+    /// Connections served at once; past it, new ones get 503 with Retry-After.
+    #[arg(long, env = "VEIL_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+}
+
+/// HTTPS certificate and key (PEM).
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// See [`Args::tls_cert`].
+    pub cert: PathBuf,
+    /// See [`Args::tls_key`].
+    pub key: PathBuf,
+    /// See [`Args::tls13_only`].
+    pub tls13_only: bool,
+}
+
+/// What each connection is allowed (see [`crate::serve::conn`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    /// See [`Args::header_timeout`].
+    pub header_timeout: Duration,
+    /// See [`Args::idle_timeout`].
+    pub idle_timeout: Duration,
+    /// See [`Args::min_rate`].
+    pub min_rate: u64,
+    /// See [`Args::max_connections`].
+    pub max_connections: usize,
 }
 
 /// Validated settings shared by every handler.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// See [`Args::bind`].
+    pub bind: SocketAddr,
+    /// See [`Args::data_dir`].
+    pub data_dir: PathBuf,
     /// See [`Args::max_blob_size`].
     pub max_blob_size: u64,
     /// See [`Args::default_expiry`].
@@ -74,12 +120,14 @@ pub struct Settings {
     pub sweep_interval: Duration,
     /// See [`Args::static_dir`].
     pub static_dir: PathBuf,
-    /// Whether responses go out over TLS (adds HSTS).
-    pub tls: bool,
+    /// Serve HTTPS with these (adds HSTS); `None`: plain HTTP.
+    pub tls: Option<TlsFiles>,
     /// See [`Args::onion_location`].
     pub onion_location: Option<String>,
     /// See [`Args::shutdown_grace`].
     pub shutdown_grace: Duration,
+    /// Connection limits.
+    pub conn: ConnLimits,
 }
 
 impl Settings {
@@ -105,7 +153,25 @@ impl Settings {
                 return Err("--onion-location must be an http://....onion URL".into());
             }
         }
+        if a.header_timeout == 0 || a.idle_timeout == 0 || a.max_connections == 0 {
+            return Err(
+                "--header-timeout, --idle-timeout and --max-connections must be positive".into(),
+            );
+        }
+        if a.header_timeout > 3600 || a.idle_timeout > 3600 {
+            return Err("--header-timeout and --idle-timeout are limited to an hour".into());
+        }
+        let tls = match (&a.tls_cert, &a.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                tls13_only: a.tls13_only,
+            }),
+            _ => None,
+        };
         Ok(Self {
+            bind: a.bind,
+            data_dir: a.data_dir.clone(),
             max_blob_size: a.max_blob_size,
             default_expiry: a.default_expiry,
             max_expiry: a.max_expiry,
@@ -113,9 +179,15 @@ impl Settings {
             upload_expiry: a.upload_expiry,
             sweep_interval: Duration::from_secs(a.sweep_interval),
             static_dir: a.static_dir.clone(),
-            tls: a.tls_cert.is_some(),
+            tls,
             onion_location: a.onion_location.clone(),
             shutdown_grace: Duration::from_secs(a.shutdown_grace),
+            conn: ConnLimits {
+                header_timeout: Duration::from_secs(a.header_timeout),
+                idle_timeout: Duration::from_secs(a.idle_timeout),
+                min_rate: a.min_rate,
+                max_connections: a.max_connections,
+            },
         })
     }
 
@@ -123,6 +195,8 @@ impl Settings {
     #[must_use]
     pub fn for_tests(static_dir: PathBuf) -> Self {
         Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: PathBuf::new(),
             max_blob_size: 64 * 1024 * 1024,
             default_expiry: 3600,
             max_expiry: 7 * 24 * 3600,
@@ -130,9 +204,15 @@ impl Settings {
             upload_expiry: 3600,
             sweep_interval: Duration::from_secs(3600),
             static_dir,
-            tls: false,
+            tls: None,
             onion_location: None,
             shutdown_grace: Duration::from_secs(5),
+            conn: ConnLimits {
+                header_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(30),
+                min_rate: 1024,
+                max_connections: 1024,
+            },
         }
     }
 }

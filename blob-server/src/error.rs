@@ -18,18 +18,16 @@ pub enum ApiError {
     /// The download proof is missing or wrong.
     #[error("wrong proof")]
     WrongProof,
-    /// Too many wrong proofs for this blob recently.
-    #[error("slow down")]
-    SlowDown(u64),
+    /// Too many wrong proofs for this blob recently: the attempt must carry
+    /// a proof of work of this many bits (`Veil-Work-Bits`).
+    #[error("proof of work required")]
+    WorkRequired(u8),
     /// A malformed request; the message is fixed text naming the field.
     #[error("bad request: {0}")]
     BadRequest(&'static str),
     /// The body is larger than the server accepts.
     #[error("too large")]
     TooLarge,
-    /// Wrong deletion token (or no such blob).
-    #[error("forbidden")]
-    Forbidden,
     /// tus: the offset does not match the upload.
     #[error("conflict")]
     Conflict,
@@ -42,16 +40,36 @@ pub enum ApiError {
     /// The disk is full.
     #[error("insufficient storage")]
     Full,
+    /// Out of file descriptors or connections: try again shortly.
+    #[error("busy")]
+    Busy,
+    /// The path exists, the method does not.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// Anything else; the cause is logged.
     #[error("internal: {0}")]
     Internal(String),
 }
 
+/// Linux errno values (std has no names for them).
+const ENFILE: i32 = 23;
+const EMFILE: i32 = 24;
+const ENOSPC: i32 = 28;
+const EDQUOT: i32 = 122;
+
+/// Seconds a client is told to wait after [`ApiError::Busy`].
+pub const BUSY_RETRY_AFTER: u64 = 5;
+/// The body text of [`ApiError::Busy`] (also sent, canned, past the
+/// connection cap).
+pub const BUSY_MESSAGE: &str = "busy; try again shortly";
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         if let StoreError::Io(io) = &e {
-            if io.raw_os_error() == Some(28) {
-                return Self::Full; // ENOSPC
+            match io.raw_os_error() {
+                Some(ENOSPC | EDQUOT) => return Self::Full,
+                Some(EMFILE | ENFILE) => return Self::Busy,
+                _ => {}
             }
         }
         Self::Internal(e.to_string())
@@ -75,28 +93,53 @@ impl IntoResponse for ApiError {
         let (status, message) = match &self {
             Self::NotFound => (StatusCode::NOT_FOUND, "not found"),
             Self::WrongProof => (StatusCode::FORBIDDEN, "wrong proof"),
-            Self::SlowDown(_) => (
+            Self::WorkRequired(_) => (
                 StatusCode::TOO_MANY_REQUESTS,
-                "too many attempts; try again later",
+                "too many wrong attempts: proof of work required",
             ),
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, *m),
             Self::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too large"),
-            Self::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             Self::Conflict => (StatusCode::CONFLICT, "offset mismatch"),
             Self::TusVersion => (StatusCode::PRECONDITION_FAILED, "unsupported tus version"),
             Self::MediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported media type"),
             Self::Full => (StatusCode::INSUFFICIENT_STORAGE, "insufficient storage"),
+            Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, BUSY_MESSAGE),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
             Self::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
         };
         let mut resp = (status, Json(serde_json::json!({ "error": message }))).into_response();
-        if let Self::SlowDown(secs) = self {
-            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-                resp.headers_mut().insert(header::RETRY_AFTER, v);
+        match self {
+            Self::WorkRequired(bits) => {
+                resp.headers_mut().insert(
+                    crate::handlers::H_WORK_BITS,
+                    HeaderValue::from(u16::from(bits)),
+                );
             }
+            Self::Busy => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(BUSY_RETRY_AFTER));
+            }
+            _ => {}
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn running_out_of_descriptors_is_503_with_retry_after_not_500() {
+        for errno in [EMFILE, ENFILE] {
+            let resp = ApiError::from(std::io::Error::from_raw_os_error(errno)).into_response();
+            assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(resp.headers()[header::RETRY_AFTER], "5");
+        }
+        let full = ApiError::from(std::io::Error::from_raw_os_error(ENOSPC)).into_response();
+        assert_eq!(full.status(), StatusCode::INSUFFICIENT_STORAGE);
     }
 }

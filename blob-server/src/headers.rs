@@ -51,7 +51,7 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         HeaderName::from_static("permissions-policy"),
         HeaderValue::from_static(PERMISSIONS),
     );
-    if state.settings.tls {
+    if state.settings.tls.is_some() {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=63072000"),

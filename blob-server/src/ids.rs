@@ -1,6 +1,7 @@
 //! Random identifiers and secrets the server hands out, and how they are
-//! stored: ids in the clear, tokens and proofs only as SHA-256 hashes,
-//! compared in constant time.
+//! stored: ids never (records are keyed by a hash of the id, files named
+//! at random), tokens and proofs only as SHA-256 hashes, compared in
+//! constant time.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -41,16 +42,72 @@ impl BlobId {
         decode_exact::<16>(s).map(Self)
     }
 
-    /// The raw bytes (sled keys).
+    /// The raw bytes.
     #[must_use]
     pub fn as_bytes(&self) -> &[u8; 16] {
         &self.0
     }
 
-    /// From raw bytes (sled keys).
+    /// From raw bytes.
     #[must_use]
     pub fn from_bytes(b: [u8; 16]) -> Self {
         Self(b)
+    }
+
+    /// Where this id's record lives in the store. The store never holds
+    /// the id itself: once a record is gone (and the store compacted),
+    /// nothing on disk matches the id.
+    #[must_use]
+    pub fn slot(&self) -> Slot {
+        let mut h = Sha256::new();
+        h.update(b"veil/v1 record slot\0");
+        h.update(self.0);
+        Slot(h.finalize().into())
+    }
+}
+
+/// The store's key for one blob or upload: SHA-256 of its id (see
+/// [`BlobId::slot`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Slot(pub [u8; 32]);
+
+/// A ciphertext file's name: 128 random bits in hex, unrelated to the id,
+/// kept only in the record. After removal the name links to nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FileName(pub [u8; 16]);
+
+impl FileName {
+    /// A fresh random name.
+    pub fn generate() -> std::io::Result<Self> {
+        let mut b = [0u8; 16];
+        random(&mut b)?;
+        Ok(Self(b))
+    }
+
+    /// Parses the 32-character lowercase hex form (start-up scans).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        let b = s.as_bytes();
+        if b.len() != 32 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        for (o, pair) in out.iter_mut().zip(b.chunks_exact(2)) {
+            let hex = |c: u8| match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                _ => None,
+            };
+            let [hi, lo] = pair else { return None };
+            *o = (hex(*hi)? << 4) | hex(*lo)?;
+        }
+        Some(Self(out))
+    }
+}
+
+impl std::fmt::Display for FileName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
     }
 }
 
@@ -150,6 +207,14 @@ mod tests {
         ] {
             assert_eq!(BlobId::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn file_names_round_trip() {
+        let n = FileName::generate().unwrap();
+        assert_eq!(FileName::parse(&n.to_string()), Some(n));
+        assert_eq!(FileName::parse("0123456789ABCDEF0123456789abcdef"), None);
+        assert_eq!(FileName::parse("0123"), None);
     }
 
     #[test]

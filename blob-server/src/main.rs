@@ -2,45 +2,49 @@
 //! serve until SIGINT/SIGTERM. Everything else is in the library.
 
 use anyhow::Context;
-use blob_server::{clock::Clock, config, run, shutdown_signal, store::Store, AppState};
+use blob_server::{clock::Clock, config, serve, shutdown_signal, store::Store, AppState};
 use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = config::Args::parse();
-    let settings = config::Settings::from_args(&args).map_err(anyhow::Error::msg)?;
+    let settings =
+        config::Settings::from_args(&config::Args::parse()).map_err(anyhow::Error::msg)?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("VEIL_LOG")
                 .unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let dir = args.data_dir.clone();
+    raise_descriptor_limit(&settings);
+    let dir = settings.data_dir.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(&dir))
         .await?
-        .with_context(|| format!("cannot open the data directory {}", args.data_dir.display()))?;
-    let state = AppState::new(store, settings, Clock::default());
-    match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => {
-            let listener = std::net::TcpListener::bind(args.bind)
-                .with_context(|| format!("cannot listen on {}", args.bind))?;
-            blob_server::tls::serve(
-                listener,
-                cert,
-                key,
-                args.tls13_only,
-                state,
-                shutdown_signal(),
+        .with_context(|| {
+            format!(
+                "cannot open the data directory {}",
+                settings.data_dir.display()
             )
-            .await?
-        }
-        _ => {
-            let listener = tokio::net::TcpListener::bind(args.bind)
-                .await
-                .with_context(|| format!("cannot listen on {}", args.bind))?;
-            println!("Veil is serving http://{}", listener.local_addr()?);
-            run(listener, state, shutdown_signal()).await?;
-        }
+        })?;
+    serve(
+        AppState::new(store, settings, Clock::default()),
+        shutdown_signal(),
+    )
+    .await
+}
+
+/// Each connection may hold a socket and a file: ask for enough descriptors
+/// (up to the hard limit) and warn if the connection cap cannot be met.
+fn raise_descriptor_limit(settings: &config::Settings) {
+    let want = (settings.conn.max_connections as u64)
+        .saturating_mul(2)
+        .saturating_add(256);
+    match rlimit::increase_nofile_limit(want) {
+        Ok(got) if got < want => tracing::warn!(
+            descriptors = got,
+            wanted = want,
+            "the descriptor limit is below what --max-connections needs; busy answers (503) will come sooner"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot read the descriptor limit"),
     }
-    Ok(())
 }

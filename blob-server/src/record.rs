@@ -2,7 +2,7 @@
 //! binary layout (no serde format to drift), and the big-endian expiry-index
 //! key that keeps the sweeper's scan in time order.
 
-use crate::ids::{BlobId, Digest32};
+use crate::ids::{Digest32, FileName, Slot};
 
 /// A complete blob's record.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -19,29 +19,54 @@ pub struct BlobRecord {
     pub delete_hash: Digest32,
     /// SHA-256 of the download proof, when downloads need one.
     pub proof_hash: Option<Digest32>,
+    /// The ciphertext file's random name.
+    pub file: FileName,
 }
 
+/// Version 1 (keyed by the id, file named by the id) is only read, to
+/// migrate a data directory written before slots and random names.
 const BLOB_V1: u8 = 1;
-const BLOB_LEN: usize = 1 + 8 + 8 + 4 + 4 + 32 + 1 + 32;
+const BLOB_V2: u8 = 2;
+const BLOB_LEN: usize = 1 + 8 + 8 + 4 + 4 + 32 + 1 + 32 + 16;
 
 impl BlobRecord {
     /// The stored bytes.
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(BLOB_LEN);
-        v.push(BLOB_V1);
+        v.push(BLOB_V2);
         v.extend_from_slice(&self.size.to_be_bytes());
         v.extend_from_slice(&self.expires_at.to_be_bytes());
         v.extend_from_slice(&self.max_downloads.to_be_bytes());
         v.extend_from_slice(&self.downloads.to_be_bytes());
         v.extend_from_slice(&self.delete_hash.0);
         put_optional(&mut v, self.proof_hash);
+        v.extend_from_slice(&self.file.0);
         v
     }
 
     /// Parses stored bytes; `None` if corrupt.
     #[must_use]
     pub fn decode(b: &[u8]) -> Option<Self> {
+        let mut r = Reader(b);
+        if r.u8()? != BLOB_V2 {
+            return None;
+        }
+        let rec = Self {
+            size: r.u64()?,
+            expires_at: r.u64()?,
+            max_downloads: r.u32()?,
+            downloads: r.u32()?,
+            delete_hash: Digest32(r.arr()?),
+            proof_hash: r.optional()?,
+            file: FileName(r.arr()?),
+        };
+        r.0.is_empty().then_some(rec)
+    }
+
+    /// Parses a version-1 record (written before slots), giving it `file`.
+    #[must_use]
+    pub fn decode_v1(b: &[u8], file: FileName) -> Option<Self> {
         let mut r = Reader(b);
         if r.u8()? != BLOB_V1 {
             return None;
@@ -53,6 +78,7 @@ impl BlobRecord {
             downloads: r.u32()?,
             delete_hash: Digest32(r.arr()?),
             proof_hash: r.optional()?,
+            file,
         };
         r.0.is_empty().then_some(rec)
     }
@@ -81,16 +107,18 @@ pub struct UploadRecord {
     pub delete_hash: Digest32,
     /// SHA-256 of the download proof, if any.
     pub proof_hash: Option<Digest32>,
+    /// The file the bytes go to; it keeps this name as a blob.
+    pub file: FileName,
 }
 
-const UPLOAD_V1: u8 = 1;
+const UPLOAD_V2: u8 = 2;
 
 impl UploadRecord {
     /// The stored bytes.
     #[must_use]
     pub fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(1 + 8 * 4 + 4 + 32 + 33);
-        v.push(UPLOAD_V1);
+        let mut v = Vec::with_capacity(1 + 8 * 4 + 4 + 32 + 33 + 16);
+        v.push(UPLOAD_V2);
         for x in [
             self.length,
             self.offset,
@@ -102,6 +130,7 @@ impl UploadRecord {
         v.extend_from_slice(&self.max_downloads.to_be_bytes());
         v.extend_from_slice(&self.delete_hash.0);
         put_optional(&mut v, self.proof_hash);
+        v.extend_from_slice(&self.file.0);
         v
     }
 
@@ -109,7 +138,7 @@ impl UploadRecord {
     #[must_use]
     pub fn decode(b: &[u8]) -> Option<Self> {
         let mut r = Reader(b);
-        if r.u8()? != UPLOAD_V1 {
+        if r.u8()? != UPLOAD_V2 {
             return None;
         }
         let rec = Self {
@@ -120,27 +149,29 @@ impl UploadRecord {
             max_downloads: r.u32()?,
             delete_hash: Digest32(r.arr()?),
             proof_hash: r.optional()?,
+            file: FileName(r.arr()?),
         };
         r.0.is_empty().then_some(rec)
     }
 }
 
-/// Expiry-index key: `expires_at` (u64 BE) then the id, so keys sort by time.
+/// Expiry-index key: `expires_at` (u64 BE) then the slot, so keys sort by time.
 #[must_use]
-pub fn expiry_key(expires_at: u64, id: &BlobId) -> [u8; 24] {
-    let mut k = [0u8; 24];
-    k[..8].copy_from_slice(&expires_at.to_be_bytes());
-    k[8..].copy_from_slice(id.as_bytes());
+pub fn expiry_key(expires_at: u64, slot: &Slot) -> [u8; 40] {
+    let mut k = [0u8; 40];
+    let (time, rest) = k.split_at_mut(8);
+    time.copy_from_slice(&expires_at.to_be_bytes());
+    rest.copy_from_slice(&slot.0);
     k
 }
 
 /// Splits an expiry-index key.
 #[must_use]
-pub fn split_expiry_key(k: &[u8]) -> Option<(u64, BlobId)> {
+pub fn split_expiry_key(k: &[u8]) -> Option<(u64, Slot)> {
     let mut r = Reader(k);
     let t = r.u64()?;
-    let id: [u8; 16] = r.arr()?;
-    r.0.is_empty().then_some((t, BlobId::from_bytes(id)))
+    let slot: [u8; 32] = r.arr()?;
+    r.0.is_empty().then_some((t, Slot(slot)))
 }
 
 /// An optional digest: a presence byte, then 32 bytes (zeros when absent).
@@ -190,12 +221,13 @@ mod tests {
             downloads: 0,
             delete_hash: Digest32([3; 32]),
             proof_hash: Some(Digest32([4; 32])),
+            file: FileName([5; 16]),
         };
         assert!(BlobRecord::decode(&b.encode()) == Some(b));
         assert!(BlobRecord::decode(&b.encode()[1..]).is_none());
-        let id = BlobId::from_bytes([9; 16]);
-        assert_eq!(split_expiry_key(&expiry_key(77, &id)), Some((77, id)));
+        let slot = Slot([9; 32]);
+        assert_eq!(split_expiry_key(&expiry_key(77, &slot)), Some((77, slot)));
         // Big-endian keys sort by time.
-        assert!(expiry_key(255, &id) < expiry_key(256, &id));
+        assert!(expiry_key(255, &slot) < expiry_key(256, &slot));
     }
 }

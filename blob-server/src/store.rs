@@ -1,6 +1,6 @@
 //! Durable storage: ciphertext files in the data directory, their records
 //! and the expiry index in sled. Every method blocks (file system, sled on a
-//! cold cache): callers run them on the blocking pool (`spawn_blocking`).
+//! cold cache): callers run them on the blocking pool ([`crate::blocking`]).
 //!
 //! Invariants (see docs/API.md, "Storage"):
 //! - a blob file is written under `tmp/`, fsynced, renamed into `blobs/`
@@ -11,17 +11,30 @@
 //!   byte is served; the last permitted claim removes the record in the
 //!   same swap, so no two downloads can both take the last one;
 //! - a removed blob (used up, deleted, expired) is moved to `burning/` and
-//!   erased only once no download is reading it ([`crate::readers`]);
+//!   erased only once no download is reading it ([`crate::erasure`]);
+//! - an upload's record changes only by compare-and-swap against the
+//!   version its PATCH started from, so a PATCH that lost a race with a
+//!   deletion cannot bring the upload back;
+//! - nothing on disk names an id: records are keyed by [`Slot`] (a hash of
+//!   the id), files have random names kept in the record, and after
+//!   removals the database is rewritten into a fresh directory and the old
+//!   one shredded ([`Store::compact`]), so a removed record's old bytes do
+//!   not linger in sled's log;
 //! - start-up removes temp files, half-burned files, records without files
 //!   and files without records.
 
-use sled::Transactional;
+use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
-use crate::ids::{BlobId, Digest32};
-use crate::readers::{ReadGuard, Readers};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+
+use crate::erasure::{shred, shred_tree, ReadGuard, Readers};
+use crate::ids::{BlobId, Digest32, FileName, Slot};
 use crate::record::{expiry_key, split_expiry_key, BlobRecord, UploadRecord};
 
 /// Storage failures. The HTTP layer maps these to fixed public messages.
@@ -59,19 +72,61 @@ pub enum Claim {
     },
 }
 
-/// The store: a sled database and four folders.
-pub struct Store {
+/// The sled database of one generation and its trees.
+struct Db {
     db: sled::Db,
     blobs: sled::Tree,
     expiry: sled::Tree,
     uploads: sled::Tree,
-    dir: PathBuf,
-    readers: Readers,
+    generation: u64,
 }
 
-/// Blob ids are base64url; safe as file names (no `/`, no `.` prefix).
-fn file_name(id: &BlobId) -> String {
-    id.to_string()
+impl Db {
+    fn open(path: &Path, generation: u64) -> Result<Self, StoreError> {
+        let db = sled::Config::new().path(path).open()?;
+        Ok(Self {
+            blobs: db.open_tree("blobs")?,
+            expiry: db.open_tree("expiry")?,
+            uploads: db.open_tree("uploads")?,
+            db,
+            generation,
+        })
+    }
+}
+
+/// The store: a sled database and four folders.
+pub struct Store {
+    /// The current database. Write-locked only while [`Store::compact`]
+    /// swaps generations; every other call holds a read lock for the
+    /// duration of one operation (a std lock: never held across an await).
+    db: RwLock<Db>,
+    dir: PathBuf,
+    readers: Readers,
+    /// Records removed since the last compaction.
+    removed: AtomicU64,
+}
+
+/// The file naming the current database generation.
+const CURRENT: &str = "db-current";
+
+fn db_path(dir: &Path, generation: u64) -> PathBuf {
+    // Generation 0 is the directory of data written before generations.
+    if generation == 0 {
+        dir.join("db")
+    } else {
+        dir.join(format!("db-{generation}"))
+    }
+}
+
+fn sync_dir(path: &Path) -> io::Result<()> {
+    File::open(path)?.sync_all()
+}
+
+fn tx_error(e: TransactionError<()>) -> StoreError {
+    match e {
+        TransactionError::Storage(e) => StoreError::Db(e),
+        TransactionError::Abort(()) => StoreError::Corrupt,
+    }
 }
 
 impl Store {
@@ -80,80 +135,105 @@ impl Store {
         for sub in ["blobs", "tmp", "uploads", "burning"] {
             fs::create_dir_all(dir.join(sub))?;
         }
-        let db = sled::Config::new().path(dir.join("db")).open()?;
+        let generation = match fs::read_to_string(dir.join(CURRENT)) {
+            Ok(s) => s.trim().parse().map_err(|_| StoreError::Corrupt)?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => u64::from(!dir.join("db").exists()),
+            Err(e) => return Err(e.into()),
+        };
+        // Leftovers of an interrupted compaction.
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let is_db = name == "db"
+                || name
+                    .strip_prefix("db-")
+                    .is_some_and(|g| g.parse::<u64>().is_ok());
+            if is_db && entry.path() != db_path(dir, generation) {
+                shred_tree(&entry.path())?;
+            }
+        }
         let store = Self {
-            blobs: db.open_tree("blobs")?,
-            expiry: db.open_tree("expiry")?,
-            uploads: db.open_tree("uploads")?,
-            db,
+            db: RwLock::new(Db::open(&db_path(dir, generation), generation)?),
             dir: dir.to_owned(),
             readers: Readers::default(),
+            removed: AtomicU64::new(0),
         };
+        if generation == 0 {
+            store.migrate_v1()?;
+            store.compact()?;
+        } else if !dir.join(CURRENT).exists() {
+            store.write_current(generation)?;
+        }
         store.recover()?;
         Ok(store)
     }
 
-    /// Where a new blob or upload is written before it is complete.
-    #[must_use]
-    pub fn temp_path(&self, id: &BlobId) -> PathBuf {
-        self.dir.join("tmp").join(file_name(id))
+    fn db(&self) -> RwLockReadGuard<'_, Db> {
+        self.db.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn blob_path(&self, id: &BlobId) -> PathBuf {
-        self.dir.join("blobs").join(file_name(id))
+    fn removed_one(&self) {
+        self.removed.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Where an unfinished tus upload's bytes are.
-    #[must_use]
-    pub fn upload_path(&self, id: &BlobId) -> PathBuf {
-        self.dir.join("uploads").join(file_name(id))
+    fn path(&self, sub: &str, file: &FileName) -> PathBuf {
+        self.dir.join(sub).join(file.to_string())
     }
 
-    fn sync_dir(path: &Path) -> io::Result<()> {
-        File::open(path)?.sync_all()
+    /// A fresh file name and where a one-request upload writes it before it
+    /// is complete.
+    pub fn new_temp(&self) -> io::Result<(FileName, PathBuf)> {
+        let file = FileName::generate()?;
+        Ok((file, self.path("tmp", &file)))
     }
 
-    /// Makes a fully written, fsynced file at `from` the blob `id`.
-    pub fn commit(&self, id: &BlobId, from: &Path, record: &BlobRecord) -> Result<(), StoreError> {
-        let to = self.blob_path(id);
-        fs::rename(from, &to)?;
-        Self::sync_dir(&self.dir.join("blobs"))?;
-        let key = expiry_key(record.expires_at, id);
-        let result: sled::transaction::TransactionResult<(), ()> = (&self.blobs, &self.expiry)
+    /// Makes a fully written, fsynced file at `from` the blob at `slot`.
+    pub fn commit(&self, slot: &Slot, from: &Path, record: &BlobRecord) -> Result<(), StoreError> {
+        fs::rename(from, self.path("blobs", &record.file))?;
+        sync_dir(&self.dir.join("blobs"))?;
+        let db = self.db();
+        let key = expiry_key(record.expires_at, slot);
+        (&db.blobs, &db.expiry)
             .transaction(|(blobs, expiry)| {
-                blobs.insert(&id.as_bytes()[..], record.encode())?;
+                blobs.insert(&slot.0[..], record.encode())?;
                 expiry.insert(&key[..], &[][..])?;
                 Ok(())
-            });
-        result.map_err(|e| match e {
-            sled::transaction::TransactionError::Storage(e) => StoreError::Db(e),
-            sled::transaction::TransactionError::Abort(()) => StoreError::Corrupt,
-        })?;
-        self.db.flush()?;
+            })
+            .map_err(tx_error)?;
+        db.db.flush()?;
         Ok(())
     }
 
     /// The record of a live blob, consuming nothing.
-    pub fn peek(&self, id: &BlobId, now: u64) -> Result<Option<BlobRecord>, StoreError> {
-        let Some(raw) = self.blobs.get(id.as_bytes())? else {
+    pub fn peek(&self, slot: &Slot, now: u64) -> Result<Option<BlobRecord>, StoreError> {
+        let Some(raw) = self.db().blobs.get(slot.0)? else {
             return Ok(None);
         };
         let rec = BlobRecord::decode(&raw).ok_or(StoreError::Corrupt)?;
         Ok((rec.expires_at > now && rec.downloads_left() != Some(0)).then_some(rec))
     }
 
+    /// Whether `slot` holds a live blob that needs a download proof.
+    pub fn needs_proof(&self, slot: &Slot, now: u64) -> Result<bool, StoreError> {
+        Ok(self
+            .peek(slot, now)?
+            .is_some_and(|r| r.proof_hash.is_some()))
+    }
+
     /// Claims one download: checks expiry and proof, then counts it with
     /// compare-and-swap. Nothing is consumed unless `Granted` is returned.
     pub fn claim(
         &self,
-        id: &BlobId,
+        slot: &Slot,
         now: u64,
         proof: Option<Digest32>,
     ) -> Result<Claim, StoreError> {
         // Before the file is opened, so no erasure can overwrite what we read.
-        let reading = self.readers.enter(*id);
+        let reading = self.readers.enter(*slot);
+        let db = self.db();
         loop {
-            let Some(raw) = self.blobs.get(id.as_bytes())? else {
+            let Some(raw) = db.blobs.get(slot.0)? else {
                 return Ok(Claim::Gone);
             };
             let rec = BlobRecord::decode(&raw).ok_or(StoreError::Corrupt)?;
@@ -165,7 +245,7 @@ impl Store {
                     return Ok(Claim::WrongProof);
                 }
             }
-            let file = match File::open(self.blob_path(id)) {
+            let file = match File::open(self.path("blobs", &rec.file)) {
                 Ok(f) => f,
                 // Used up or deleted since we read the record.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Claim::Gone),
@@ -182,104 +262,201 @@ impl Store {
             next.downloads += 1;
             let last = next.downloads >= next.max_downloads;
             let new = if last { None } else { Some(next.encode()) };
-            match self.blobs.compare_and_swap(id.as_bytes(), Some(raw), new)? {
-                Ok(()) => {
-                    if last {
-                        self.expiry.remove(&expiry_key(rec.expires_at, id)[..])?;
-                    }
-                    self.db.flush()?;
-                    if last {
-                        self.retire(id)?;
-                    }
-                    return Ok(Claim::Granted {
-                        record: next,
-                        file,
-                        reading,
-                    });
-                }
-                Err(_) => continue, // Someone else claimed first: look again.
+            if db.blobs.compare_and_swap(slot.0, Some(raw), new)?.is_err() {
+                continue; // Someone else claimed first: look again.
             }
+            if last {
+                db.expiry.remove(&expiry_key(rec.expires_at, slot)[..])?;
+                self.removed_one();
+            }
+            db.db.flush()?;
+            if last {
+                self.retire(slot, &rec.file)?;
+            }
+            return Ok(Claim::Granted {
+                record: next,
+                file,
+                reading,
+            });
         }
     }
 
-    /// Deletes a blob if `token_hash` matches its deletion token.
-    /// Returns `false` for a wrong token or an unknown blob (indistinguishable).
-    pub fn delete(&self, id: &BlobId, token_hash: Digest32) -> Result<bool, StoreError> {
-        let Some(raw) = self.blobs.get(id.as_bytes())? else {
-            // An unfinished upload can be deleted with the same token.
-            return self.delete_upload(id, Some(token_hash));
+    /// Deletes a blob if `token_hash` matches its deletion token. Returns
+    /// `false` for a wrong token or no such blob (indistinguishable).
+    pub fn delete(&self, slot: &Slot, token_hash: Digest32) -> Result<bool, StoreError> {
+        let db = self.db();
+        let Some(raw) = db.blobs.get(slot.0)? else {
+            return Ok(false);
         };
         let rec = BlobRecord::decode(&raw).ok_or(StoreError::Corrupt)?;
         if rec.delete_hash != token_hash {
             return Ok(false);
         }
-        self.remove_blob(id, &rec)?;
+        // Only the version we checked: a concurrent last claim may have won.
+        if db
+            .blobs
+            .compare_and_swap(slot.0, Some(raw), None::<&[u8]>)?
+            .is_err()
+        {
+            return Ok(true);
+        }
+        self.finish_removal(&db, slot, &rec)?;
         Ok(true)
     }
 
-    fn remove_blob(&self, id: &BlobId, rec: &BlobRecord) -> Result<(), StoreError> {
-        self.blobs.remove(id.as_bytes())?;
-        self.expiry.remove(&expiry_key(rec.expires_at, id)[..])?;
-        self.db.flush()?;
-        self.retire(id)
+    fn finish_removal(&self, db: &Db, slot: &Slot, rec: &BlobRecord) -> Result<(), StoreError> {
+        db.expiry.remove(&expiry_key(rec.expires_at, slot)[..])?;
+        db.db.flush()?;
+        self.removed_one();
+        self.retire(slot, &rec.file)
     }
 
     /// Erases the file of a blob whose record is gone, once no download is
     /// reading it. It waits in `burning/`, so a restart erases it too.
-    fn retire(&self, id: &BlobId) -> Result<(), StoreError> {
-        let burning = self.dir.join("burning").join(file_name(id));
-        match fs::rename(self.blob_path(id), &burning) {
-            Ok(()) => Ok(self.readers.erase_after_readers(id, burning)?),
+    fn retire(&self, slot: &Slot, file: &FileName) -> Result<(), StoreError> {
+        let burning = self.path("burning", file);
+        match fs::rename(self.path("blobs", file), &burning) {
+            Ok(()) => Ok(self.readers.erase_after_readers(slot, burning)?),
             // Retired by another removal already (a deletion racing the last download).
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Deletes expired blobs and stale uploads; returns how many.
+    /// Deletes expired blobs and stale uploads; returns how many. Compacts
+    /// the database if anything was removed since the last compaction.
     pub fn sweep(&self, now: u64) -> Result<usize, StoreError> {
         let mut n = 0;
-        let due: Vec<_> = self
-            .expiry
-            .range(..expiry_key(now.saturating_add(1), &BlobId::from_bytes([0; 16])))
-            .keys()
-            .collect::<Result<_, _>>()?;
-        for key in due {
-            let Some((_, id)) = split_expiry_key(&key) else {
-                self.expiry.remove(key)?;
-                continue;
-            };
-            match self
-                .blobs
-                .get(id.as_bytes())?
-                .as_deref()
-                .and_then(BlobRecord::decode)
-            {
-                Some(rec) => self.remove_blob(&id, &rec)?,
-                None => {
-                    self.expiry.remove(key)?;
+        {
+            let db = self.db();
+            let due: Vec<_> = db
+                .expiry
+                .range(..expiry_key(now.saturating_add(1), &Slot([0; 32])))
+                .keys()
+                .collect::<Result<_, _>>()?;
+            for key in due {
+                let Some((_, slot)) = split_expiry_key(&key) else {
+                    db.expiry.remove(key)?;
+                    continue;
+                };
+                let raw = db.blobs.get(slot.0)?;
+                match raw.as_deref().and_then(BlobRecord::decode) {
+                    Some(rec) => {
+                        if db
+                            .blobs
+                            .compare_and_swap(slot.0, raw, None::<&[u8]>)?
+                            .is_ok()
+                        {
+                            self.finish_removal(&db, &slot, &rec)?;
+                            n += 1;
+                        }
+                    }
+                    None => {
+                        db.expiry.remove(key)?;
+                    }
                 }
             }
-            n += 1;
+            let stale: Vec<Slot> = db
+                .uploads
+                .iter()
+                .filter_map(Result::ok)
+                .filter_map(|(k, v)| {
+                    let slot = Slot(k.as_ref().try_into().ok()?);
+                    let rec = UploadRecord::decode(&v);
+                    (rec.is_none_or(|r| r.upload_expires_at <= now)).then_some(slot)
+                })
+                .collect();
+            drop(db);
+            for slot in stale {
+                if self.delete_upload(&slot, None)? {
+                    n += 1;
+                }
+            }
         }
-        let stale: Vec<BlobId> = self
-            .uploads
-            .iter()
-            .filter_map(Result::ok)
-            .filter_map(|(k, v)| {
-                let id = BlobId::from_bytes(k.as_ref().try_into().ok()?);
-                let rec = UploadRecord::decode(&v);
-                (rec.is_none_or(|r| r.upload_expires_at <= now)).then_some(id)
-            })
-            .collect();
-        for id in stale {
-            self.delete_upload(&id, None)?;
-            n += 1;
-        }
-        if n > 0 {
-            self.db.flush()?;
+        if self.removed.load(Ordering::Relaxed) > 0 {
+            self.compact()?;
         }
         Ok(n)
+    }
+
+    /// Rewrites the live records into a fresh database generation and
+    /// shreds the old one, so removed records leave no bytes behind in
+    /// sled's log. Blocks every other store call while it copies (a few ms
+    /// per thousand live records).
+    pub fn compact(&self) -> Result<(), StoreError> {
+        let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
+        db.db.flush()?;
+        let generation = db.generation + 1;
+        let path = db_path(&self.dir, generation);
+        shred_tree(&path)?;
+        let next = Db::open(&path, generation)?;
+        for (from, to) in [
+            (&db.blobs, &next.blobs),
+            (&db.expiry, &next.expiry),
+            (&db.uploads, &next.uploads),
+        ] {
+            let mut batch = sled::Batch::default();
+            for item in from.iter() {
+                let (k, v) = item?;
+                batch.insert(k, v);
+            }
+            to.apply_batch(batch)?;
+        }
+        next.db.flush()?;
+        self.write_current(generation)?;
+        let old = std::mem::replace(&mut *db, next);
+        self.removed.store(0, Ordering::Relaxed);
+        drop(db);
+        let old_path = db_path(&self.dir, old.generation);
+        drop(old);
+        shred_tree(&old_path)?;
+        Ok(())
+    }
+
+    fn write_current(&self, generation: u64) -> io::Result<()> {
+        let tmp = self.dir.join("db-current.tmp");
+        let mut f = File::create(&tmp)?;
+        f.write_all(generation.to_string().as_bytes())?;
+        f.sync_all()?;
+        fs::rename(&tmp, self.dir.join(CURRENT))?;
+        sync_dir(&self.dir)
+    }
+
+    /// Converts records written before slots and random file names (keyed
+    /// by the id, files named by the id). Unfinished uploads of that time
+    /// are dropped; live blobs keep working.
+    fn migrate_v1(&self) -> Result<(), StoreError> {
+        let db = self.db();
+        for item in db.blobs.iter() {
+            let (k, v) = item?;
+            let Ok(raw) = <[u8; 16]>::try_from(k.as_ref()) else {
+                continue;
+            };
+            let id = BlobId::from_bytes(raw);
+            db.blobs.remove(&k)?;
+            let Some(rec) = BlobRecord::decode_v1(&v, FileName::generate()?) else {
+                continue;
+            };
+            let old_file = self.dir.join("blobs").join(id.to_string());
+            if fs::rename(&old_file, self.path("blobs", &rec.file)).is_err() {
+                continue;
+            }
+            db.blobs.insert(id.slot().0, rec.encode())?;
+        }
+        db.expiry.clear()?;
+        for item in db.blobs.iter() {
+            let (k, v) = item?;
+            if let (Ok(slot), Some(rec)) =
+                (<[u8; 32]>::try_from(k.as_ref()), BlobRecord::decode(&v))
+            {
+                db.expiry
+                    .insert(&expiry_key(rec.expires_at, &Slot(slot))[..], &[][..])?;
+            }
+        }
+        db.uploads.clear()?;
+        db.db.flush()?;
+        self.removed_one();
+        Ok(())
     }
 
     /// Brings the directory and the database back into agreement after a crash.
@@ -289,65 +466,65 @@ impl Store {
                 shred(&entry?.path())?;
             }
         }
-        // Records whose file is missing, and corrupt records.
+        let db = self.db();
+        // Records whose file is missing or of the wrong size, and corrupt records.
+        let mut blob_files = HashSet::new();
         let mut broken = Vec::new();
-        for item in self.blobs.iter() {
+        for item in db.blobs.iter() {
             let (k, v) = item?;
-            let Ok(raw): Result<[u8; 16], _> = k.as_ref().try_into() else {
-                broken.push((k.to_vec(), None));
-                continue;
-            };
-            let id = BlobId::from_bytes(raw);
             let rec = BlobRecord::decode(&v);
             let ok = rec.is_some_and(|r| {
-                fs::metadata(self.blob_path(&id)).is_ok_and(|m| m.len() == r.size)
+                fs::metadata(self.path("blobs", &r.file)).is_ok_and(|m| m.len() == r.size)
             });
-            if !ok {
-                broken.push((k.to_vec(), rec.map(|r| expiry_key(r.expires_at, &id))));
+            match (rec, ok) {
+                (Some(r), true) => {
+                    blob_files.insert(r.file.0);
+                }
+                _ => broken.push((k, rec)),
             }
         }
-        for (k, exp) in broken {
-            self.blobs.remove(k)?;
-            if let Some(e) = exp {
-                self.expiry.remove(&e[..])?;
+        for (k, rec) in broken {
+            db.blobs.remove(&k)?;
+            if let (Some(r), Ok(slot)) = (rec, <[u8; 32]>::try_from(k.as_ref())) {
+                db.expiry
+                    .remove(&expiry_key(r.expires_at, &Slot(slot))[..])?;
             }
+            self.removed_one();
         }
-        // Files with no record (a crash between rename and commit), and
-        // upload files with no record.
-        self.shred_unknown("blobs", &self.blobs)?;
-        self.shred_unknown("uploads", &self.uploads)?;
         // Upload records with no file.
-        let orphans: Vec<_> = self
-            .uploads
-            .iter()
-            .keys()
-            .filter_map(Result::ok)
-            .filter(|k| {
-                let id = <[u8; 16]>::try_from(k.as_ref())
-                    .ok()
-                    .map(BlobId::from_bytes);
-                id.is_none_or(|id| !self.upload_path(&id).exists())
-            })
-            .collect();
-        for k in orphans {
-            self.uploads.remove(k)?;
+        let mut upload_files = HashSet::new();
+        let mut orphans = Vec::new();
+        for item in db.uploads.iter() {
+            let (k, v) = item?;
+            match UploadRecord::decode(&v) {
+                Some(r) if self.path("uploads", &r.file).exists() => {
+                    upload_files.insert(r.file.0);
+                }
+                _ => orphans.push(k),
+            }
         }
-        self.db.flush()?;
+        for k in orphans {
+            db.uploads.remove(k)?;
+            self.removed_one();
+        }
+        db.db.flush()?;
+        drop(db);
+        // Files with no record (a crash between rename and commit).
+        self.shred_unknown("blobs", &blob_files)?;
+        self.shred_unknown("uploads", &upload_files)?;
         Ok(())
     }
 
-    /// Erases every file in `sub` whose name is not a key of `tree`.
-    fn shred_unknown(&self, sub: &str, tree: &sled::Tree) -> Result<(), StoreError> {
+    /// Erases every file in `sub` whose name is not in `known`.
+    fn shred_unknown(&self, sub: &str, known: &HashSet<[u8; 16]>) -> Result<(), StoreError> {
         for entry in fs::read_dir(self.dir.join(sub))? {
             let path = entry?.path();
-            let known = path
+            let keep = path
                 .file_name()
                 .and_then(|n| n.to_str())
-                .and_then(BlobId::parse)
-                .map(|id| tree.contains_key(id.as_bytes()))
-                .transpose()?
-                .unwrap_or(false);
-            if !known {
+                .and_then(FileName::parse)
+                .is_some_and(|f| known.contains(&f.0));
+            if !keep {
                 shred(&path)?;
             }
         }
@@ -357,18 +534,19 @@ impl Store {
     // ---- tus uploads ----
 
     /// Registers a new upload with an empty file.
-    pub fn create_upload(&self, id: &BlobId, rec: &UploadRecord) -> Result<(), StoreError> {
-        let f = File::create(self.upload_path(id))?;
+    pub fn create_upload(&self, slot: &Slot, rec: &UploadRecord) -> Result<(), StoreError> {
+        let f = File::create(self.path("uploads", &rec.file))?;
         f.sync_all()?;
-        Self::sync_dir(&self.dir.join("uploads"))?;
-        self.uploads.insert(id.as_bytes(), rec.encode())?;
-        self.db.flush()?;
+        sync_dir(&self.dir.join("uploads"))?;
+        let db = self.db();
+        db.uploads.insert(slot.0, rec.encode())?;
+        db.db.flush()?;
         Ok(())
     }
 
     /// An upload's record, if it exists and has not expired.
-    pub fn upload(&self, id: &BlobId, now: u64) -> Result<Option<UploadRecord>, StoreError> {
-        let Some(raw) = self.uploads.get(id.as_bytes())? else {
+    pub fn upload(&self, slot: &Slot, now: u64) -> Result<Option<UploadRecord>, StoreError> {
+        let Some(raw) = self.db().uploads.get(slot.0)? else {
             return Ok(None);
         };
         let rec = UploadRecord::decode(&raw).ok_or(StoreError::Corrupt)?;
@@ -377,71 +555,116 @@ impl Store {
 
     /// Opens an upload's file for appending at the recorded offset,
     /// cutting off anything a crash left beyond it.
-    pub fn open_upload(&self, id: &BlobId, offset: u64) -> Result<File, StoreError> {
-        let mut f = OpenOptions::new().write(true).open(self.upload_path(id))?;
-        f.set_len(offset)?;
-        f.seek(SeekFrom::Start(offset))?;
+    pub fn open_upload(&self, rec: &UploadRecord) -> Result<File, StoreError> {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .open(self.path("uploads", &rec.file))?;
+        f.set_len(rec.offset)?;
+        f.seek(SeekFrom::Start(rec.offset))?;
         Ok(f)
     }
 
-    /// Records a new durable offset (the caller fsynced the file).
-    pub fn set_upload_offset(&self, id: &BlobId, rec: &UploadRecord) -> Result<(), StoreError> {
-        self.uploads.insert(id.as_bytes(), rec.encode())?;
-        self.db.flush()?;
-        Ok(())
+    /// Records a new durable offset (the caller fsynced the file), only if
+    /// the record is still `old`. `false`: the upload was removed meanwhile.
+    pub fn set_upload_offset(
+        &self,
+        slot: &Slot,
+        old: &UploadRecord,
+        new: &UploadRecord,
+    ) -> Result<bool, StoreError> {
+        let db = self.db();
+        let swapped = db
+            .uploads
+            .compare_and_swap(slot.0, Some(old.encode()), Some(new.encode()))?
+            .is_ok();
+        db.db.flush()?;
+        Ok(swapped)
     }
 
-    /// Turns a complete upload into a blob, atomically from outside.
-    pub fn finish_upload(&self, id: &BlobId, blob: &BlobRecord) -> Result<(), StoreError> {
-        self.commit(id, &self.upload_path(id), blob)?;
-        self.uploads.remove(id.as_bytes())?;
-        self.db.flush()?;
-        Ok(())
+    /// Turns a complete upload into a blob, atomically from outside, only if
+    /// its record is still `upload`. `false`: it was removed meanwhile, and
+    /// its file is erased.
+    pub fn finish_upload(
+        &self,
+        slot: &Slot,
+        upload: &UploadRecord,
+        blob: &BlobRecord,
+    ) -> Result<bool, StoreError> {
+        let blob_file = self.path("blobs", &blob.file);
+        fs::rename(self.path("uploads", &upload.file), &blob_file)?;
+        sync_dir(&self.dir.join("blobs"))?;
+        let db = self.db();
+        let key = expiry_key(blob.expires_at, slot);
+        let expected = upload.encode();
+        let done = (&db.uploads, &db.blobs, &db.expiry).transaction(|(uploads, blobs, expiry)| {
+            if uploads.get(slot.0)?.as_deref() != Some(&expected[..]) {
+                return Err(ConflictableTransactionError::Abort(()));
+            }
+            uploads.remove(&slot.0[..])?;
+            blobs.insert(&slot.0[..], blob.encode())?;
+            expiry.insert(&key[..], &[][..])?;
+            Ok(())
+        });
+        match done {
+            Ok(()) => {
+                db.db.flush()?;
+                self.removed_one();
+                Ok(true)
+            }
+            Err(TransactionError::Abort(())) => {
+                drop(db);
+                shred(&blob_file)?;
+                Ok(false)
+            }
+            Err(TransactionError::Storage(e)) => Err(e.into()),
+        }
+    }
+
+    /// Whether `slot` is an unfinished upload whose deletion token hashes to `token`.
+    pub fn upload_token_matches(&self, slot: &Slot, token: Digest32) -> Result<bool, StoreError> {
+        Ok(self
+            .db()
+            .uploads
+            .get(slot.0)?
+            .as_deref()
+            .and_then(UploadRecord::decode)
+            .is_some_and(|r| r.delete_hash == token))
     }
 
     /// Terminates an upload. With `token`, only if it matches.
-    pub fn delete_upload(&self, id: &BlobId, token: Option<Digest32>) -> Result<bool, StoreError> {
-        let Some(raw) = self.uploads.get(id.as_bytes())? else {
+    pub fn delete_upload(&self, slot: &Slot, token: Option<Digest32>) -> Result<bool, StoreError> {
+        let db = self.db();
+        let Some(raw) = db.uploads.get(slot.0)? else {
             return Ok(false);
         };
+        let rec = UploadRecord::decode(&raw);
         if let Some(t) = token {
-            let ok = UploadRecord::decode(&raw).is_some_and(|r| r.delete_hash == t);
-            if !ok {
+            if !rec.is_some_and(|r| r.delete_hash == t) {
                 return Ok(false);
             }
         }
-        self.uploads.remove(id.as_bytes())?;
-        self.db.flush()?;
-        shred(&self.upload_path(id))?;
+        if db
+            .uploads
+            .compare_and_swap(slot.0, Some(raw), None::<&[u8]>)?
+            .is_err()
+        {
+            return Ok(false);
+        }
+        db.db.flush()?;
+        drop(db);
+        self.removed_one();
+        if let Some(r) = rec {
+            shred(&self.path("uploads", &r.file))?;
+        }
         Ok(true)
     }
 
-    /// Flushes sled (shutdown).
+    /// Compacts if anything was removed, then flushes (shutdown).
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
-    }
-}
-
-/// Overwrites a file with zeros, syncs, then unlinks it. Best effort on
-/// SSDs and copy-on-write file systems (see docs/API.md); a missing file is
-/// not an error.
-pub fn shred(path: &Path) -> io::Result<()> {
-    match OpenOptions::new().write(true).open(path) {
-        Ok(mut f) => {
-            let len = f.metadata()?.len();
-            let zeros = vec![0u8; 1 << 20];
-            let mut left = len;
-            while left > 0 {
-                let n = usize::try_from(left.min(zeros.len() as u64)).unwrap_or(zeros.len());
-                f.write_all(zeros.get(..n).unwrap_or_default())?;
-                left -= n as u64;
-            }
-            f.sync_all()?;
-            drop(f);
-            fs::remove_file(path)
+        if self.removed.load(Ordering::Relaxed) > 0 {
+            self.compact()?;
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
+        self.db().db.flush()?;
+        Ok(())
     }
 }

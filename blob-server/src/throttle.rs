@@ -1,87 +1,100 @@
-//! Slows down repeated wrong download proofs **per blob** (never per
-//! client: the server keeps no client addresses), so a password-protected
-//! blob cannot serve as a fast online password oracle.
+//! Bounds online guessing of download proofs (that is, of passwords)
+//! **per blob**, without ever locking out the recipient and without
+//! knowing who anyone is (no addresses are kept).
 //!
-//! After [`FREE_FAILURES`] wrong proofs, each further attempt must wait
-//! `2^(n - FREE_FAILURES)` seconds (capped at an hour) after the previous
-//! failure; attempts inside the wait are refused with 429 without checking
-//! the proof, so they consume nothing and teach nothing.
+//! A refusal that does not look at the proof would refuse the recipient
+//! along with the guesser; a refusal that does look at it would tell the
+//! guesser whether the guess was right. So instead of refusing, the server
+//! asks for work: after [`FREE_FAILURES`] wrong proofs within
+//! [`FORGET_AFTER`], each attempt on the blob must carry a proof of work
+//! bound to the very proof it presents ([`veil_core::work`]). The work
+//! starts at [`BASE_BITS`] and doubles with each further wrong proof, up to
+//! [`veil_core::work::MAX_BITS`]: the recipient pays it once (a fraction of
+//! a second), a guesser pays it for every guess.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::ids::BlobId;
+use veil_core::work::MAX_BITS;
 
-/// Wrong proofs allowed before waits begin.
-pub const FREE_FAILURES: u32 = 3;
-const MAX_WAIT: Duration = Duration::from_secs(3600);
+use crate::ids::Slot;
+
+/// Wrong proofs allowed before work is required.
+pub const FREE_FAILURES: u32 = 5;
+/// Work asked for after the free failures, in leading zero bits.
+pub const BASE_BITS: u8 = 12;
+/// Failures older than this (since the last one) are forgotten.
+pub const FORGET_AFTER: Duration = Duration::from_secs(3600);
 /// Entries kept at most (oldest dropped first), bounding memory.
 const MAX_ENTRIES: usize = 100_000;
 
 struct Entry {
     failures: u32,
-    until: Instant,
+    last: Instant,
 }
 
 /// Per-blob failure counters, in memory only.
 #[derive(Default)]
 pub struct Throttle {
     /// A std mutex: held for a few instructions, never across an await.
-    map: Mutex<HashMap<BlobId, Entry>>,
+    map: Mutex<HashMap<Slot, Entry>>,
 }
 
 impl Throttle {
-    /// `Err(seconds to wait)` if attempts on `id` are currently refused.
-    pub fn check(&self, id: &BlobId, now: Instant) -> Result<(), u64> {
-        let map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match map.get(id) {
-            Some(e) if e.until > now => Err((e.until - now).as_secs().max(1)),
-            _ => Ok(()),
+    /// The work an attempt on `slot` must carry now (0: none).
+    pub fn required_bits(&self, slot: &Slot, now: Instant) -> u8 {
+        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        match map.get(slot) {
+            Some(e) if now.saturating_duration_since(e.last) < FORGET_AFTER => {
+                bits_after(e.failures)
+            }
+            _ => 0,
         }
     }
 
     /// Records a wrong proof.
-    pub fn failed(&self, id: &BlobId, now: Instant) {
-        let mut map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= MAX_ENTRIES && !map.contains_key(id) {
-            if let Some(oldest) = map.iter().min_by_key(|(_, e)| e.until).map(|(k, _)| *k) {
+    pub fn failed(&self, slot: &Slot, now: Instant) {
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_ENTRIES && !map.contains_key(slot) {
+            if let Some(oldest) = map.iter().min_by_key(|(_, e)| e.last).map(|(k, _)| *k) {
                 map.remove(&oldest);
             }
         }
-        let e = map.entry(*id).or_insert(Entry {
+        let e = map.entry(*slot).or_insert(Entry {
             failures: 0,
-            until: now,
+            last: now,
         });
+        if now.saturating_duration_since(e.last) >= FORGET_AFTER {
+            e.failures = 0;
+        }
         e.failures = e.failures.saturating_add(1);
-        let wait = match e.failures.checked_sub(FREE_FAILURES) {
-            None | Some(0) => Duration::ZERO,
-            Some(n) => Duration::from_secs(1u64 << n.min(12)).min(MAX_WAIT),
-        };
-        e.until = now + wait;
+        e.last = now;
     }
 
     /// Forgets a blob after a right proof.
-    pub fn succeeded(&self, id: &BlobId) {
+    pub fn succeeded(&self, slot: &Slot) {
         self.map
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(id);
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(slot);
     }
 
-    /// Drops entries whose wait ended long ago (called by the sweeper).
+    /// Drops forgotten entries (called by the sweeper).
     pub fn prune(&self, now: Instant) {
-        let mut map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.retain(|_, e| e.until + MAX_WAIT > now);
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        map.retain(|_, e| now.saturating_duration_since(e.last) < FORGET_AFTER);
+    }
+}
+
+/// Work after `failures` wrong proofs.
+fn bits_after(failures: u32) -> u8 {
+    match failures.checked_sub(FREE_FAILURES) {
+        None => 0,
+        Some(extra) => {
+            let extra = u8::try_from(extra).unwrap_or(u8::MAX);
+            BASE_BITS.saturating_add(extra).min(MAX_BITS)
+        }
     }
 }
 
@@ -90,23 +103,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn waits_grow_after_the_free_failures() {
+    fn work_starts_after_the_free_failures_and_is_capped() {
         let t = Throttle::default();
-        let id = BlobId::from_bytes([1; 16]);
+        let slot = Slot([1; 32]);
         let now = Instant::now();
-        for _ in 0..FREE_FAILURES {
-            assert!(t.check(&id, now).is_ok());
-            t.failed(&id, now);
+        for _ in 0..FREE_FAILURES - 1 {
+            t.failed(&slot, now);
+            assert_eq!(t.required_bits(&slot, now), 0);
         }
-        assert!(t.check(&id, now).is_ok(), "free failures have no wait");
-        t.failed(&id, now);
-        assert_eq!(t.check(&id, now), Err(2));
-        assert!(t.check(&id, now + Duration::from_secs(2)).is_ok());
-        t.failed(&id, now + Duration::from_secs(2));
-        assert_eq!(t.check(&id, now + Duration::from_secs(2)), Err(4));
-        t.succeeded(&id);
-        assert!(t.check(&id, now).is_ok());
-        // Other blobs are unaffected.
-        assert!(t.check(&BlobId::from_bytes([2; 16]), now).is_ok());
+        t.failed(&slot, now);
+        assert_eq!(t.required_bits(&slot, now), BASE_BITS);
+        t.failed(&slot, now);
+        assert_eq!(t.required_bits(&slot, now), BASE_BITS + 1);
+        for _ in 0..100 {
+            t.failed(&slot, now);
+        }
+        assert_eq!(t.required_bits(&slot, now), MAX_BITS);
+        // Other blobs are unaffected; time forgets; a right proof forgets.
+        assert_eq!(t.required_bits(&Slot([2; 32]), now), 0);
+        assert_eq!(t.required_bits(&slot, now + FORGET_AFTER), 0);
+        t.succeeded(&slot);
+        assert_eq!(t.required_bits(&slot, now), 0);
     }
 }

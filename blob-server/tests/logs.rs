@@ -11,7 +11,8 @@
     missing_docs
 )]
 
-mod common;
+#[path = "api/helpers.rs"]
+mod helpers;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -42,8 +43,8 @@ async fn trace_logs_leak_nothing_that_identifies_anyone() {
         .with_ansi(false)
         .init();
 
-    let app = common::spawn_app().await;
-    let (proof, hash) = common::proof_pair(9);
+    let app = helpers::spawn_app().await;
+    let (proof, hash) = helpers::proof_pair(9);
     let created = app
         .upload(
             b"logged?".to_vec(),

@@ -157,6 +157,53 @@ fn password_wrong_then_right() {
 }
 
 #[test]
+fn after_many_wrong_passwords_the_right_one_still_opens_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.txt"), b"guarded").unwrap();
+    std::fs::write(dir.path().join("pw"), "right horse\n").unwrap();
+    std::fs::write(dir.path().join("bad"), "wrong horse\n").unwrap();
+    let link = send(dir.path(), "s.txt", &["--password-file", "pw"])["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Past the free wrong guesses the server asks for work; the CLI does it.
+    for _ in 0..8 {
+        let out = veil(
+            &["get", &link, "--password-file", "bad", "-o", "x"],
+            dir.path(),
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(4),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = veil(
+        &["get", &link, "--password-file", "pw", "-o", "got.txt"],
+        dir.path(),
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("proof of work"), "{stderr}");
+    assert_eq!(
+        std::fs::read(dir.path().join("got.txt")).unwrap(),
+        b"guarded"
+    );
+}
+
+#[test]
+fn zero_downloads_is_a_usage_error_not_unlimited() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.txt"), b"a").unwrap();
+    let out = veil(&["send", "a.txt", "--downloads", "0"], dir.path(), None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--downloads"));
+}
+
+#[test]
 fn burn_is_consumed_exactly_once_and_then_gone() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("b.txt"), b"once").unwrap();
@@ -181,7 +228,19 @@ fn tampered_data_exits_5_and_writes_nothing() {
         .unwrap()
         .to_owned();
     let id = link.split("/d/").nth(1).unwrap().split('#').next().unwrap();
-    let blob = server().data.join("blobs").join(id);
+    // Files have random names: find ours by its size (its content is unique).
+    let size: u64 = ureq::head(&format!("{}/api/v1/blobs/{id}", server().url))
+        .call()
+        .unwrap()
+        .header("Content-Length")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let blob = std::fs::read_dir(server().data.join("blobs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| std::fs::metadata(p).unwrap().len() == size)
+        .unwrap();
     let mut bytes = std::fs::read(&blob).unwrap();
     let at = bytes.len() - 100;
     bytes[at] ^= 0x80;

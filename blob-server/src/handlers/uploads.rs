@@ -1,63 +1,45 @@
-//! Resumable uploads: tus 1.0 core with the creation, expiration and
-//! termination extensions, under `/api/v1/uploads`. The upload id is the
-//! future blob id; the deletion token is handed out at creation (response
-//! header `Veil-Delete-Token`), so the uploader holds everything before the
-//! first byte is sent. Options travel in `Upload-Metadata` as `expires_in`,
-//! `max_downloads` and `proof_hash`. A finished upload becomes a blob with
-//! the same guarantees as a one-request upload.
+//! Resumable uploads: tus 1.0 core with the creation, creation-with-upload,
+//! expiration and termination extensions, under `/api/v1/uploads`. The
+//! upload id is the future blob id; the deletion token is handed out at
+//! creation (response header `Veil-Delete-Token`), so the uploader holds
+//! everything before the first byte is sent, and termination needs it.
+//! Options travel in `Upload-Metadata` as `expires_in`, `max_downloads` and
+//! `proof_hash`. A finished upload becomes a blob with the same guarantees
+//! as a one-request upload. One PATCH at a time per upload
+//! ([`crate::lanes`]).
 
-use std::collections::HashSet;
-use std::sync::Mutex;
 use std::time::{Duration, UNIX_EPOCH};
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
-use crate::api::{stream_to_file, Options};
+use super::{bearer, H_BLOB_ID, H_DELETE_TOKEN, H_EXPIRES_AT};
+use crate::blocking::blocking;
+use crate::body::{stream_to_file, Cut};
 use crate::error::ApiError;
-use crate::ids::{BlobId, DeleteToken};
+use crate::extract::Id;
+use crate::ids::{BlobId, DeleteToken, Digest32, FileName};
+use crate::lanes::Lane;
+use crate::options::Options;
 use crate::record::{BlobRecord, UploadRecord};
 use crate::AppState;
 
 const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,creation-with-upload,expiration,termination";
-
-/// Uploads with a PATCH in flight: a second concurrent PATCH gets 409.
-#[derive(Default)]
-pub struct InFlight(Mutex<HashSet<BlobId>>);
-
-struct Busy<'a>(&'a InFlight, BlobId);
-
-impl InFlight {
-    fn enter(&self, id: BlobId) -> Option<Busy<'_>> {
-        let mut set = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        set.insert(id).then_some(Busy(self, id))
-    }
-}
-
-impl Drop for Busy<'_> {
-    fn drop(&mut self) {
-        self.0
-             .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&self.1);
-    }
-}
+const OFFSET_STREAM: &str = "application/offset+octet-stream";
+const H_TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
+const H_UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
+const H_UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
+const H_UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
+const H_UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
 
 fn tus_headers(resp: &mut Response) {
     let h = resp.headers_mut();
-    h.insert(
-        HeaderName::from_static("tus-resumable"),
-        HeaderValue::from_static(TUS_VERSION),
-    );
+    h.insert(H_TUS_RESUMABLE, HeaderValue::from_static(TUS_VERSION));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
@@ -66,20 +48,29 @@ fn with_tus(mut resp: Response) -> Response {
     resp
 }
 
+/// Every tus answer, success or failure, carries `Tus-Resumable`.
+fn tus(result: Result<Response, ApiError>) -> Response {
+    with_tus(result.unwrap_or_else(IntoResponse::into_response))
+}
+
 fn check_version(h: &HeaderMap) -> Result<(), ApiError> {
-    match h.get("tus-resumable").and_then(|v| v.to_str().ok()) {
+    match h.get(H_TUS_RESUMABLE).and_then(|v| v.to_str().ok()) {
         Some(TUS_VERSION) => Ok(()),
         _ => Err(ApiError::TusVersion),
     }
 }
 
+fn is_offset_stream(h: &HeaderMap) -> bool {
+    h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) == Some(OFFSET_STREAM)
+}
+
 /// A decimal tus header (`Upload-Length`, `Upload-Offset`), if present.
-fn number(h: &HeaderMap, name: &str) -> Result<Option<u64>, ApiError> {
+fn number(h: &HeaderMap, name: &HeaderName) -> Result<Option<u64>, ApiError> {
     h.get(name)
         .map(|v| {
             v.to_str()
                 .ok()
-                .and_then(crate::api::number)
+                .and_then(crate::options::number)
                 .ok_or(ApiError::BadRequest("invalid number in a tus header"))
         })
         .transpose()
@@ -87,7 +78,7 @@ fn number(h: &HeaderMap, name: &str) -> Result<Option<u64>, ApiError> {
 
 /// Parses `Upload-Metadata` (`key base64,key base64`) into Veil's options.
 fn metadata_options(h: &HeaderMap, s: &crate::config::Settings) -> Result<Options, ApiError> {
-    let raw = match h.get("upload-metadata") {
+    let raw = match h.get(H_UPLOAD_METADATA) {
         None => "",
         Some(v) => v
             .to_str()
@@ -119,8 +110,7 @@ fn metadata_options(h: &HeaderMap, s: &crate::config::Settings) -> Result<Option
 fn expires_header(resp: &mut Response, unix: u64) {
     let date = httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(unix));
     if let Ok(v) = HeaderValue::from_str(&date) {
-        resp.headers_mut()
-            .insert(HeaderName::from_static("upload-expires"), v);
+        resp.headers_mut().insert(H_UPLOAD_EXPIRES, v);
     }
 }
 
@@ -144,20 +134,15 @@ pub async fn options(State(st): State<AppState>) -> Response {
     resp
 }
 
-/// `POST /api/v1/uploads`: creates an upload (`Upload-Length` required).
-pub async fn create(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, Response> {
-    create_inner(st, headers, body)
-        .await
-        .map_err(|e| with_tus(e.into_response()))
+/// `POST /api/v1/uploads`: creates an upload (`Upload-Length` required),
+/// with its first bytes if the body carries them.
+pub async fn create(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    tus(create_inner(st, headers, body).await)
 }
 
 async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     check_version(&headers)?;
-    let length = number(&headers, "upload-length")?
+    let length = number(&headers, &H_UPLOAD_LENGTH)?
         .ok_or(ApiError::BadRequest("Upload-Length is required"))?;
     if length > st.settings.max_blob_size {
         return Err(ApiError::TooLarge);
@@ -174,135 +159,137 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
         max_downloads: opts.max_downloads,
         delete_hash: token.hash(),
         proof_hash: opts.proof_hash,
+        file: FileName::generate()?,
     };
-    let store = st.store.clone();
-    tokio::task::spawn_blocking(move || store.create_upload(&id, &rec)).await??;
+    let slot = id.slot();
+    blocking(&st.store, move |s| s.create_upload(&slot, &rec)).await?;
     // creation-with-upload: a body may already carry the first bytes.
-    let has_body = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        == Some("application/offset+octet-stream");
+    let has_body = is_offset_stream(&headers);
     let mut done = None;
     if has_body || length == 0 {
-        let busy = st.in_flight.enter(id).ok_or(ApiError::Conflict)?;
-        let (r, d) = append(&st, &id, rec, if has_body { Some(body) } else { None }).await?;
-        drop(busy);
-        rec = r;
-        done = d;
+        let lane = st.lanes.try_take(id).ok_or(ApiError::Conflict)?;
+        match append(&st, &id, rec, has_body.then_some(body), &lane).await {
+            Ok((r, d)) => (rec, done) = (r, d),
+            Err(e) => {
+                // The client never learns this upload's address: keep nothing.
+                blocking(&st.store, move |s| s.delete_upload(&slot, None)).await?;
+                return Err(e);
+            }
+        }
     }
     let mut resp = StatusCode::CREATED.into_response();
-    tus_headers(&mut resp);
     let h = resp.headers_mut();
     h.insert(
         header::LOCATION,
         HeaderValue::from_str(&format!("/api/v1/uploads/{id}"))
             .map_err(|e| ApiError::Internal(e.to_string()))?,
     );
+    h.insert(H_UPLOAD_OFFSET, HeaderValue::from(rec.offset));
     h.insert(
-        HeaderName::from_static("upload-offset"),
-        HeaderValue::from(rec.offset),
-    );
-    h.insert(
-        HeaderName::from_static("veil-blob-id"),
+        H_BLOB_ID,
         HeaderValue::from_str(&id.to_string()).map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     h.insert(
-        HeaderName::from_static("veil-delete-token"),
+        H_DELETE_TOKEN,
         HeaderValue::from_str(&token.encode()).map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     if let Some(expires_at) = done {
-        h.insert(
-            HeaderName::from_static("veil-expires-at"),
-            HeaderValue::from(expires_at),
-        );
+        h.insert(H_EXPIRES_AT, HeaderValue::from(expires_at));
     }
     expires_header(&mut resp, rec.upload_expires_at);
     Ok(resp)
 }
 
 /// Appends a PATCH body (or nothing) and finishes the upload if complete.
-/// Whatever arrived before an interruption is kept (tus resumption).
+/// Whatever arrived before an interruption is kept (tus resumption); a
+/// deletion that cancels the lane, or removed the record meanwhile, makes
+/// this `404` without touching the record.
 async fn append(
     st: &AppState,
     id: &BlobId,
-    mut rec: UploadRecord,
+    rec: UploadRecord,
     body: Option<Body>,
+    lane: &Lane<'_>,
 ) -> Result<(UploadRecord, Option<u64>), ApiError> {
+    let slot = id.slot();
+    let mut now = rec;
     let mut outcome = Ok(0);
     if let Some(body) = body {
-        let store = st.store.clone();
-        let (id2, offset) = (*id, rec.offset);
-        let file = tokio::task::spawn_blocking(move || store.open_upload(&id2, offset)).await??;
+        let file = blocking(&st.store, move |s| s.open_upload(&rec)).await?;
         let mut file = tokio::fs::File::from_std(file);
-        outcome = stream_to_file(body, &mut file, rec.offset, rec.length).await;
+        outcome = stream_to_file(
+            body,
+            &mut file,
+            rec.offset,
+            rec.length,
+            Some(lane.cancelled()),
+        )
+        .await?;
+        if outcome == Err(Cut::Cancelled) {
+            return Err(ApiError::NotFound);
+        }
         // Make what did arrive durable before recording it.
         file.sync_all().await?;
-        let written = file.metadata().await?.len().min(rec.length);
-        rec.offset = written;
-        let store = st.store.clone();
-        let id2 = *id;
-        tokio::task::spawn_blocking(move || store.set_upload_offset(&id2, &rec)).await??;
+        now.offset = file.metadata().await?.len().min(rec.length);
+        drop(file);
+        if !blocking(&st.store, move |s| s.set_upload_offset(&slot, &rec, &now)).await? {
+            return Err(ApiError::NotFound);
+        }
     }
     outcome?;
-    if rec.offset < rec.length {
-        return Ok((rec, None));
+    if now.offset < now.length {
+        return Ok((now, None));
     }
     let blob = BlobRecord {
-        size: rec.length,
-        expires_at: st.clock.now().saturating_add(rec.expires_in),
-        max_downloads: rec.max_downloads,
+        size: now.length,
+        expires_at: st.clock.now().saturating_add(now.expires_in),
+        max_downloads: now.max_downloads,
         downloads: 0,
-        delete_hash: rec.delete_hash,
-        proof_hash: rec.proof_hash,
+        delete_hash: now.delete_hash,
+        proof_hash: now.proof_hash,
+        file: now.file,
     };
-    let store = st.store.clone();
-    let id2 = *id;
-    tokio::task::spawn_blocking(move || store.finish_upload(&id2, &blob)).await??;
-    Ok((rec, Some(blob.expires_at)))
+    if !blocking(&st.store, move |s| s.finish_upload(&slot, &now, &blob)).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok((now, Some(blob.expires_at)))
 }
 
 /// `HEAD /api/v1/uploads/{id}`: the current offset.
 pub async fn head(
     State(st): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Id, ApiError>,
     headers: HeaderMap,
 ) -> Response {
     match head_inner(st, id, headers).await {
-        Ok(r) | Err(r) => r,
+        Ok(r) => with_tus(r),
+        // HEAD answers carry no body; the status says it all.
+        Err(e) => with_tus(e.into_response().status().into_response()),
     }
 }
 
-async fn head_inner(st: AppState, id: String, headers: HeaderMap) -> Result<Response, Response> {
-    let fail = |e: ApiError| {
-        // HEAD answers carry no body; the status says it all.
-        let mut r = e.into_response().status().into_response();
-        tus_headers(&mut r);
-        r
-    };
-    check_version(&headers).map_err(fail)?;
-    let id = BlobId::parse(&id).ok_or(ApiError::NotFound).map_err(fail)?;
-    let (store, now) = (st.store.clone(), st.clock.now());
-    let found = tokio::task::spawn_blocking(move || -> Result<_, crate::store::StoreError> {
-        Ok(match store.upload(&id, now)? {
+async fn head_inner(
+    st: AppState,
+    id: Result<Id, ApiError>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_version(&headers)?;
+    let Id(id) = id?;
+    let (slot, now) = (id.slot(), st.clock.now());
+    let found = blocking(&st.store, move |s| {
+        Ok(match s.upload(&slot, now)? {
             Some(u) => Some((u.offset, u.length, Some(u.upload_expires_at))),
             // Finished: report it complete so a resuming client stops.
-            None => store.peek(&id, now)?.map(|b| (b.size, b.size, None)),
+            None => s.peek(&slot, now)?.map(|b| (b.size, b.size, None)),
         })
     })
-    .await
-    .map_err(|e| fail(e.into()))?
-    .map_err(|e| fail(e.into()))?;
-    let (offset, length, expires) = found.ok_or(ApiError::NotFound).map_err(fail)?;
+    .await?;
+    let (offset, length, expires) = found.ok_or(ApiError::NotFound)?;
     let mut resp = StatusCode::OK.into_response();
-    tus_headers(&mut resp);
-    resp.headers_mut().insert(
-        HeaderName::from_static("upload-offset"),
-        HeaderValue::from(offset),
-    );
-    resp.headers_mut().insert(
-        HeaderName::from_static("upload-length"),
-        HeaderValue::from(length),
-    );
+    resp.headers_mut()
+        .insert(H_UPLOAD_OFFSET, HeaderValue::from(offset));
+    resp.headers_mut()
+        .insert(H_UPLOAD_LENGTH, HeaderValue::from(length));
     if let Some(e) = expires {
         expires_header(&mut resp, e);
     }
@@ -312,77 +299,79 @@ async fn head_inner(st: AppState, id: String, headers: HeaderMap) -> Result<Resp
 /// `PATCH /api/v1/uploads/{id}`: appends at `Upload-Offset`.
 pub async fn patch(
     State(st): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Id, ApiError>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, Response> {
-    patch_inner(st, id, headers, body)
-        .await
-        .map_err(|e| with_tus(e.into_response()))
+) -> Response {
+    tus(patch_inner(st, id, headers, body).await)
 }
 
 async fn patch_inner(
     st: AppState,
-    id: String,
+    id: Result<Id, ApiError>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     check_version(&headers)?;
-    if headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        != Some("application/offset+octet-stream")
-    {
+    if !is_offset_stream(&headers) {
         return Err(ApiError::MediaType);
     }
-    let offset = number(&headers, "upload-offset")?
+    let offset = number(&headers, &H_UPLOAD_OFFSET)?
         .ok_or(ApiError::BadRequest("Upload-Offset is required"))?;
-    let id = BlobId::parse(&id).ok_or(ApiError::NotFound)?;
-    let _busy = st.in_flight.enter(id).ok_or(ApiError::Conflict)?;
-    let (store, now) = (st.store.clone(), st.clock.now());
-    let rec = tokio::task::spawn_blocking(move || store.upload(&id, now))
-        .await??
+    let Id(id) = id?;
+    let lane = st.lanes.try_take(id).ok_or(ApiError::Conflict)?;
+    let (slot, now) = (id.slot(), st.clock.now());
+    let rec = blocking(&st.store, move |s| s.upload(&slot, now))
+        .await?
         .ok_or(ApiError::NotFound)?;
     if offset != rec.offset {
         return Err(ApiError::Conflict);
     }
-    let (rec, done) = append(&st, &id, rec, Some(body)).await?;
+    let (rec, done) = append(&st, &id, rec, Some(body), &lane).await?;
+    drop(lane);
     let mut resp = StatusCode::NO_CONTENT.into_response();
-    tus_headers(&mut resp);
-    resp.headers_mut().insert(
-        HeaderName::from_static("upload-offset"),
-        HeaderValue::from(rec.offset),
-    );
+    resp.headers_mut()
+        .insert(H_UPLOAD_OFFSET, HeaderValue::from(rec.offset));
     match done {
         Some(expires_at) => {
-            resp.headers_mut().insert(
-                HeaderName::from_static("veil-expires-at"),
-                HeaderValue::from(expires_at),
-            );
+            resp.headers_mut()
+                .insert(H_EXPIRES_AT, HeaderValue::from(expires_at));
         }
         None => expires_header(&mut resp, rec.upload_expires_at),
     }
     Ok(resp)
 }
 
-/// `DELETE /api/v1/uploads/{id}`: terminates an unfinished upload.
-/// (Finished blobs are deleted with their token at `/api/v1/blobs/{id}`.)
+/// `DELETE /api/v1/uploads/{id}` with `Authorization: Bearer <token>`:
+/// terminates an unfinished upload, cancelling a PATCH in progress.
+/// (Finished blobs are deleted at `/api/v1/blobs/{id}`.)
 pub async fn terminate(
     State(st): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Id, ApiError>,
     headers: HeaderMap,
-) -> Result<Response, Response> {
-    async {
+) -> Response {
+    tus(async {
         check_version(&headers)?;
-        let id = BlobId::parse(&id).ok_or(ApiError::NotFound)?;
-        let _busy = st.in_flight.enter(id).ok_or(ApiError::Conflict)?;
-        let store = st.store.clone();
-        if tokio::task::spawn_blocking(move || store.delete_upload(&id, None)).await?? {
-            Ok(with_tus(StatusCode::NO_CONTENT.into_response()))
-        } else {
-            Err(ApiError::NotFound)
-        }
+        let token = bearer(&headers)?;
+        let Id(id) = id?;
+        discard(&st, id, token.ok_or(ApiError::NotFound)?).await
     }
-    .await
-    .map_err(|e: ApiError| with_tus(e.into_response()))
+    .await)
+}
+
+/// Discards the unfinished upload `id` if `token` is its deletion token:
+/// cancels a running PATCH, waits for it, then erases. `204` or `404`.
+pub async fn discard(st: &AppState, id: BlobId, token: Digest32) -> Result<Response, ApiError> {
+    let slot = id.slot();
+    if !blocking(&st.store, move |s| s.upload_token_matches(&slot, token)).await? {
+        return Err(ApiError::NotFound);
+    }
+    let lane = st.lanes.take_over(id).await.ok_or(ApiError::Busy)?;
+    let deleted = blocking(&st.store, move |s| s.delete_upload(&slot, Some(token))).await?;
+    drop(lane);
+    if deleted {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::NotFound)
+    }
 }

@@ -1,19 +1,8 @@
 //! The HTTP API end to end over real HTTP on 127.0.0.1:0: round trips,
 //! limits, expiry at the instant, download-limit races, proofs, deletion,
 //! restart, headers, and hostile input.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::panic,
-    clippy::type_complexity,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    missing_docs
-)]
 
-mod common;
-
-use common::{proof_pair, spawn_app, spawn_with, T0};
+use crate::helpers::{proof_pair, spawn_app, spawn_with, T0};
 use futures_util::StreamExt;
 use std::sync::Arc;
 
@@ -234,37 +223,6 @@ async fn proofs_are_required_and_wrong_ones_consume_nothing() {
     assert_eq!(ok.status(), 200);
     assert_eq!(ok.bytes().await.unwrap().as_ref(), b"secret");
     assert_eq!(app.get(&id, Some(&proof)).await.status(), 404);
-}
-
-#[tokio::test]
-async fn repeated_wrong_proofs_are_slowed_per_blob() {
-    let app = spawn_app().await;
-    let (proof, hash) = proof_pair(1);
-    let (wrong, _) = proof_pair(2);
-    let id = app
-        .upload(b"s".to_vec(), &[("Veil-Proof-Hash", &hash)])
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let other = app
-        .upload(b"t".to_vec(), &[("Veil-Proof-Hash", &hash)])
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    for _ in 0..4 {
-        assert_eq!(app.get(&id, Some(&wrong)).await.status(), 403);
-    }
-    let slowed = app.get(&id, Some(&proof)).await;
-    assert_eq!(
-        slowed.status(),
-        429,
-        "even the right proof waits during the slow-down"
-    );
-    assert!(slowed.headers().contains_key("retry-after"));
-    // Another blob is unaffected.
-    assert_eq!(app.get(&other, Some(&proof)).await.status(), 200);
 }
 
 #[tokio::test]

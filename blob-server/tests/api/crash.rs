@@ -1,17 +1,6 @@
 //! Crash safety with the real binary: SIGKILL in the middle of 20 uploads
 //! (10 finished, 10 still streaming). After a restart no partial blob is
 //! visible or left on disk, and every finished one is served intact.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::panic,
-    clippy::type_complexity,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    missing_docs
-)]
-
-mod common;
 
 use std::ffi::OsStr;
 use std::process::Child;
@@ -19,7 +8,7 @@ use std::time::Duration;
 
 fn start(dir: &std::path::Path) -> (Child, String) {
     let web = concat!(env!("CARGO_MANIFEST_DIR"), "/../web");
-    common::spawn_binary(&[
+    crate::helpers::spawn_binary(&[
         OsStr::new("--bind"),
         OsStr::new("127.0.0.1:0"),
         OsStr::new("--static-dir"),

@@ -7,7 +7,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use blob_server::ids::{BlobId, Digest32};
+use blob_server::ids::{Digest32, Slot};
 use blob_server::record::BlobRecord;
 use blob_server::store::{Claim, Store};
 
@@ -25,9 +25,9 @@ fn files(dir: &Path, sub: &str) -> usize {
     std::fs::read_dir(dir.join(sub)).unwrap().count()
 }
 
-fn put(store: &Store, dir: &Path, id: u8, max_downloads: u32) -> BlobId {
-    let id = BlobId::from_bytes([id; 16]);
-    let tmp = store.temp_path(&id);
+fn put(store: &Store, dir: &Path, id: u8, max_downloads: u32) -> Slot {
+    let id = Slot([id; 32]);
+    let (file, tmp) = store.new_temp().unwrap();
     std::fs::write(&tmp, BODY).unwrap();
     let rec = BlobRecord {
         size: BODY.len() as u64,
@@ -36,13 +36,14 @@ fn put(store: &Store, dir: &Path, id: u8, max_downloads: u32) -> BlobId {
         downloads: 0,
         delete_hash: Digest32([9; 32]),
         proof_hash: None,
+        file,
     };
     store.commit(&id, &tmp, &rec).unwrap();
     assert_eq!(files(dir, "blobs"), 1);
     id
 }
 
-fn granted(store: &Store, id: &BlobId) -> (std::fs::File, blob_server::readers::ReadGuard) {
+fn granted(store: &Store, id: &Slot) -> (std::fs::File, blob_server::erasure::ReadGuard) {
     match store.claim(id, NOW, None).unwrap() {
         Claim::Granted { file, reading, .. } => (file, reading),
         _ => panic!("download refused"),

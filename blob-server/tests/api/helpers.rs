@@ -165,3 +165,65 @@ pub fn proof_pair(seed: u8) -> (String, String) {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     (b64.encode(proof), b64.encode(sha2::Sha256::digest(proof)))
 }
+
+/// tus `Upload-Metadata` from key/value pairs.
+pub fn meta(pairs: &[(&str, &str)]) -> String {
+    pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k} {}",
+                base64::Engine::encode(&base64::engine::general_purpose::STANDARD, v)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `POST /api/v1/uploads`.
+pub async fn create(app: &TestApp, length: u64, metadata: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/uploads"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", length.to_string())
+        .header("Upload-Metadata", metadata)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// `PATCH` at `offset`.
+pub async fn patch(
+    app: &TestApp,
+    location: &str,
+    offset: u64,
+    body: reqwest::Body,
+) -> reqwest::Response {
+    app.client
+        .patch(app.url(location))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Offset", offset.to_string())
+        .header("Content-Type", "application/offset+octet-stream")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The server's offset (`HEAD`), or `None` for a non-200 answer.
+pub async fn offset(app: &TestApp, location: &str) -> Option<u64> {
+    let r = app
+        .client
+        .head(app.url(location))
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    (r.status() == 200).then(|| {
+        r.headers()["upload-offset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    })
+}

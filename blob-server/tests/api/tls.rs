@@ -1,13 +1,5 @@
 //! HTTPS with the real binary: a self-signed certificate (made with the
 //! openssl command), HSTS on responses, and `--tls13-only` refusing TLS 1.2.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    missing_docs
-)]
-
-mod common;
 
 use std::ffi::OsStr;
 use std::process::Command;
@@ -54,7 +46,7 @@ fn serves_https_with_hsts_and_can_refuse_tls12() {
         String::from_utf8_lossy(&made.stderr)
     );
     let data = dir.path().join("data");
-    let (mut child, url) = common::spawn_binary(&[
+    let (mut child, url) = crate::helpers::spawn_binary(&[
         OsStr::new("--bind"),
         OsStr::new("127.0.0.1:0"),
         OsStr::new("--tls13-only"),

@@ -1,80 +1,10 @@
 //! tus 1.0 resumable uploads: creation, resume after a dropped connection,
 //! offset conflicts, termination, stale-upload expiry, and completion into
 //! a blob with the same guarantees.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::panic,
-    clippy::type_complexity,
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    missing_docs
-)]
 
-mod common;
-
-use base64::Engine as _;
-use common::{proof_pair, spawn_app, spawn_with, T0};
+use crate::helpers::{create, meta, offset, patch, proof_pair, spawn_app, spawn_with, T0};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn meta(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{k} {}",
-                base64::engine::general_purpose::STANDARD.encode(v)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-async fn create(app: &common::TestApp, length: u64, metadata: &str) -> reqwest::Response {
-    app.client
-        .post(app.url("/api/v1/uploads"))
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Length", length.to_string())
-        .header("Upload-Metadata", metadata)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn patch(
-    app: &common::TestApp,
-    location: &str,
-    offset: u64,
-    body: reqwest::Body,
-) -> reqwest::Response {
-    app.client
-        .patch(app.url(location))
-        .header("Tus-Resumable", "1.0.0")
-        .header("Upload-Offset", offset.to_string())
-        .header("Content-Type", "application/offset+octet-stream")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn offset(app: &common::TestApp, location: &str) -> Option<u64> {
-    let r = app
-        .client
-        .head(app.url(location))
-        .header("Tus-Resumable", "1.0.0")
-        .send()
-        .await
-        .unwrap();
-    (r.status() == 200).then(|| {
-        r.headers()["upload-offset"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap()
-    })
-}
 
 #[tokio::test]
 async fn options_advertise_the_extensions() {
@@ -197,6 +127,10 @@ async fn termination_and_deletion_token_remove_unfinished_uploads() {
     let app = spawn_app().await;
     let r = create(&app, 1000, "").await;
     let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let token = r.headers()["veil-delete-token"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(
         patch(&app, &location, 0, vec![1u8; 10].into())
             .await
@@ -207,6 +141,7 @@ async fn termination_and_deletion_token_remove_unfinished_uploads() {
         .client
         .delete(app.url(&location))
         .header("Tus-Resumable", "1.0.0")
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap();

@@ -1,0 +1,106 @@
+//! Request bodies to files: streamed in bounded buffers, never held whole,
+//! capped at a limit, stoppable by a cancellation (a deletion of the upload
+//! they feed), and a guard that removes a partial file if the request ends
+//! early.
+
+use std::path::PathBuf;
+
+use axum::body::Body;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ApiError;
+
+/// Deletes a partly written file if the request ends early (error, client
+/// gone, server shutting down) before it is committed.
+pub struct TempGuard(Option<PathBuf>);
+
+impl TempGuard {
+    /// Guards `path`.
+    #[must_use]
+    pub fn new(path: PathBuf) -> Self {
+        Self(Some(path))
+    }
+    /// The file is now someone else's.
+    pub fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            // Partial ciphertext; plain removal suffices (it was never
+            // served). Off the async workers: the drop runs on one.
+            let remove = move || drop(std::fs::remove_file(p));
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn_blocking(remove)),
+                Err(_) => remove(),
+            }
+        }
+    }
+}
+
+/// How a body stopped short.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// The client's stream broke (or timed out).
+    Interrupted,
+    /// It went past the limit.
+    TooLarge,
+    /// The upload was deleted while its body was arriving.
+    Cancelled,
+}
+
+impl From<Cut> for ApiError {
+    fn from(c: Cut) -> Self {
+        match c {
+            Cut::Interrupted => ApiError::BadRequest("the request body was interrupted"),
+            Cut::TooLarge => ApiError::TooLarge,
+            Cut::Cancelled => ApiError::NotFound,
+        }
+    }
+}
+
+/// Streams `body` into `file` at its current position, refusing to go past
+/// `limit` total bytes (`already` are there); flushes what arrived in every
+/// case. `Ok(Ok(n))`: all of it, `n` bytes; `Ok(Err(cut))`: stopped, what
+/// arrived is written; `Err`: the disk failed.
+pub async fn stream_to_file(
+    body: Body,
+    file: &mut tokio::fs::File,
+    already: u64,
+    limit: u64,
+    cancel: Option<&CancellationToken>,
+) -> Result<Result<u64, Cut>, ApiError> {
+    // 256 KiB buffers: large enough for throughput, small enough that 64
+    // concurrent uploads stay within a few tens of MiB.
+    file.set_max_buf_size(256 * 1024);
+    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
+    let mut stream = body.into_data_stream();
+    let mut written = 0u64;
+    let never = CancellationToken::new();
+    let cancel = cancel.unwrap_or(&never);
+    let outcome = loop {
+        let chunk = tokio::select! {
+            biased;
+            () = cancel.cancelled() => break Err(Cut::Cancelled),
+            c = stream.next() => c,
+        };
+        let Some(chunk) = chunk else {
+            break Ok(written);
+        };
+        let Ok(chunk) = chunk else {
+            // Keep what arrived (tus resumes from it); the caller decides.
+            break Err(Cut::Interrupted);
+        };
+        if already + written + chunk.len() as u64 > limit {
+            break Err(Cut::TooLarge);
+        }
+        out.write_all(&chunk).await?;
+        written += chunk.len() as u64;
+    };
+    out.flush().await?;
+    Ok(outcome)
+}

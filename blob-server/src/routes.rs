@@ -1,0 +1,71 @@
+//! The routes: which path and method reach which handler, and the layers
+//! every response passes (trace spans from the matched route only,
+//! security headers).
+
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, head, post};
+use axum::Router;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::handlers::{blobs, service, uploads};
+use crate::{headers, AppState};
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let web = state.settings.static_dir.clone();
+    let pages = ServeDir::new(&web).fallback(ServeFile::new(web.join("index.html")));
+    let api = Router::new()
+        .route("/api/v1/blobs", post(blobs::create))
+        .route(
+            "/api/v1/blobs/{id}",
+            get(blobs::download).head(blobs::head).delete(blobs::delete),
+        )
+        .route(
+            "/api/v1/uploads",
+            post(uploads::create).options(uploads::options),
+        )
+        .route(
+            "/api/v1/uploads/{id}",
+            head(uploads::head)
+                .patch(uploads::patch)
+                .delete(uploads::terminate),
+        )
+        .route("/api/v1/config", get(service::config))
+        .route("/healthz", get(service::healthz))
+        .route("/api", any(service::not_found))
+        .route("/api/", any(service::not_found))
+        .route("/api/{*rest}", any(service::not_found))
+        .method_not_allowed_fallback(service::method_not_allowed);
+    api.route_service("/d/{id}", ServeFile::new(web.join("download.html")))
+        .route_service("/x/{id}", ServeFile::new(web.join("delete.html")))
+        .fallback_service(pages)
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            // The matched route only: never the URI, query or headers.
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("static", MatchedPath::as_str);
+            tracing::info_span!("http", method = %req.method(), route)
+        }))
+        .layer(axum::middleware::from_fn(path_targets_only))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
+        .with_state(state)
+}
+
+/// A request target whose path does not start with `/` (`GET healthz`,
+/// `OPTIONS *`) names nothing here; the static-file service would fail on
+/// it with a 500, so it is refused first.
+async fn path_targets_only(req: Request, next: Next) -> Response {
+    if req.uri().path().starts_with('/') {
+        next.run(req).await
+    } else {
+        ApiError::BadRequest("the request target must be a path").into_response()
+    }
+}
