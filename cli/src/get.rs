@@ -91,17 +91,32 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     };
     let key = link.unlock(password.as_ref().map(|p| p.as_bytes()))?;
     let proof = key.download_proof();
-    let resp = match ureq::get(&url).set("Veil-Proof", &proof.to_base64()).call() {
+    let proof_text = proof.to_base64().to_string();
+    let mut answer = ureq::get(&url).set("Veil-Proof", &proof_text).call();
+    let bits = match &answer {
+        Err(ureq::Error::Status(429, r)) => r.header("Veil-Work-Bits").and_then(|b| b.parse().ok()),
+        _ => None,
+    };
+    if let Some(bits) = bits {
+        // Others tried wrong passwords on this link: prove this attempt is
+        // not a guess (docs/API.md, "Wrong proofs").
+        eprintln!("someone tried wrong passwords on this link; doing the server's proof of work");
+        let nonce = veil_core::work::solve(&parsed.id, &proof_text, bits);
+        answer = ureq::get(&url)
+            .set("Veil-Proof", &proof_text)
+            .set("Veil-Work", &nonce.to_string())
+            .call();
+    }
+    let resp = match answer {
         Ok(r) => r,
         Err(ureq::Error::Status(404, _)) => return Err(Failure::Gone),
         Err(ureq::Error::Status(403, _)) if password.is_some() => {
             return Err(Failure::WrongPassword)
         }
         Err(ureq::Error::Status(403, _)) => return Err(Failure::BadLink),
-        Err(ureq::Error::Status(429, r)) => {
-            let wait = r.header("Retry-After").unwrap_or("a few").to_owned();
+        Err(ureq::Error::Status(429 | 503, _)) => {
             return Err(Failure::Other(anyhow!(
-                "too many wrong attempts; wait {wait} seconds and try again"
+                "the server is busy; nothing was downloaded, try again in a moment"
             )));
         }
         Err(e) => return Err(transport(e)),

@@ -33,8 +33,8 @@ pub struct Args {
     /// Burn after reading (one download).
     #[arg(long, conflicts_with = "downloads")]
     burn: bool,
-    /// Maximum number of downloads.
-    #[arg(long)]
+    /// Maximum number of downloads (at least 1; leave it out for no limit).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     downloads: Option<u32>,
     /// Ask for a password (the recipient needs it too).
     #[arg(long)]

@@ -3,7 +3,7 @@
 // available), and hand verified plaintext to the page (small files) or to
 // the service worker that streams it to disk (large ones). The key never
 // leaves this worker and the page.
-import init, { Key, Decryptor } from '/pkg/veil.js';
+import init, { Key, Decryptor, solveWork } from '/pkg/veil.js';
 
 const ready = init();
 let controller = null;
@@ -46,16 +46,24 @@ async function download({ id, fragment, password }) {
     throw err;
   }
   const proof = key.proof();
-  const r = await fetch(`/api/v1/blobs/${id}`, { headers: { 'Veil-Proof': proof }, signal, cache: 'no-store' });
+  const get = (headers) => fetch(`/api/v1/blobs/${id}`, { headers: { 'Veil-Proof': proof, ...headers }, signal, cache: 'no-store' });
+  let r = await get({});
+  if (r.status === 429 && r.headers.get('Veil-Work-Bits')) {
+    // Others tried wrong passwords on this link: the server asks every
+    // attempt for a little work bound to its proof (docs/API.md, "Wrong proofs").
+    post('progress', { phase: 'Someone tried wrong passwords on this link; proving this attempt is not a guess', done: 0, total });
+    const nonce = solveWork(id, proof, Number(r.headers.get('Veil-Work-Bits')));
+    r = await get({ 'Veil-Work': String(nonce) });
+  }
   if (r.status === 404) throw new Gone();
   if (r.status === 403) {
     const err = new Error(password ? 'Wrong password. Nothing was downloaded, so you can try again.' : 'This link is incomplete or wrong.');
     err.code = password ? 'password' : 'link';
     throw err;
   }
-  if (r.status === 429) {
-    const err = new Error(`Too many wrong attempts. Wait ${r.headers.get('Retry-After') ?? 'a few'} seconds and try again.`);
-    err.code = 'password';
+  if (r.status === 429 || r.status === 503) {
+    const err = new Error('The server is busy. Nothing was downloaded; try again in a moment.');
+    err.code = 'busy';
     throw err;
   }
   if (!r.ok) throw new Error(`the server answered ${r.status}`);

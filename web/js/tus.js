@@ -96,9 +96,10 @@ export async function sendChunk(upload, chunk, signal, onRetry) {
   }
 }
 
+// Cancel: the server stops a running PATCH too.
 export async function terminate(upload) {
   try {
-    await fetch(upload.url, { method: 'DELETE', headers: TUS });
+    await fetch(upload.url, { method: 'DELETE', headers: { ...TUS, Authorization: `Bearer ${upload.deleteToken}` } });
   } catch {
     // Best effort: the server expires unfinished uploads anyway.
   }
