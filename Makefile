@@ -56,7 +56,7 @@ test: setup lint test-native test-vectors test-wasm test-node
 
 ## Tools only the benchmarks use: mat2 (stripping comparison), nginx and wrk (server).
 bench-setup: setup
-	@for p in mat2 nginx wrk; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	@missing=""; for p in mat2 nginx wrk; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
 	  if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; fi
 
 bench: bench-setup wasm
@@ -65,6 +65,10 @@ bench: bench-setup wasm
 	$(CARGO) build --release -p veil-cli
 	python3 bench/strip-compare.py
 	bench/server.sh
+	$(CARGO) build --release -p blob-server
+	BLOB_SERVER=target/release/blob-server /usr/bin/python3 bench/hostile.py
+	$(CARGO) run -q --release -p wasm-core --example work_cost
+	node bench/work-cost.mjs
 	bench/cli.sh
 	# node 20 has WebSocket (bench/cdp.mjs) behind a flag; later versions by default.
 	node $$(node -e "typeof WebSocket === 'undefined' && console.log('--experimental-websocket')") bench/page-pipeline.mjs

@@ -4,7 +4,9 @@
 #     WebDAV PUT) on the same machine, as a ratio;
 #  2. peak RSS of blob-server (VmHWM) during 64 concurrent 100 MiB uploads
 #     and then 64 concurrent downloads;
-#  3. small-blob requests/s with wrk: create (POST 1 KiB) and fetch (GET).
+#  3. small-blob requests/s with wrk: create (POST 1 KiB), fetch (GET 1 KiB)
+#     beside nginx serving the same bytes, and /healthz.
+# BLOB_SERVER=path measures another build (e.g. an older one, for before/after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -17,7 +19,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 secs() { python3 -c "import sys; print(f'{float(sys.argv[1]):.2f}')" "$1"; }
 mbps() { python3 -c "import sys; print(f'{int(sys.argv[1])/float(sys.argv[2])/1e6:.0f}')" "$1" "$2"; }
 
-cargo build --release -p blob-server >/dev/null 2>&1
+if [ -z "${BLOB_SERVER:-}" ]; then
+  cargo build --release -p blob-server >/dev/null 2>&1
+  BLOB_SERVER=./target/release/blob-server
+fi
 GIB=$((1 << 30))
 head -c $GIB /dev/urandom > "$WORK/1g.bin"
 
@@ -49,7 +54,7 @@ CONF
 nginx -c "$WORK/nginx/nginx.conf" & PIDS+=($!)
 
 VPORT=$(free_port)
-VEIL_LOG=warn ./target/release/blob-server --bind 127.0.0.1:$VPORT --data-dir "$WORK/veil" \
+VEIL_LOG=warn "$BLOB_SERVER" --bind 127.0.0.1:$VPORT --data-dir "$WORK/veil" \
   --static-dir "$ROOT/web" --max-blob-size $((2 * GIB)) > "$WORK/veil.log" 2>&1 & VPID=$!; PIDS+=($VPID)
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$VPORT/healthz" >/dev/null && curl -s "http://127.0.0.1:$NPORT/" >/dev/null && break; sleep 0.1; done
 # Both must answer a real PUT/GET before timing anything.
@@ -84,4 +89,10 @@ wrk.body = io.open("$WORK/small.txt"):read("*a")
 LUA
 SMALL=$(curl -s --data-binary @"$WORK/small.txt" "http://127.0.0.1:$VPORT/api/v1/blobs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 echo -n "create (POST 1 KiB, fsync each): "; wrk -t2 -c32 -d10s -s "$WORK/post.lua" "http://127.0.0.1:$VPORT/api/v1/blobs" | awk '/Requests\/sec/ {print $2 " req/s"}'
-echo -n "fetch (GET 1 KiB):               "; wrk -t2 -c32 -d10s "http://127.0.0.1:$VPORT/api/v1/blobs/$SMALL" | awk '/Requests\/sec/ {print $2 " req/s"}'
+reqs() { wrk -t2 -c32 -d10s "$1" | awk '/Requests\/sec/ {print $2}'; }
+cp "$WORK/small.txt" "$WORK/nginx/root/small.txt"
+get_v=$(reqs "http://127.0.0.1:$VPORT/api/v1/blobs/$SMALL")
+get_n=$(reqs "http://127.0.0.1:$NPORT/small.txt")
+health=$(reqs "http://127.0.0.1:$VPORT/healthz")
+echo "fetch (GET 1 KiB):               veil $get_v req/s | nginx (same bytes) $get_n req/s | veil/nginx $(python3 -c "print(f'{$get_v/$get_n:.2f}')")"
+echo "/healthz:                        veil $health req/s"

@@ -28,27 +28,26 @@
 //! carry only the method and the *matched route* (`/api/v1/blobs/{id}`),
 //! never the URI, query, headers or ids.
 
-pub mod blocking;
-pub mod body;
+pub(crate) mod blocking;
+pub(crate) mod body;
 pub mod clock;
 pub mod config;
 pub mod erasure;
 pub mod error;
-pub mod extract;
-pub mod handlers;
+pub(crate) mod extract;
+pub(crate) mod handlers;
 pub mod headers;
 pub mod ids;
-pub mod lanes;
-pub mod options;
+pub(crate) mod lanes;
+pub(crate) mod options;
 pub mod record;
-pub mod routes;
+pub(crate) mod routes;
 pub mod serve;
 pub mod store;
 pub mod throttle;
 
 use std::sync::Arc;
 
-pub use routes::app;
 pub use serve::{run, serve, shutdown_signal};
 
 /// Everything handlers share.

@@ -46,11 +46,24 @@ pub async fn spawn_with(
 ) -> TestApp {
     let mut settings = Settings::for_tests(web_dir());
     tweak(&mut settings);
-    let path = dir.path().to_owned();
-    let store = tokio::task::spawn_blocking(move || Store::open(&path))
-        .await
-        .unwrap()
-        .unwrap();
+    // A store stopped a moment ago may still be closing on another thread
+    // (its last handle dropped by a finishing connection task): sled's lock
+    // is then still held, so retry briefly.
+    let mut opened = None;
+    for _ in 0..100 {
+        let path = dir.path().to_owned();
+        match tokio::task::spawn_blocking(move || Store::open(&path))
+            .await
+            .unwrap()
+        {
+            Ok(s) => {
+                opened = Some(s);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+        }
+    }
+    let store = opened.expect("the store did not open within 2 s");
     let (clock, handle) = Clock::manual(now);
     let state = AppState::new(store, settings, clock);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
