@@ -42,6 +42,11 @@ pub enum Error {
     /// Argon2id failed (only possible with out-of-range parameters or memory exhaustion).
     #[error("password hashing failed")]
     Kdf,
+    /// AES-GCM refused to seal a record. Cannot happen (it refuses only
+    /// messages over 64 GiB; records are at most 16 MiB); reported rather
+    /// than dropped, since a missing record would corrupt the container.
+    #[error("a record could not be sealed (a bug in Veil)")]
+    Seal,
 }
 
 /// Decryption failed. Deliberately opaque: a wrong key, a wrong password, a

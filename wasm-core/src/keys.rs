@@ -204,8 +204,14 @@ impl Link {
     }
 
     /// Combines the link with the password (if the link needs one) into the
-    /// file key. With a password this runs Argon2id, which is deliberately slow.
-    pub fn unlock(&self, password: Option<&[u8]>) -> Result<FileKey, Error> {
+    /// file key. The password is NFC-normalised first ([`crate::password`]),
+    /// then runs through Argon2id, which is deliberately slow.
+    pub fn unlock(&self, password: Option<&str>) -> Result<FileKey, Error> {
+        let password = password.map(crate::password::normalize);
+        self.unlock_bytes(password.as_ref().map(|p| p.as_bytes()))
+    }
+
+    fn unlock_bytes(&self, password: Option<&[u8]>) -> Result<FileKey, Error> {
         let mut ikm = Zeroizing::new(Vec::with_capacity(2 * SECRET_LEN));
         ikm.extend_from_slice(self.secret.as_bytes());
         match (self.kdf, password) {
@@ -270,10 +276,12 @@ impl FileKey {
     pub fn download_proof(&self) -> DownloadProof {
         let key_prk = Hkdf::<Sha256>::new(Some(LABEL_KEY), &self.ikm);
         let mut out = [0u8; PROOF_LEN];
-        // 32 bytes is far below HKDF-SHA256's 8160-byte limit.
-        if key_prk.expand(LABEL_PROOF, &mut out).is_err() {
-            out = [0u8; PROOF_LEN];
-        }
+        // Loud rather than a silent all-zero proof. HKDF-SHA256 refuses only
+        // outputs over 8160 bytes; this one is 32.
+        #[allow(clippy::expect_used)]
+        key_prk
+            .expand(LABEL_PROOF, &mut out)
+            .expect("32 bytes is far below HKDF-SHA256's 8160-byte limit");
         DownloadProof(out)
     }
 

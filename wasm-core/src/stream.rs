@@ -26,7 +26,7 @@ pub const NONCE_LEN: usize = 12;
 
 /// The nonce of record `index`.
 #[must_use]
-pub fn record_nonce(prefix: &[u8; 7], index: u32, last: bool) -> [u8; NONCE_LEN] {
+pub(crate) fn record_nonce(prefix: &[u8; 7], index: u32, last: bool) -> [u8; NONCE_LEN] {
     let mut n = [0u8; NONCE_LEN];
     n[..7].copy_from_slice(prefix);
     n[7..11].copy_from_slice(&index.to_be_bytes());
@@ -72,7 +72,7 @@ impl Layout {
 /// Splits the plaintext stream into records and numbers them. The sealing
 /// itself is left to the caller, so the same framing drives both the
 /// aes-gcm path and the browser's WebCrypto path.
-pub struct Framer {
+pub(crate) struct Framer {
     nonce_prefix: [u8; 7],
     layout: Layout,
     size: u64,
@@ -87,7 +87,7 @@ pub struct Framer {
 }
 
 /// Where a record's plaintext is.
-pub enum RecordBytes {
+pub(crate) enum RecordBytes {
     /// A whole record inside the input just pushed: sealed from there, no copy.
     Input(Range<usize>),
     /// A record assembled across pushes.
@@ -95,7 +95,7 @@ pub enum RecordBytes {
 }
 
 /// One record ready to be sealed.
-pub struct PlainRecord {
+pub(crate) struct PlainRecord {
     /// Its nonce.
     pub nonce: [u8; NONCE_LEN],
     /// Its plaintext.
@@ -104,13 +104,9 @@ pub struct PlainRecord {
 
 /// Bytes the framer can read from: a slice natively, a JS `Uint8Array` in
 /// the browser (so whole records never enter wasm memory).
-pub trait Source {
+pub(crate) trait Source {
     /// Length in bytes.
     fn len(&self) -> usize;
-    /// Whether there are no bytes.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
     /// Appends `range` of the source to `out`.
     fn copy_to(&self, range: Range<usize>, out: &mut Vec<u8>);
 }
@@ -345,14 +341,18 @@ impl Encryptor {
         self.prefix.len() as u64 + self.framer.layout.sealed_len()
     }
 
-    fn seal<S: Source + ?Sized>(&self, records: Vec<PlainRecord>, input: &S) -> Vec<u8> {
+    fn seal<S: Source + ?Sized>(
+        &self,
+        records: Vec<PlainRecord>,
+        input: &S,
+    ) -> Result<Vec<u8>, Error> {
         seal_records(&self.cipher, records, input)
     }
 
     /// Encrypts file bytes; returns the ciphertext of the records they completed.
     pub fn push(&mut self, data: &[u8]) -> Result<Vec<u8>, Error> {
         let recs = self.framer.push(data)?;
-        Ok(self.seal(recs, data))
+        self.seal(recs, data)
     }
 
     /// After the last file byte: seals up to `max` bytes of padding, so a
@@ -362,7 +362,7 @@ impl Encryptor {
             .unwrap_or(usize::MAX)
             .min(max);
         let recs = self.framer.pad(n)?;
-        Ok(self.seal(recs, &Zeros(n)))
+        self.seal(recs, &Zeros(n))
     }
 
     /// Bytes of padding not yet sealed.
@@ -376,7 +376,7 @@ impl Encryptor {
     pub fn finish(self) -> Result<Vec<u8>, Error> {
         let recs = self.framer.finish()?;
         // Padding records point into a run of zeros of any length.
-        Ok(seal_records(&self.cipher, recs, &Zeros(usize::MAX)))
+        seal_records(&self.cipher, recs, &Zeros(usize::MAX))
     }
 
     /// The framer and the raw content key, for sealing records elsewhere
@@ -430,7 +430,7 @@ struct Records {
 }
 
 /// One sealed record located in the stream, not yet opened.
-pub struct SealedRecord {
+pub(crate) struct SealedRecord {
     /// Its nonce.
     pub nonce: [u8; NONCE_LEN],
     /// Its ciphertext followed by the 16-byte tag.
@@ -485,7 +485,7 @@ impl Decryptor {
     /// The caller must treat a record that fails to open, or padding that
     /// is not zeros, as the failure of the whole stream: `finish` only knows
     /// that every record was located.
-    pub fn push_records<S: Source + ?Sized>(
+    pub(crate) fn push_records<S: Source + ?Sized>(
         &mut self,
         input: &S,
     ) -> Result<Vec<SealedRecord>, DecryptError> {
@@ -647,7 +647,7 @@ fn seal_records<S: Source + ?Sized>(
     cipher: &Aes256Gcm,
     records: Vec<PlainRecord>,
     input: &S,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, Error> {
     let total: usize = records
         .iter()
         .map(|r| {
@@ -665,14 +665,12 @@ fn seal_records<S: Source + ?Sized>(
             RecordBytes::Input(range) => input.copy_to(range, &mut out),
             RecordBytes::Owned(v) => out.extend_from_slice(&v),
         }
-        let Some(body) = out.get_mut(start..) else {
-            continue;
-        };
-        match cipher.encrypt_in_place_detached(&Nonce::from(rec.nonce), &[], body) {
-            Ok(tag) => out.extend_from_slice(&tag),
-            // aes-gcm only refuses messages over 64 GiB; records are at most 16 MiB.
-            Err(_) => out.truncate(start),
-        }
+        let body = out.get_mut(start..).ok_or(Error::Seal)?;
+        // aes-gcm only refuses messages over 64 GiB; records are at most 16 MiB.
+        let tag = cipher
+            .encrypt_in_place_detached(&Nonce::from(rec.nonce), &[], body)
+            .map_err(|_| Error::Seal)?;
+        out.extend_from_slice(&tag);
     }
-    out
+    Ok(out)
 }
