@@ -11,6 +11,7 @@ import hashlib
 import json
 import pathlib
 import struct
+import unicodedata
 import sys
 
 from argon2.low_level import Type, hash_secret_raw
@@ -46,7 +47,8 @@ def ikm_for(secret: bytes, password, kdf) -> bytes:
         return secret
     link_prk = extract(b"veil/v1 link", secret)
     salt = expand(link_prk, b"veil/v1 argon2id salt", 16)
-    pw = hash_secret_raw(password.encode(), salt, time_cost=kdf["t_cost"],
+    # FORMAT.md, "Passwords": the UTF-8 of the NFC form.
+    pw = hash_secret_raw(unicodedata.normalize("NFC", password).encode(), salt, time_cost=kdf["t_cost"],
                          memory_cost=kdf["m_cost"], parallelism=kdf["p_cost"],
                          hash_len=32, type=Type.ID, version=19)
     return secret + pw

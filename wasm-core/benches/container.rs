@@ -57,7 +57,7 @@ fn argon(c: &mut Criterion) {
     let mut g = c.benchmark_group("argon2id");
     g.sample_size(10);
     g.bench_function("default-params", |b| {
-        b.iter(|| link.unlock(Some(b"correct horse")).unwrap());
+        b.iter(|| link.unlock(Some("correct horse")).unwrap());
     });
     g.finish();
 }

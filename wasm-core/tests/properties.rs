@@ -149,27 +149,27 @@ fn wrong_key_and_wrong_password_are_the_same_error() {
     }))
     .unwrap();
     let sealed = seal(
-        &pw_link.unlock(Some(b"right")).unwrap(),
+        &pw_link.unlock(Some("right")).unwrap(),
         b"secret data",
         64,
         5,
     );
-    let mut dec = Decryptor::new(pw_link.unlock(Some(b"wrong")).unwrap());
+    let mut dec = Decryptor::new(pw_link.unlock(Some("wrong")).unwrap());
     assert_eq!(dec.push(&sealed), Err(DecryptError));
     // The proof depends on the password, so a wrong one cannot fetch.
     assert_ne!(
         pw_link
-            .unlock(Some(b"wrong"))
+            .unlock(Some("wrong"))
             .unwrap()
             .download_proof()
             .verifier(),
         pw_link
-            .unlock(Some(b"right"))
+            .unlock(Some("right"))
             .unwrap()
             .download_proof()
             .verifier()
     );
-    let mut dec = Decryptor::new(pw_link.unlock(Some(b"right")).unwrap());
+    let mut dec = Decryptor::new(pw_link.unlock(Some("right")).unwrap());
     assert_eq!(dec.push(&sealed).unwrap(), b"secret data");
     dec.finish().unwrap();
 }
@@ -178,7 +178,7 @@ fn wrong_key_and_wrong_password_are_the_same_error() {
 fn password_rules() {
     let plain = Link::generate(None).unwrap();
     assert_eq!(
-        plain.unlock(Some(b"x")).err(),
+        plain.unlock(Some("x")).err(),
         Some(veil_core::Error::PasswordNotExpected)
     );
     let pw = Link::generate(Some(veil_core::Argon2Params::DEFAULT)).unwrap();
@@ -187,7 +187,7 @@ fn password_rules() {
         Some(veil_core::Error::PasswordRequired)
     );
     assert_eq!(
-        pw.unlock(Some(b"")).err(),
+        pw.unlock(Some("")).err(),
         Some(veil_core::Error::EmptyPassword)
     );
 }

@@ -135,6 +135,15 @@ fn cases() -> Vec<Case> {
             password: None,
             kdf: None,
         },
+        Case {
+            file: "08-password-nfd.json",
+            description: "password given decomposed (NFD: a, o followed by U+0308): it is \
+                normalised to NFC before Argon2id, so it gives the key of the composed password",
+            size: 10,
+            record_size: 64,
+            password: Some("pa\u{308}sswo\u{308}rd"),
+            kdf: Some(SMALL_KDF),
+        },
     ]
 }
 
@@ -142,7 +151,7 @@ fn build(case: &Case, index: u8) -> Vector {
     let secret = [index; 32].map(|b| b.wrapping_mul(17).wrapping_add(3));
     let salt = [index; 32].map(|b| b.wrapping_mul(29).wrapping_add(101));
     let link = Link::from_parts(LinkSecret::from_bytes(secret), case.kdf).unwrap();
-    let key = link.unlock(case.password.map(str::as_bytes)).unwrap();
+    let key = link.unlock(case.password).unwrap();
     let plaintext = pattern(case.size);
     let meta = Metadata {
         name: format!("vector-{index}.bin"),
@@ -210,7 +219,7 @@ fn vectors_match_and_decrypt() {
         let link = Link::parse_fragment(&stored.fragment).unwrap();
         assert_eq!(
             hex::encode(
-                link.unlock(stored.password.as_deref().map(str::as_bytes))
+                link.unlock(stored.password.as_deref())
                     .unwrap()
                     .download_proof()
                     .verifier()
@@ -218,9 +227,23 @@ fn vectors_match_and_decrypt() {
             .len(),
             64
         );
-        let key = link
-            .unlock(stored.password.as_deref().map(str::as_bytes))
-            .unwrap();
+        let key = link.unlock(stored.password.as_deref()).unwrap();
+        // The composed and decomposed spellings of a password are one password.
+        if let Some(pw) = &stored.password {
+            use unicode_normalization::UnicodeNormalization;
+            for spelling in [pw.nfc().collect::<String>(), pw.nfd().collect()] {
+                assert_eq!(
+                    link.unlock(Some(&spelling))
+                        .unwrap()
+                        .download_proof()
+                        .to_base64()
+                        .as_str(),
+                    stored.download_proof,
+                    "{}",
+                    case.file
+                );
+            }
+        }
         assert_eq!(
             key.download_proof().to_base64().as_str(),
             stored.download_proof
