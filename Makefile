@@ -20,7 +20,9 @@ setup:
 wasm: setup
 	wasm-pack build wasm-core --target web --profile wasm --mode no-install \
 	  --out-dir ../$(WASM_OUT) --out-name veil --no-pack
-	@rm -f $(WASM_OUT)/.gitignore
+	wasm-pack build wasm-qr --target web --profile wasm --mode no-install \
+	  --out-dir ../web/pkg-qr --out-name qr --no-pack
+	@rm -f $(WASM_OUT)/.gitignore web/pkg-qr/.gitignore
 	@printf 'wasm: %s bytes, %s gzipped\n' "$$(stat -c %s $(WASM_OUT)/veil_bg.wasm)" "$$(gzip -9c $(WASM_OUT)/veil_bg.wasm | wc -c)"
 
 ## Builds everything and serves http://127.0.0.1:8080 with ./data.
@@ -79,4 +81,4 @@ fuzz: setup
 
 clean:
 	$(CARGO) clean
-	rm -rf $(WASM_OUT)
+	rm -rf $(WASM_OUT) web/pkg-qr

@@ -210,6 +210,33 @@ describe('the CLI and the browser read each other', () => {
     fs.rmSync(dir, { recursive: true, force: true });
     await s.context.close();
   });
+
+  // One password, two spellings: "é" as one code point (NFC) and as "e" plus
+  // a combining accent (NFD). The core normalises for every client.
+  const NFC = 'caf\u00e9 cr\u00e8me';
+  const NFD = 'cafe\u0301 cre\u0300me';
+
+  test('a password typed decomposed in the CLI opens in the page typed composed', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-cli-'));
+    fs.writeFileSync(path.join(dir, 'pw'), `${NFD}\n`);
+    const out = JSON.parse(execFileSync(veil, ['send', GPS_JPEG, '--server', srv.base, '--json', '--password-file', path.join(dir, 'pw')], { encoding: 'utf8' }));
+    const r = await fetchAsRecipient(srv.base, out.link, { password: NFC });
+    assert.equal(await r.page.isVisible('#done'), true, await r.page.textContent('#error'));
+    await r.context.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('a password typed composed in the page opens in the CLI typed decomposed', async () => {
+    const s = await newPage(srv.base);
+    const src = path.join(CORPUS, 'MANIFEST.tsv');
+    const { link } = await share(s.page, srv.base, { file: src, password: NFC });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-cli-'));
+    fs.writeFileSync(path.join(dir, 'pw'), `${NFD}\n`);
+    execFileSync(veil, ['get', link, '--password-file', path.join(dir, 'pw')], { cwd: dir });
+    assert.ok(fs.readFileSync(path.join(dir, 'MANIFEST.tsv')).equals(fs.readFileSync(src)));
+    fs.rmSync(dir, { recursive: true, force: true });
+    await s.context.close();
+  });
 });
 
 describe('expiry', () => {

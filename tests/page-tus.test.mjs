@@ -6,8 +6,16 @@
 // Run: node --test tests/page-tus.test.mjs  (make test does, after cargo builds the server)
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createUpload, sendChunk } from '../web/js/tus.js';
-import { startServer } from './server.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+import { initSync } from '../web/pkg/veil.js';
+import { root, startServer } from './server.mjs';
+
+// The client takes the protocol from the wasm module; in node it is
+// instantiated from the file first (the page fetches it).
+initSync({ module: fs.readFileSync(path.join(root, 'web/pkg/veil_bg.wasm')) });
+const { createUpload, sendChunk } = await import('../web/js/tus.js');
+await (await import('../web/js/protocol.js')).ready;
 
 const realFetch = globalThis.fetch;
 let srv;
@@ -37,7 +45,7 @@ const bytes = (n) => new Uint8Array(Array.from({ length: n }, (_, i) => (i * 31 
 
 test('a PATCH cut off half way is resumed from the server offset, not resent whole', async () => {
   const data = bytes(600_000);
-  const upload = await createUpload(data.length, { expires_in: 120 });
+  const upload = await createUpload(data.length, { expiresIn: 120 });
   const sent = [];
   // The connection drops after half the chunk reached the server: the
   // server keeps that half, the client only sees a network error.
@@ -49,7 +57,7 @@ test('a PATCH cut off half way is resumed from the server offset, not resent who
   };
   const spy = globalThis.fetch;
   globalThis.fetch = (url, init) => {
-    if (init?.method === 'PATCH') sent.push({ offset: Number(init.headers['Upload-Offset']), size: init.body.size });
+    if (init?.method === 'PATCH') sent.push({ offset: Number(new Headers(init.headers).get('Upload-Offset')), size: init.body.size });
     return spy(url, init);
   };
   const retries = [];

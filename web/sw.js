@@ -6,8 +6,8 @@
 // are ever sent here, and the stream is closed only after the decryptor
 // checked the end of the file; on any failure it is errored, and the
 // browser discards the partial download. Nothing here touches the network.
-const PREFIX = '/d/~stream/';
-const WAIT = 30_000; // a registered stream must be opened within this time
+importScripts('/js/channels.js');
+const { stream: S, sink: K, timeouts: T, streamPath: PREFIX } = self.VEIL_CHANNELS;
 const pending = new Map(); // stream id -> { port, name, size }
 
 self.addEventListener('install', () => self.skipWaiting());
@@ -16,11 +16,11 @@ self.addEventListener('activate', (e) => e.waitUntil(self.clients.claim()));
 self.addEventListener('message', (e) => {
   const d = e.data;
   // 'ping' messages only keep this worker alive during a long download.
-  if (d?.type !== 'stream' || !e.ports[0] || typeof d.id !== 'string') return;
+  if (d?.type !== S.stream || !e.ports[0] || typeof d.id !== 'string') return;
   const port = e.ports[0];
   pending.set(d.id, { port, name: String(d.name), size: Number(d.size) });
-  setTimeout(() => pending.delete(d.id), WAIT);
-  port.postMessage({ type: 'registered' });
+  setTimeout(() => pending.delete(d.id), T.pendingStream);
+  port.postMessage({ type: S.registered });
 });
 
 self.addEventListener('fetch', (e) => {
@@ -50,9 +50,9 @@ function fromPort(port) {
   return new ReadableStream({
     start(controller) {
       port.onmessage = ({ data }) => {
-        if (data?.type === 'chunk') {
+        if (data?.type === K.chunk) {
           for (const part of data.parts) controller.enqueue(part);
-        } else if (data?.type === 'end') {
+        } else if (data?.type === K.end) {
           controller.close();
         } else {
           controller.error(new Error('the download failed'));
@@ -62,11 +62,11 @@ function fromPort(port) {
       };
     },
     pull() {
-      port.postMessage({ type: 'more' });
+      port.postMessage({ type: K.more });
       return new Promise((resolve) => { arrived = resolve; });
     },
     cancel() {
-      port.postMessage({ type: 'cancel' });
+      port.postMessage({ type: K.cancel });
     },
   }, { highWaterMark: 8 << 20, size: (chunk) => chunk.byteLength });
 }

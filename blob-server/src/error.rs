@@ -82,6 +82,13 @@ impl From<std::io::Error> for ApiError {
     }
 }
 
+impl From<veil_core::Error> for ApiError {
+    fn from(e: veil_core::Error) -> Self {
+        // Only the CSPRNG can fail where the server uses the core.
+        Self::Internal(e.to_string())
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         Self::Internal(format!("blocking task failed: {e}"))

@@ -24,50 +24,22 @@ fn decode_exact<const N: usize>(s: &str) -> Option<[u8; N]> {
     (URL_SAFE_NO_PAD.encode(arr) == s).then_some(arr)
 }
 
-/// A blob (or upload) id: 128 random bits, 22 base64url characters.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
-pub struct BlobId([u8; 16]);
+/// A blob (or upload) id: the syntax is the protocol's, defined once in
+/// the core.
+pub use veil_core::protocol::BlobId;
 
-impl BlobId {
-    /// A fresh random id.
-    pub fn generate() -> std::io::Result<Self> {
-        let mut b = [0u8; 16];
-        random(&mut b)?;
-        Ok(Self(b))
-    }
-
-    /// Parses the 22-character form; anything else is `None`.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        decode_exact::<16>(s).map(Self)
-    }
-
-    /// The raw bytes.
-    #[must_use]
-    pub fn as_bytes(&self) -> &[u8; 16] {
-        &self.0
-    }
-
-    /// From raw bytes.
-    #[must_use]
-    pub fn from_bytes(b: [u8; 16]) -> Self {
-        Self(b)
-    }
-
-    /// Where this id's record lives in the store. The store never holds
-    /// the id itself: once a record is gone (and the store compacted),
-    /// nothing on disk matches the id.
-    #[must_use]
-    pub fn slot(&self) -> Slot {
-        let mut h = Sha256::new();
-        h.update(b"veil/v1 record slot\0");
-        h.update(self.0);
-        Slot(h.finalize().into())
-    }
+/// Where an id's record lives in the store. The store never holds the id
+/// itself: once a record is gone (and the store compacted), nothing on
+/// disk matches the id.
+#[must_use]
+pub fn slot(id: &BlobId) -> Slot {
+    let mut h = Sha256::new();
+    h.update(b"veil/v1 record slot\0");
+    h.update(id.as_bytes());
+    Slot(h.finalize().into())
 }
 
-/// The store's key for one blob or upload: SHA-256 of its id (see
-/// [`BlobId::slot`]).
+/// The store's key for one blob or upload: SHA-256 of its id (see [`slot`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Slot(pub [u8; 32]);
 
@@ -108,12 +80,6 @@ impl FileName {
 impl std::fmt::Display for FileName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
-
-impl std::fmt::Display for BlobId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&URL_SAFE_NO_PAD.encode(self.0))
     }
 }
 
@@ -190,24 +156,6 @@ impl Eq for Digest32 {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_round_trip_and_reject_junk() {
-        let id = BlobId::generate().unwrap();
-        let s = id.to_string();
-        assert_eq!(s.len(), 22);
-        assert_eq!(BlobId::parse(&s), Some(id));
-        for bad in [
-            "",
-            "../../etc/passwd",
-            &s[..21],
-            &format!("{s}A"),
-            "%2e%2e",
-            "aaaaaaaaaaaaaaaaaaaaa/",
-        ] {
-            assert_eq!(BlobId::parse(bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn file_names_round_trip() {

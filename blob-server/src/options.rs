@@ -8,12 +8,7 @@ use crate::config::Settings;
 use crate::error::ApiError;
 use crate::ids::Digest32;
 
-/// Upload option headers (documented in docs/API.md).
-pub const H_EXPIRES_IN: &str = "veil-expires-in";
-/// See [`H_EXPIRES_IN`].
-pub const H_MAX_DOWNLOADS: &str = "veil-max-downloads";
-/// See [`H_EXPIRES_IN`].
-pub const H_PROOF_HASH: &str = "veil-proof-hash";
+use veil_core::protocol::header::{EXPIRES_IN, MAX_DOWNLOADS, PROOF_HASH};
 
 /// Blob options, however they arrived.
 #[derive(Clone, Copy)]
@@ -81,11 +76,6 @@ impl Options {
                 })
                 .transpose()
         };
-        Self::parse(
-            get(H_EXPIRES_IN)?,
-            get(H_MAX_DOWNLOADS)?,
-            get(H_PROOF_HASH)?,
-            s,
-        )
+        Self::parse(get(EXPIRES_IN)?, get(MAX_DOWNLOADS)?, get(PROOF_HASH)?, s)
     }
 }

@@ -13,50 +13,54 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 use crate::handlers::{blobs, service, uploads};
 use crate::{headers, AppState};
+use veil_core::protocol::{BLOBS, CONFIG, DELETE_PREFIX, SHARE_PREFIX, UPLOADS};
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let web = state.settings.static_dir.clone();
     let pages = ServeDir::new(&web).fallback(ServeFile::new(web.join("index.html")));
     let api = Router::new()
-        .route("/api/v1/blobs", post(blobs::create))
+        .route(BLOBS, post(blobs::create))
         .route(
-            "/api/v1/blobs/{id}",
+            &format!("{BLOBS}/{{id}}"),
             get(blobs::download).head(blobs::head).delete(blobs::delete),
         )
+        .route(UPLOADS, post(uploads::create).options(uploads::options))
         .route(
-            "/api/v1/uploads",
-            post(uploads::create).options(uploads::options),
-        )
-        .route(
-            "/api/v1/uploads/{id}",
+            &format!("{UPLOADS}/{{id}}"),
             head(uploads::head)
                 .patch(uploads::patch)
                 .delete(uploads::terminate),
         )
-        .route("/api/v1/config", get(service::config))
+        .route(CONFIG, get(service::config))
         .route("/healthz", get(service::healthz))
         .route("/api", any(service::not_found))
         .route("/api/", any(service::not_found))
         .route("/api/{*rest}", any(service::not_found))
         .method_not_allowed_fallback(service::method_not_allowed);
-    api.route_service("/d/{id}", ServeFile::new(web.join("download.html")))
-        .route_service("/x/{id}", ServeFile::new(web.join("delete.html")))
-        .fallback_service(pages)
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            // The matched route only: never the URI, query or headers.
-            let route = req
-                .extensions()
-                .get::<MatchedPath>()
-                .map_or("static", MatchedPath::as_str);
-            tracing::info_span!("http", method = %req.method(), route)
-        }))
-        .layer(axum::middleware::from_fn(path_targets_only))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            headers::security_headers,
-        ))
-        .with_state(state)
+    api.route_service(
+        &format!("{SHARE_PREFIX}{{id}}"),
+        ServeFile::new(web.join("download.html")),
+    )
+    .route_service(
+        &format!("{DELETE_PREFIX}{{id}}"),
+        ServeFile::new(web.join("delete.html")),
+    )
+    .fallback_service(pages)
+    .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+        // The matched route only: never the URI, query or headers.
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("static", MatchedPath::as_str);
+        tracing::info_span!("http", method = %req.method(), route)
+    }))
+    .layer(axum::middleware::from_fn(path_targets_only))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        headers::security_headers,
+    ))
+    .with_state(state)
 }
 
 /// A request target whose path does not start with `/` (`GET healthz`,

@@ -34,7 +34,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use sled::Transactional;
 
 use crate::erasure::{shred, shred_tree, ReadGuard, Readers};
-use crate::ids::{BlobId, Digest32, FileName, Slot};
+use crate::ids::{slot, BlobId, Digest32, FileName, Slot};
 use crate::record::{expiry_key, split_expiry_key, BlobRecord, UploadRecord};
 
 /// Storage failures. The HTTP layer maps these to fixed public messages.
@@ -441,7 +441,7 @@ impl Store {
             if fs::rename(&old_file, self.path("blobs", &rec.file)).is_err() {
                 continue;
             }
-            db.blobs.insert(id.slot().0, rec.encode())?;
+            db.blobs.insert(slot(&id).0, rec.encode())?;
         }
         db.expiry.clear()?;
         for item in db.blobs.iter() {

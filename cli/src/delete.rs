@@ -2,6 +2,7 @@
 //! deletion link (`/x/ID#TOKEN`) or a share link plus its token.
 
 use anyhow::anyhow;
+use veil_core::protocol::{DeletionLink, ShareLink, BLOBS};
 
 use crate::exit::{transport, Failure};
 
@@ -17,11 +18,11 @@ pub struct Args {
 
 /// Runs `veil delete`.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let (server, id, token) = match (&args.token, crate::link::parse(&args.link, 'x')) {
-        (None, Ok(l)) => (l.server, l.id, l.fragment),
+    let (server, id, token) = match (&args.token, DeletionLink::parse(&args.link)) {
+        (None, Ok(l)) => (l.origin, l.id, l.token),
         (Some(t), _) => {
-            let l = crate::link::parse(&args.link, 'd')?;
-            (l.server, l.id, t.clone())
+            let l = ShareLink::parse(&args.link).map_err(|_| Failure::BadLink)?;
+            (l.origin, l.id, t.clone())
         }
         (None, Err(_)) => {
             return Err(Failure::Other(anyhow!(
@@ -29,8 +30,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             )))
         }
     };
-    match ureq::delete(&format!("{server}/api/v1/blobs/{id}"))
-        .set("Authorization", &format!("Bearer {token}"))
+    match ureq::delete(&format!("{server}{BLOBS}/{id}"))
+        .set("authorization", &format!("Bearer {token}"))
         .call()
     {
         Ok(_) => {

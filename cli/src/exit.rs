@@ -13,8 +13,12 @@ pub enum Failure {
     Gone,
     /// 4: wrong password (nothing was consumed).
     WrongPassword,
-    /// 5: the data is damaged or was tampered with.
+    /// 5: the data is damaged or was tampered with; nothing was saved.
     Damaged,
+    /// 5 too: damaged, found after this many bytes had gone to standard
+    /// output (each verified record by record, but the file as a whole is
+    /// not: the rest is missing or forged).
+    DamagedAfterStdout(u64),
     /// 6: the server cannot be reached.
     Unreachable(String),
     /// 7: the link is incomplete or malformed.
@@ -28,7 +32,7 @@ impl Failure {
             Self::Other(_) => 1,
             Self::Gone => 3,
             Self::WrongPassword => 4,
-            Self::Damaged => 5,
+            Self::Damaged | Self::DamagedAfterStdout(_) => 5,
             Self::Unreachable(_) => 6,
             Self::BadLink => 7,
         })
@@ -42,6 +46,11 @@ impl fmt::Display for Failure {
             Self::Gone => f.write_str("this file is gone: it expired, was already downloaded, was deleted, or never existed"),
             Self::WrongPassword => f.write_str("wrong password (nothing was downloaded, so you can try again)"),
             Self::Damaged => f.write_str("the file is damaged or was tampered with; nothing was saved"),
+            Self::DamagedAfterStdout(n) => write!(
+                f,
+                "the file is damaged or was tampered with: standard output already received {n} bytes of it, \
+                 which are not the whole file; discard them"
+            ),
             Self::Unreachable(why) => write!(f, "the server cannot be reached: {why}"),
             Self::BadLink => f.write_str("the link is incomplete or malformed"),
         }

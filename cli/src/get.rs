@@ -6,6 +6,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
+use veil_core::protocol::{header, DownloadAnswer, ShareLink, BLOBS};
 use veil_core::{Decryptor, Link};
 
 use crate::exit::{transport, Failure};
@@ -17,7 +18,10 @@ pub struct Args {
     /// The share link (https://host/d/ID#SECRET).
     link: String,
     /// Where to write: a path, or `-` for standard output [default: the
-    /// original file name, in the current directory].
+    /// original file name, in the current directory]. A file appears only
+    /// once everything verified; standard output gets each record as it
+    /// verifies, so on damage (exit 5) what it already received must be
+    /// discarded.
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// Read the password from the first line of this file instead of asking.
@@ -26,20 +30,6 @@ pub struct Args {
     /// Overwrite the output file if it exists.
     #[arg(short, long)]
     force: bool,
-}
-
-/// A file name from the sender, made safe: no directories, no dot names.
-fn safe_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .map(|c| if c.is_control() { '_' } else { c })
-        .collect();
-    match cleaned.trim() {
-        "" | "." | ".." => "veil-download".to_owned(),
-        n if n.starts_with('.') => format!("_{n}"),
-        n => n.to_owned(),
-    }
 }
 
 /// `photo.jpg` → `photo (1).jpg`, the first name that does not exist.
@@ -61,9 +51,10 @@ fn free_name(dir: &Path, name: &str) -> PathBuf {
 
 /// Runs `veil get`.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let parsed = crate::link::parse(&args.link, 'd')?;
+    let parsed = ShareLink::parse(&args.link).map_err(|_| Failure::BadLink)?;
     let link = Link::parse_fragment(&parsed.fragment).map_err(|_| Failure::BadLink)?;
-    let url = format!("{}/api/v1/blobs/{}", parsed.server, parsed.id);
+    let id = parsed.id.to_string();
+    let url = format!("{}{BLOBS}/{id}", parsed.origin);
     if let Some(out) = args.output.as_deref().filter(|o| o.as_os_str() != "-") {
         if out.exists() && !args.force {
             return Err(Failure::Other(anyhow!(
@@ -89,44 +80,63 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     } else {
         None
     };
-    let key = link.unlock(password.as_ref().map(|p| p.as_bytes()))?;
+    let key = link.unlock(password.as_deref().map(String::as_str))?;
     let proof = key.download_proof();
     let proof_text = proof.to_base64().to_string();
-    let mut answer = ureq::get(&url).set("Veil-Proof", &proof_text).call();
-    let bits = match &answer {
-        Err(ureq::Error::Status(429, r)) => r.header("Veil-Work-Bits").and_then(|b| b.parse().ok()),
-        _ => None,
-    };
-    if let Some(bits) = bits {
-        // Others tried wrong passwords on this link: prove this attempt is
-        // not a guess (docs/API.md, "Wrong proofs").
-        eprintln!("someone tried wrong passwords on this link; doing the server's proof of work");
-        let nonce = veil_core::work::solve(&parsed.id, &proof_text, bits);
-        answer = ureq::get(&url)
-            .set("Veil-Proof", &proof_text)
-            .set("Veil-Work", &nonce.to_string())
-            .call();
-    }
-    let resp = match answer {
-        Ok(r) => r,
-        Err(ureq::Error::Status(404, _)) => return Err(Failure::Gone),
-        Err(ureq::Error::Status(403, _)) if password.is_some() => {
-            return Err(Failure::WrongPassword)
+    // The meaning of each answer is the protocol's (DownloadAnswer); a 429
+    // asking for work is answered once with the work done.
+    let call = |work: Option<u64>| -> Result<ureq::Response, Failure> {
+        let req = ureq::get(&url).set(header::PROOF, &proof_text);
+        let req = match work {
+            Some(n) => req.set(header::WORK, &n.to_string()),
+            None => req,
+        };
+        match req.call() {
+            Ok(r) => Ok(r),
+            Err(ureq::Error::Status(_, r)) => Ok(r),
+            Err(e) => Err(transport(e)),
         }
-        Err(ureq::Error::Status(403, _)) => return Err(Failure::BadLink),
-        Err(ureq::Error::Status(429 | 503, _)) => {
+    };
+    let classify = |r: &ureq::Response| {
+        DownloadAnswer::classify(r.status(), password.is_some(), r.header(header::WORK_BITS))
+    };
+    let mut resp = call(None)?;
+    if let DownloadAnswer::WorkRequired(bits) = classify(&resp) {
+        eprintln!("someone tried wrong passwords on this link; doing the server's proof of work");
+        resp = call(Some(veil_core::work::solve(&id, &proof_text, bits)))?;
+    }
+    match classify(&resp) {
+        DownloadAnswer::Granted => {}
+        DownloadAnswer::Gone => return Err(Failure::Gone),
+        DownloadAnswer::WrongPassword => return Err(Failure::WrongPassword),
+        DownloadAnswer::WrongLink => return Err(Failure::BadLink),
+        DownloadAnswer::WorkRequired(_) | DownloadAnswer::Busy => {
             return Err(Failure::Other(anyhow!(
                 "the server is busy; nothing was downloaded, try again in a moment"
-            )));
+            )))
         }
-        Err(e) => return Err(transport(e)),
-    };
+        _ => {
+            return Err(Failure::Other(anyhow!(
+                "the server answered {}",
+                resp.status()
+            )))
+        }
+    }
     let mut reader = resp.into_reader();
     let mut dec = Decryptor::new(key);
     let bar = progress::bar(total, "receiving");
     let mut buf = vec![0u8; 256 * 1024];
     let mut received = 0u64;
     let mut sink: Option<Sink> = None;
+    // Bytes already written to standard output, which cannot be taken back.
+    let mut sent = 0u64;
+    let damaged = |sent: u64| {
+        if sent > 0 {
+            Failure::DamagedAfterStdout(sent)
+        } else {
+            Failure::Damaged
+        }
+    };
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -137,7 +147,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         bar.set_position(received);
         let plain = dec
             .push(buf.get(..n).unwrap_or_default())
-            .map_err(|_| Failure::Damaged)?;
+            .map_err(|_| damaged(sent))?;
         if sink.is_none() {
             if let Some(meta) = dec.metadata() {
                 sink = Some(Sink::open(args, &meta.name)?);
@@ -145,9 +155,12 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         }
         if let Some(s) = sink.as_mut() {
             s.write(&plain)?;
+            if matches!(s, Sink::Stdout(_)) {
+                sent += plain.len() as u64;
+            }
         }
     }
-    let meta = dec.finish().map_err(|_| Failure::Damaged)?;
+    let meta = dec.finish().map_err(|_| damaged(sent))?;
     bar.finish_and_clear();
     let sink = match sink {
         Some(s) => s,
@@ -174,7 +187,7 @@ impl Sink {
         let dest = match &args.output {
             Some(o) if o.as_os_str() == "-" => return Ok(Self::Stdout(std::io::stdout())),
             Some(o) => o.clone(),
-            None => PathBuf::from(safe_name(sender_name)),
+            None => PathBuf::from(veil_core::metadata::safe_file_name(sender_name)),
         };
         let dir = match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
@@ -224,20 +237,5 @@ impl Sink {
                 Ok(Some(dest))
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::safe_name;
-
-    #[test]
-    fn sender_names_cannot_escape_the_directory() {
-        assert_eq!(safe_name("photo.jpg"), "photo.jpg");
-        assert_eq!(safe_name("../../etc/passwd"), "passwd");
-        assert_eq!(safe_name("C:\\\\x\\\\evil.exe"), "evil.exe");
-        assert_eq!(safe_name(".."), "veil-download");
-        assert_eq!(safe_name(".bashrc"), "_.bashrc");
-        assert_eq!(safe_name("a\nb"), "a_b");
     }
 }

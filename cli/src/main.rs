@@ -6,13 +6,13 @@
 //! # Layout
 //! - `main.rs`: argument parsing and dispatch (this file);
 //! - `strip.rs`, `send.rs`, `get.rs`, `delete.rs`: one subcommand each;
-//! - `link.rs`: share and deletion links; `password.rs`: reading passwords;
+//! - `password.rs`: reading passwords (links and the protocol are the
+//!   core's, `veil_core::protocol`);
 //! - `progress.rs`: progress bars; `exit.rs`: failure kinds and exit codes.
 
 mod delete;
 mod exit;
 mod get;
-mod link;
 mod password;
 mod progress;
 mod send;

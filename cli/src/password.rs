@@ -1,6 +1,7 @@
 //! Reading a password: from `--password-file` (first line), else a prompt
-//! on the terminal without echo. Normalisation matches the page's: the
-//! bytes are the UTF-8 of what was typed, trailing newline removed.
+//! on the terminal without echo; trailing newline removed. It is passed on
+//! as typed: the core normalises it (NFC, `veil_core::password`), the same
+//! for every client.
 
 use anyhow::{bail, Context, Result};
 use std::path::Path;

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{anyhow, Context};
-use base64::Engine as _;
-use veil_core::{strip, Argon2Params, Encryptor, Link, Metadata, DEFAULT_RECORD_SIZE};
+use veil_core::protocol::{
+    header, upload_metadata, BlobId, DeletionLink, ShareLink, UploadOptions, TUS_CONTENT_TYPE,
+    TUS_VERSION, UPLOADS,
+};
+use veil_core::{prepare, strip, Argon2Params, Encryptor, Link, Metadata, DEFAULT_RECORD_SIZE};
 
 use crate::exit::{transport, Failure};
 use crate::progress;
@@ -112,7 +115,7 @@ fn send_one(
     } = prepare(path, args.no_strip)?;
     let kdf = password.map(|_| Argon2Params::DEFAULT);
     let link = Link::generate(kdf)?;
-    let key = link.unlock(password.map(str::as_bytes))?;
+    let key = link.unlock(password)?;
     let meta = Metadata {
         name: name.clone(),
         mime,
@@ -123,22 +126,15 @@ fn send_one(
     let total = enc.container_len();
     let server = args.server.trim_end_matches('/');
 
-    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-    let mut metadata = vec![format!(
-        "proof_hash {}",
-        b64(&key.download_proof().verifier_base64())
-    )];
-    if let Some(e) = expires {
-        metadata.push(format!("expires_in {}", b64(&e.to_string())));
-    }
-    let downloads = if args.burn { Some(1) } else { args.downloads };
-    if let Some(d) = downloads {
-        metadata.push(format!("max_downloads {}", b64(&d.to_string())));
-    }
-    let created = ureq::post(&format!("{server}/api/v1/uploads"))
-        .set("Tus-Resumable", "1.0.0")
-        .set("Upload-Length", &total.to_string())
-        .set("Upload-Metadata", &metadata.join(","))
+    let metadata = upload_metadata(&UploadOptions {
+        expires_in: expires,
+        max_downloads: if args.burn { Some(1) } else { args.downloads },
+        proof_hash: Some(key.download_proof().verifier_base64()),
+    });
+    let created = ureq::post(&format!("{server}{UPLOADS}"))
+        .set(header::TUS_RESUMABLE, TUS_VERSION)
+        .set(header::UPLOAD_LENGTH, &total.to_string())
+        .set(header::UPLOAD_METADATA, &metadata)
         .call()
         .map_err(|e| match e {
             ureq::Error::Status(413, _) => {
@@ -147,15 +143,15 @@ fn send_one(
             other => transport(other),
         })?;
     let location = created
-        .header("Location")
+        .header("location")
         .ok_or_else(|| anyhow!("the server gave no upload location"))?
         .to_owned();
     let id = created
-        .header("Veil-Blob-Id")
+        .header(header::BLOB_ID)
         .ok_or_else(|| anyhow!("the server gave no blob id"))?
         .to_owned();
     let token = created
-        .header("Veil-Delete-Token")
+        .header(header::DELETE_TOKEN)
         .ok_or_else(|| anyhow!("the server gave no deletion token"))?
         .to_owned();
     let upload_url = if location.starts_with("http") {
@@ -210,8 +206,19 @@ fn send_one(
     up.send(&buf)?;
     bar.finish_and_clear();
 
-    let share = format!("{server}/d/{id}#{}", link.fragment().as_str());
-    let delete = format!("{server}/x/{id}#{token}");
+    let id = BlobId::parse(&id).ok_or_else(|| anyhow!("the server gave a malformed blob id"))?;
+    let share = ShareLink {
+        origin: server.to_owned(),
+        id,
+        fragment: link.fragment().to_string(),
+    }
+    .to_string();
+    let delete = DeletionLink {
+        origin: server.to_owned(),
+        id,
+        token,
+    }
+    .to_string();
     if args.json {
         println!(
             "{}",
@@ -264,17 +271,12 @@ fn prepare(path: &Path, no_strip: bool) -> Result<Prepared, Failure> {
     let got = read_prefix(&mut file, &mut head)?;
     let head = head.get(..got).unwrap_or_default();
     let declared = crate::strip::declared_type(Path::new(&name));
-    let is_media = strip::sniff(head).is_some()
-        || declared.is_some_and(|d| d.starts_with("image/") || d.starts_with("video/"));
-    if no_strip || !is_media {
+    let kind = prepare::classify(head, declared);
+    if no_strip || kind == prepare::Kind::Other {
         use std::io::Seek;
         file.rewind().context("cannot rewind the file")?;
         let mime = strip::media_type(head, declared);
-        let lines = if is_media {
-            vec!["not cleaned: sent as is at the sender's request".to_owned()]
-        } else {
-            vec!["not an image: sent as is".to_owned()]
-        };
+        let lines = prepare::as_is_report(kind, None);
         return Ok(Prepared {
             name,
             source: Source::File(file, len),
@@ -335,17 +337,17 @@ impl Upload {
             let skip = usize::try_from(self.offset - start).unwrap_or(usize::MAX);
             let rest = bytes.get(skip..).unwrap_or_default();
             let result = ureq::patch(&self.url)
-                .set("Tus-Resumable", "1.0.0")
-                .set("Upload-Offset", &self.offset.to_string())
-                .set("Content-Type", "application/offset+octet-stream")
+                .set(header::TUS_RESUMABLE, TUS_VERSION)
+                .set(header::UPLOAD_OFFSET, &self.offset.to_string())
+                .set("content-type", TUS_CONTENT_TYPE)
                 .send_bytes(rest);
             match result {
                 Ok(r) => {
                     self.offset = r
-                        .header("Upload-Offset")
+                        .header(header::UPLOAD_OFFSET)
                         .and_then(|o| o.parse().ok())
                         .unwrap_or(end);
-                    if let Some(e) = r.header("Veil-Expires-At").and_then(|e| e.parse().ok()) {
+                    if let Some(e) = r.header(header::EXPIRES_AT).and_then(|e| e.parse().ok()) {
                         self.expires_at = Some(e);
                     }
                 }
@@ -355,11 +357,11 @@ impl Upload {
                     failures += 1;
                     std::thread::sleep(Duration::from_millis(500 * u64::from(failures)));
                     let head = ureq::head(&self.url)
-                        .set("Tus-Resumable", "1.0.0")
+                        .set(header::TUS_RESUMABLE, TUS_VERSION)
                         .call()
                         .map_err(transport)?;
                     self.offset = head
-                        .header("Upload-Offset")
+                        .header(header::UPLOAD_OFFSET)
                         .and_then(|o| o.parse().ok())
                         .unwrap_or(self.offset);
                 }

@@ -257,6 +257,22 @@ fn tampered_data_exits_5_and_writes_nothing() {
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(left, vec!["t.bin".to_owned()], "something was written");
+    // To standard output: earlier records went out, and the message says so.
+    let out = veil(&["get", &link, "-o", "-"], dir.path(), None);
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.stdout.is_empty(),
+        "the damage is near the end: earlier records go out"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "standard output already received {} bytes",
+            out.stdout.len()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("nothing was saved"), "{stderr}");
 }
 
 #[test]

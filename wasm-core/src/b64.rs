@@ -35,8 +35,17 @@ pub fn decode_exact<const N: usize>(s: &str) -> Option<[u8; N]> {
     if s.len() != (N * 4).div_ceil(3) {
         return None;
     }
-    let mut out = [0u8; N];
-    let mut at = 0;
+    decode(s)?.try_into().ok()
+}
+
+/// Decodes any length; `None` for a length no encoding has (4k+1), a
+/// character outside the alphabet, or non-zero unused bits.
+#[must_use]
+pub fn decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(s.len() / 4 * 3 + 2);
     for group in s.as_bytes().chunks(4) {
         let mut n = 0u32;
         for (i, &c) in group.iter().enumerate() {
@@ -44,16 +53,52 @@ pub fn decode_exact<const N: usize>(s: &str) -> Option<[u8; N]> {
         }
         let bytes = n.to_be_bytes();
         let take = group.len() - 1;
-        for &b in bytes.get(1..1 + take)? {
-            *out.get_mut(at)? = b;
-            at += 1;
-        }
+        out.extend_from_slice(bytes.get(1..1 + take)?);
         // Bits below the last whole byte must be zero.
         if take < 3 && bytes.get(1 + take).is_some_and(|&b| b != 0) {
             return None;
         }
     }
-    (at == N).then_some(out)
+    Some(out)
+}
+
+/// Standard base64 with padding (RFC 4648 §4), as tus `Upload-Metadata`
+/// requires.
+#[must_use]
+pub fn encode_standard(data: &[u8]) -> String {
+    let mut out: String = encode(data)
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
+    while out.len() % 4 != 0 {
+        out.push('=');
+    }
+    out
+}
+
+/// Decodes [`encode_standard`]'s form (padding optional, as tus clients differ).
+#[must_use]
+pub fn decode_standard(s: &str) -> Option<Vec<u8>> {
+    let unpadded = s
+        .strip_suffix("==")
+        .or_else(|| s.strip_suffix('='))
+        .unwrap_or(s);
+    if unpadded.contains(['-', '_', '=']) || (unpadded.len() != s.len() && s.len() % 4 != 0) {
+        return None;
+    }
+    let url: String = unpadded
+        .chars()
+        .map(|c| match c {
+            '+' => '-',
+            '/' => '_',
+            c => c,
+        })
+        .collect();
+    decode(&url)
 }
 
 #[cfg(test)]
@@ -90,5 +135,24 @@ mod tests {
         }
         let k = [0xFBu8; 32];
         assert_eq!(decode_exact::<32>(&encode(&k)), Some(k));
+    }
+
+    #[test]
+    fn standard_alphabet_with_padding() {
+        for (plain, enc) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("\u{fb}\u{ff}", "w7vDvw=="),
+        ] {
+            assert_eq!(encode_standard(plain.as_bytes()), enc);
+            assert_eq!(decode_standard(enc).as_deref(), Some(plain.as_bytes()));
+        }
+        assert_eq!(decode_standard("Zg").as_deref(), Some(&b"f"[..]));
+        assert_eq!(decode_standard("+/8="), Some(vec![0xfb, 0xff]));
+        assert_eq!(decode_standard("-_8="), None, "url-safe alphabet");
+        assert_eq!(decode_standard("Zg=a"), None);
+        assert_eq!(decode_standard("Z"), None);
     }
 }

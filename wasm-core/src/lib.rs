@@ -7,6 +7,11 @@
 //! - [`format`]: the fixed 60-byte header of the container.
 //! - [`metadata`]: the sealed file name, type, size and removal report.
 //! - [`padding`]: PADMÉ, so stored sizes reveal only a bucket.
+//! - [`password`]: passwords in NFC, the one normalisation every client uses.
+//! - [`prepare`]: whether a file is media to clean, and the report of one sent as is.
+//! - [`preview`]: which decrypted types a page may show inline.
+//! - [`protocol`]: the HTTP protocol with `blob-server`: paths, headers, ids,
+//!   links, tus metadata, what a download answer means.
 //! - [`stream`]: the streaming [`Encryptor`] and [`Decryptor`] (STREAM-style
 //!   AES-256-GCM records).
 //! - [`work`]: the proof of work a server may ask of download attempts
@@ -28,6 +33,10 @@ pub mod format;
 pub mod keys;
 pub mod metadata;
 pub mod padding;
+pub mod password;
+pub mod prepare;
+pub mod preview;
+pub mod protocol;
 pub mod stream;
 pub mod strip;
 pub mod work;

@@ -89,6 +89,12 @@ impl Metadata {
         if r.0.iter().any(|&b| b != 0) {
             return None;
         }
+        // One encoding per value: no whole block of padding beyond the
+        // fields (an extra all-zero block would be a second spelling).
+        let used = bytes.len() - r.0.len();
+        if bytes.len() != used.div_ceil(METADATA_BLOCK).max(1) * METADATA_BLOCK {
+            return None;
+        }
         Some(Self {
             name,
             mime,
@@ -102,6 +108,26 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     // Callers checked the length against limits far below u16::MAX.
     out.extend_from_slice(&u16::try_from(s.len()).unwrap_or(u16::MAX).to_be_bytes());
     out.extend_from_slice(s.as_bytes());
+}
+
+/// The name to save a received file under: the sender chose it, so it is
+/// hostile (FORMAT.md, "File names"). Only the last path component
+/// (after `/` or `\\`); control characters (NUL included) become `_`; a
+/// leading dot becomes `_.`; an empty, `.` or `..` name becomes
+/// `veil-download`.
+#[must_use]
+pub fn safe_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .map(|c| if c.is_control() { '_' } else { c })
+        .collect();
+    let trimmed = cleaned.trim_matches(|c: char| c.is_ascii_whitespace());
+    match trimmed {
+        "" | "." | ".." => "veil-download".to_owned(),
+        n if n.starts_with('.') => String::from("_") + n,
+        n => n.to_owned(),
+    }
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -146,6 +172,31 @@ mod tests {
         *bad.last_mut().unwrap() = 1;
         assert_eq!(Metadata::decode(&bad), None);
         assert_eq!(Metadata::decode(&enc[..20]), None);
+    }
+
+    #[test]
+    fn extra_zero_blocks_are_a_second_spelling_and_refused() {
+        let enc = Metadata::default().encode().unwrap();
+        let mut longer = enc.to_vec();
+        longer.resize(2 * METADATA_BLOCK, 0);
+        assert_eq!(Metadata::decode(&longer), None);
+        assert!(Metadata::decode(&enc).is_some());
+    }
+
+    #[test]
+    fn hostile_names_become_plain_file_names() {
+        for (hostile, safe) in [
+            ("../../etc/passwd", "passwd"),
+            ("C:\\Windows\\x.exe", "x.exe"),
+            ("a\0b\nc", "a_b_c"),
+            ("..", "veil-download"),
+            ("", "veil-download"),
+            ("dir/", "veil-download"),
+            (".bashrc", "_.bashrc"),
+            ("photo.jpg", "photo.jpg"),
+        ] {
+            assert_eq!(safe_file_name(hostile), safe, "{hostile:?}");
+        }
     }
 
     #[test]

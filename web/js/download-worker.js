@@ -3,9 +3,12 @@
 // available), and hand verified plaintext to the page (small files) or to
 // the service worker that streams it to disk (large ones). The key never
 // leaves this worker and the page.
-import init, { Key, Decryptor, solveWork } from '/pkg/veil.js';
+import { Key, Decryptor, solveWork, safeFileName } from '/pkg/veil.js';
+import '/js/channels.js';
+import { P, ready, downloadAnswer, previewKind } from '/js/protocol.js';
 
-const ready = init();
+const { download: M, sink: K, timeouts: T } = globalThis.VEIL_CHANNELS;
+
 let controller = null;
 
 // `type` names the message; payloads never use that key (see `mime`).
@@ -14,59 +17,58 @@ const post = (type, data = {}) => self.postMessage({ ...data, type });
 self.onmessage = async ({ data }) => {
   try {
     await ready;
-    if (data.type === 'download') await download(data);
-    else if (data.type === 'sink') sinkOffered?.(data);
+    if (data.type === M.download) await download(data);
+    else if (data.type === M.sink) sinkOffered?.(data);
   } catch (e) {
-    post('error', { message: e?.message ?? String(e), code: e?.code ?? 'error' });
+    post(M.error, { message: e?.message ?? String(e), code: e?.code ?? 'error' });
   }
 };
 
-class Gone extends Error {
-  constructor() {
-    super('This file is gone: it expired, was already downloaded, was deleted, or never existed.');
-    this.code = 'gone';
-  }
+// What each answer means is the core's (downloadAnswer); this only words it.
+function failure(answer, status) {
+  const messages = {
+    gone: 'This file is gone: it expired, was already downloaded, was deleted, or never existed.',
+    password: 'Wrong password. Nothing was downloaded, so you can try again.',
+    link: 'This link is incomplete or wrong.',
+    busy: 'The server is busy. Nothing was downloaded; try again in a moment.',
+    work: 'The server is busy. Nothing was downloaded; try again in a moment.',
+  };
+  const err = new Error(messages[answer] ?? `the server answered ${status}`);
+  err.code = answer;
+  return err;
 }
 
 async function download({ id, fragment, password }) {
   controller = new AbortController();
   const { signal } = controller;
-  const head = await fetch(`/api/v1/blobs/${id}`, { method: 'HEAD', signal });
-  if (head.status === 404) throw new Gone();
-  if (!head.ok) throw new Error(`the server answered ${head.status}`);
-  const total = Number(head.headers.get('Content-Length'));
-  post('info', { size: total, expiresAt: Number(head.headers.get('Veil-Expires-At')) });
-  if (password) post('progress', { phase: 'Checking the password', done: 0, total });
+  const url = `${P.blobs}/${id}`;
+  const head = await fetch(url, { method: 'HEAD', signal });
+  if (head.status === 404) throw failure('gone', 404);
+  if (!head.ok) throw failure('failed', head.status);
+  const total = Number(head.headers.get(P.contentLength));
+  post(M.info, { size: total, expiresAt: Number(head.headers.get(P.expiresAt)) });
+  if (password) post(M.progress, { phase: 'Checking the password', done: 0, total });
   let key;
   try {
-    key = Key.unlock(fragment, password ? password.normalize('NFC') : undefined);
+    key = Key.unlock(fragment, password || undefined);
   } catch (e) {
     const err = new Error(e.message);
     err.code = 'link';
     throw err;
   }
   const proof = key.proof();
-  const get = (headers) => fetch(`/api/v1/blobs/${id}`, { headers: { 'Veil-Proof': proof, ...headers }, signal, cache: 'no-store' });
+  const get = (headers) => fetch(url, { headers: { [P.proof]: proof, ...headers }, signal, cache: 'no-store' });
+  const answer = (r) => downloadAnswer(r.status, !!password, r.headers.get(P.workBits) ?? undefined);
   let r = await get({});
-  if (r.status === 429 && r.headers.get('Veil-Work-Bits')) {
+  if (answer(r) === 'work') {
     // Others tried wrong passwords on this link: the server asks every
     // attempt for a little work bound to its proof (docs/API.md, "Wrong proofs").
-    post('progress', { phase: 'Someone tried wrong passwords on this link; proving this attempt is not a guess', done: 0, total });
-    const nonce = solveWork(id, proof, Number(r.headers.get('Veil-Work-Bits')));
-    r = await get({ 'Veil-Work': String(nonce) });
+    post(M.progress, { phase: 'Someone tried wrong passwords on this link; proving this attempt is not a guess', done: 0, total });
+    const nonce = solveWork(id, proof, Number(r.headers.get(P.workBits)));
+    r = await get({ [P.work]: String(nonce) });
   }
-  if (r.status === 404) throw new Gone();
-  if (r.status === 403) {
-    const err = new Error(password ? 'Wrong password. Nothing was downloaded, so you can try again.' : 'This link is incomplete or wrong.');
-    err.code = password ? 'password' : 'link';
-    throw err;
-  }
-  if (r.status === 429 || r.status === 503) {
-    const err = new Error('The server is busy. Nothing was downloaded; try again in a moment.');
-    err.code = 'busy';
-    throw err;
-  }
-  if (!r.ok) throw new Error(`the server answered ${r.status}`);
+  const meaning = answer(r);
+  if (meaning !== 'granted') throw failure(meaning, r.status);
   await decrypt(r.body.getReader(), new Decryptor(key), total, signal);
 }
 
@@ -130,7 +132,7 @@ async function decrypt(reader, dec, total, signal) {
       if (done) break;
       if (performance.now() - shown > 100) {
         shown = performance.now();
-        post('progress', { phase: 'Downloading and decrypting', done: received, total, elapsed: shown - started });
+        post(M.progress, { phase: 'Downloading and decrypting', done: received, total, elapsed: shown - started });
       }
     }
     await flush();
@@ -149,16 +151,16 @@ async function decrypt(reader, dec, total, signal) {
     throw err;
   }
   const seconds = (performance.now() - started) / 1000;
-  const done = { name: meta.name, mime: meta.type, size: meta.size, report: meta.report, seconds };
+  const done = { name: safeFileName(meta.name), mime: meta.type, size: meta.size, report: meta.report, seconds };
   const inMemory = sink instanceof BlobSink ? sink : sink.fallback;
-  if (inMemory) post('downloaded', { ...done, blob: inMemory.close(safeType(meta.type)) });
+  if (inMemory) post(M.downloaded, { ...done, blob: inMemory.close(safeType(meta.type)) });
   else {
     try {
       await sink.close();
     } catch (e) {
       throw new Error(`The file could not be written: ${e?.message ?? e}`);
     }
-    post('saved', { ...done, where: sink.where });
+    post(M.saved, { ...done, where: sink.where });
   }
 }
 
@@ -186,7 +188,7 @@ let sinkOffered = null; // resolves with the page's answer to a stream request
 async function openSink(meta) {
   const stream = meta.size > BLOB_MAX;
   const answer = stream ? new Promise((resolve) => { sinkOffered = resolve; }) : null;
-  post('meta', { name: meta.name, mime: meta.type, size: meta.size, stream });
+  post(M.meta, { name: safeFileName(meta.name), mime: meta.type, size: meta.size, stream });
   const where = answer ? await answer : {};
   if (where.handle) {
     try {
@@ -222,7 +224,6 @@ class FileSink {
 
 class Cancelled extends Error {}
 
-const STREAM_START = 20_000; // ms for the browser to start a streamed download
 
 // Plaintext collected into a Blob; folded every 16 MiB so the browser can
 // move it out of this worker's heap.
@@ -267,8 +268,8 @@ class StreamSink {
     this.cancelled = false;
     this.wake = null;
     port.onmessage = ({ data }) => {
-      if (data?.type === 'more') this.credits++;
-      else if (data?.type === 'cancel') {
+      if (data?.type === K.more) this.credits++;
+      else if (data?.type === K.cancel) {
         this.cancelled = true;
         controller?.abort();
       }
@@ -282,7 +283,7 @@ class StreamSink {
     if (!this.started) {
       // The page opened the stream; if the browser never asks for data
       // (no download started), keep the file in memory instead.
-      const timer = setTimeout(() => this.wake?.(), STREAM_START);
+      const timer = setTimeout(() => this.wake?.(), T.streamStart);
       while (!this.credits && !this.cancelled && performance.now() - this.created < STREAM_START) {
         await new Promise((resolve) => { this.wake = resolve; });
       }
@@ -301,19 +302,20 @@ class StreamSink {
     // process, where each transferred buffer costs about as much as its
     // bytes (a warm service worker took twice as long with one per record).
     const one = concat(parts);
-    this.port.postMessage({ type: 'chunk', parts: [one] }, [one.buffer]);
+    this.port.postMessage({ type: K.chunk, parts: [one] }, [one.buffer]);
   }
 
   close() {
-    this.port.postMessage({ type: 'end' });
+    this.port.postMessage({ type: K.end });
   }
 
   abort() {
-    this.port.postMessage({ type: 'abort' });
+    this.port.postMessage({ type: K.abort });
   }
 }
 
-// Types that are safe to preview inline; everything else is a plain download.
+// Types that are safe to preview inline (the core's list); everything else
+// is a plain download.
 function safeType(t) {
-  return /^(image\/(png|jpeg|gif|webp|avif|heic|bmp)|video\/(mp4|webm|quicktime))$/.test(t) ? t : 'application/octet-stream';
+  return previewKind(t) ? t : 'application/octet-stream';
 }

@@ -1,17 +1,22 @@
 // The download page: nothing is fetched until the recipient clicks, so a
 // link preview cannot use up a burn-after-reading file.
-import init, { linkNeedsPassword } from '/pkg/veil.js';
+import { linkNeedsPassword } from '/pkg/veil.js';
 import { bytes, progressText, localTime, show } from '/js/format.js';
+import '/js/channels.js';
+import { P, ready, parseShareLink, previewKind } from '/js/protocol.js';
 
+const { download: M, stream: S, timeouts: T } = globalThis.VEIL_CHANNELS;
 const $ = (id) => document.getElementById(id);
-const id = location.pathname.split('/').pop();
-const fragment = location.hash.slice(1);
+// The link's syntax is the core's; a malformed one is reported in start().
+let link = null;
+let id;
+let fragment = '';
 let worker = null;
 // The service worker that streams large downloads to disk, if the browser
 // allows one (not in some private modes); registered on load so that it is
 // ready by the time a large file's first bytes are decrypted.
 const streamer = 'serviceWorker' in navigator
-  ? navigator.serviceWorker.register('/sw.js', { scope: '/d/' }).then(() => navigator.serviceWorker.ready).catch(() => null)
+  ? ready.then(() => navigator.serviceWorker.register('/sw.js', { scope: P.sharePrefix })).then(() => navigator.serviceWorker.ready).catch(() => null)
   : Promise.resolve(null);
 let keepAlive = null;
 
@@ -21,10 +26,11 @@ function error(message) {
 }
 
 async function start() {
-  await init();
+  await ready;
   let needsPassword = false;
   try {
-    if (!/^[A-Za-z0-9_-]{22}$/.test(id)) throw new Error('bad id');
+    link = parseShareLink(location.href);
+    ({ id, fragment } = link);
     needsPassword = linkNeedsPassword(fragment);
   } catch {
     show($('ask'), false);
@@ -46,7 +52,7 @@ async function start() {
     }
     show($('ask'), false);
     show($('working'), true);
-    worker.postMessage({ type: 'download', id, fragment, password });
+    worker.postMessage({ type: M.download, id, fragment, password });
   });
   // Enabled only now: a click before this point would have done nothing.
   $('download').disabled = false;
@@ -56,26 +62,26 @@ function makeWorker() {
   const w = new Worker('/js/download-worker.js', { type: 'module' });
   w.onmessage = ({ data }) => {
     switch (data.type) {
-      case 'info':
+      case M.info:
         $('status').textContent = `${bytes(data.size)} encrypted, expires ${localTime(data.expiresAt)}.`;
         break;
-      case 'progress':
+      case M.progress:
         $('bar').max = data.total || 1;
         $('bar').value = data.done;
         $('status').textContent = progressText(data);
         break;
-      case 'meta':
+      case M.meta:
         $('working-title').textContent = `Downloading ${data.name}`;
-        if (data.stream) saveTarget(data).then((where) => w.postMessage({ type: 'sink', ...where }, where.port ? [where.port] : []));
+        if (data.stream) saveTarget(data).then((where) => w.postMessage({ type: M.sink, ...where }, where.port ? [where.port] : []));
         break;
-      case 'downloaded':
+      case M.downloaded:
         finished(data);
         break;
-      case 'saved':
+      case M.saved:
         stopStreaming();
         finished(data);
         break;
-      case 'error':
+      case M.error:
         stopStreaming();
         show($('working'), false);
         if (data.code === 'password') {
@@ -115,23 +121,23 @@ const within = (promise, ms) => Promise.race([promise, new Promise((resolve) => 
 // feeds it (for the decrypting worker), or null to keep the file in memory.
 async function streamTo({ name, size }) {
   try {
-    const sw = (await within(streamer, 5000))?.active;
+    const sw = (await within(streamer, T.swReady))?.active;
     if (!sw) return null;
     const { port1, port2 } = new MessageChannel();
-    const registered = new Promise((resolve) => { port1.onmessage = ({ data }) => resolve(data?.type === 'registered'); });
+    const registered = new Promise((resolve) => { port1.onmessage = ({ data }) => resolve(data?.type === S.registered); });
     const streamId = crypto.randomUUID();
-    sw.postMessage({ type: 'stream', id: streamId, name, size }, [port2]);
-    if (!(await within(registered, 5000))) return null;
+    sw.postMessage({ type: S.stream, id: streamId, name, size }, [port2]);
+    if (!(await within(registered, T.registered))) return null;
     port1.onmessage = null;
     // Messages keep the service worker alive while the browser writes the file.
-    keepAlive = setInterval(() => sw.postMessage({ type: 'ping' }), 10_000);
+    keepAlive = setInterval(() => sw.postMessage({ type: S.ping }), T.keepAlive);
     // The worker gets the port before the frame exists, so no request from
     // the service worker can reach this page instead.
     setTimeout(() => {
       const frame = document.createElement('iframe');
       frame.hidden = true;
       frame.id = 'stream-frame';
-      frame.src = `/d/~stream/${streamId}`;
+      frame.src = `${globalThis.VEIL_CHANNELS.streamPath}${streamId}`;
       document.body.append(frame);
     });
     return port1;
@@ -161,13 +167,14 @@ function finished({ blob, name, mime: type, size, report, where }) {
   const save = $('save');
   save.href = url;
   save.download = name;
-  // Only pictures and videos are shown inline; never SVG or HTML.
-  if (/^image\/(png|jpeg|gif|webp|avif|bmp)$/.test(type)) {
+  // Only pictures and videos are shown inline, never SVG or HTML (the core's list).
+  const kind = previewKind(type);
+  if (kind === 'image') {
     const img = document.createElement('img');
     img.src = url;
     img.alt = name;
     $('preview').append(img);
-  } else if (/^video\/(mp4|webm|quicktime)$/.test(type)) {
+  } else if (kind === 'video') {
     const v = document.createElement('video');
     v.src = url;
     v.controls = true;

@@ -1,8 +1,18 @@
 // A small tus 1.0 client for the worker: creates an upload, sends PATCHes,
 // and after a network error asks the server for its offset (HEAD) and
 // resends from there. Only the chunk in flight is kept in memory.
+//
+// The one piece of the protocol the page keeps in JavaScript: the PATCH
+// loop, because it sends Blobs (which only the browser can stream). The CLI
+// has its own loop (cli/src/send.rs, Upload::send); both are tested against
+// the same server behaviour: resume from HEAD's offset after a cut-off
+// PATCH, 409 answered by asking HEAD, 413 and other 4xx not retried
+// (tests/page-tus.test.mjs, cli/tests/share.rs). Everything else (paths,
+// header names, metadata) comes from the core through protocol.js.
+import { P, uploadMetadata } from './protocol.js';
 
-const TUS = { 'Tus-Resumable': '1.0.0' };
+// Callers have awaited protocol.js's `ready` (the upload worker does).
+const tus = () => ({ [P.tusResumable]: P.tusVersion });
 const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000];
 
 export class TusError extends Error {
@@ -12,23 +22,19 @@ export class TusError extends Error {
   }
 }
 
-const b64 = (s) => btoa(String.fromCharCode(...new TextEncoder().encode(s)));
-
-export async function createUpload(length, metadata, signal) {
-  const meta = Object.entries(metadata)
-    .filter(([, v]) => v !== undefined && v !== null && v !== '')
-    .map(([k, v]) => `${k} ${b64(String(v))}`)
-    .join(',');
-  const r = await fetch('/api/v1/uploads', {
+// `options`: { expiresIn, maxDownloads, proofHash }.
+export async function createUpload(length, options, signal) {
+  const meta = uploadMetadata(options.expiresIn || undefined, options.maxDownloads || undefined, options.proofHash);
+  const r = await fetch(P.uploads, {
     method: 'POST',
-    headers: { ...TUS, 'Upload-Length': String(length), 'Upload-Metadata': meta },
+    headers: { ...tus(), [P.uploadLength]: String(length), [P.uploadMetadata]: meta },
     signal,
   });
   if (r.status !== 201) throw new TusError(await errorText(r), r.status);
   return {
-    url: r.headers.get('Location'),
-    id: r.headers.get('Veil-Blob-Id'),
-    deleteToken: r.headers.get('Veil-Delete-Token'),
+    url: r.headers.get(P.location),
+    id: r.headers.get(P.blobId),
+    deleteToken: r.headers.get(P.deleteToken),
     offset: 0,
     length,
   };
@@ -43,9 +49,9 @@ async function errorText(r) {
 }
 
 async function serverOffset(upload, signal) {
-  const r = await fetch(upload.url, { method: 'HEAD', headers: TUS, signal });
+  const r = await fetch(upload.url, { method: 'HEAD', headers: tus(), signal });
   if (r.status !== 200) throw new TusError('the upload is no longer on the server', r.status);
-  return Number(r.headers.get('Upload-Offset'));
+  return Number(r.headers.get(P.uploadOffset));
 }
 
 const sleep = (ms, signal) =>
@@ -70,12 +76,12 @@ export async function sendChunk(upload, chunk, signal, onRetry) {
       if (skip >= chunk.size) return headers;
       const r = await fetch(upload.url, {
         method: 'PATCH',
-        headers: { ...TUS, 'Upload-Offset': String(upload.offset), 'Content-Type': 'application/offset+octet-stream' },
+        headers: { ...tus(), [P.uploadOffset]: String(upload.offset), 'content-type': P.tusContentType },
         body: skip ? chunk.slice(skip) : chunk,
         signal,
       });
       if (r.status === 204) {
-        upload.offset = Number(r.headers.get('Upload-Offset'));
+        upload.offset = Number(r.headers.get(P.uploadOffset));
         headers = r.headers;
         if (upload.offset - start >= chunk.size) return headers;
         continue; // The server kept part of it: send the rest.
@@ -99,7 +105,7 @@ export async function sendChunk(upload, chunk, signal, onRetry) {
 // Cancel: the server stops a running PATCH too.
 export async function terminate(upload) {
   try {
-    await fetch(upload.url, { method: 'DELETE', headers: { ...TUS, Authorization: `Bearer ${upload.deleteToken}` } });
+    await fetch(upload.url, { method: 'DELETE', headers: { ...tus(), [P.authorization]: `Bearer ${upload.deleteToken}` } });
   } catch {
     // Best effort: the server expires unfinished uploads anyway.
   }

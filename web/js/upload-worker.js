@@ -2,15 +2,21 @@
 // pictures are cleaned in memory (the stripper needs the whole image);
 // everything is encrypted by the wasm module (through WebCrypto where
 // available) and sent with tus. The key never leaves this worker and the page.
-import init, { Key, Encryptor, newLink, stripMetadata, sniffType, qrSvg } from '/pkg/veil.js';
+import { Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, asIsReport } from '/pkg/veil.js';
+import '/js/channels.js';
+import { P, ready, shareLink, deletionLink } from '/js/protocol.js';
 import { createUpload, sendChunk, terminate } from '/js/tus.js';
+
+const M = globalThis.VEIL_CHANNELS.upload;
 
 const SLICE = 4 << 20; // bytes read and encrypted per step
 const CHUNK = 16 << 20; // bytes per PATCH
 const MAX_STRIP = 512 << 20; // larger media are sent only if the user accepts them unmodified
 
-const ready = init();
-let prepared = null; // { bytes: Uint8Array|null, file, name, type, report }
+// { bytes: Uint8Array|null, file, name, type, lines, outcome }: outcome is
+// 'cleaned', 'not-media' (sent as is, nothing to clean) or 'refused'
+// (could not be cleaned: sent only if the user accepts it unmodified).
+let prepared = null;
 let controller = null;
 
 // `type` names the message; payloads never use that key (see `mime`).
@@ -19,11 +25,11 @@ const post = (type, data = {}) => self.postMessage({ ...data, type });
 self.onmessage = async ({ data }) => {
   try {
     await ready;
-    if (data.type === 'prepare') await prepare(data.file);
-    else if (data.type === 'send') await send(data.options, data.unmodified);
-    else if (data.type === 'cancel') controller?.abort();
+    if (data.type === M.prepare) await prepare(data.file);
+    else if (data.type === M.send) await send(data.options, data.unmodified);
+    else if (data.type === M.cancel) controller?.abort();
   } catch (e) {
-    post('error', { message: e?.message ?? String(e), code: e?.code ?? 'error' });
+    post(M.error, { message: e?.message ?? String(e), code: e?.code ?? 'error' });
   }
 };
 
@@ -31,29 +37,28 @@ async function prepare(file) {
   prepared = null;
   const head = new Uint8Array(await file.slice(0, 64).arrayBuffer());
   const sniffed = sniffType(head);
-  const claimsMedia = /^(image|video)\//.test(file.type);
-  if (!sniffed && !claimsMedia) {
-    prepared = { bytes: null, file, name: file.name, type: file.type || 'application/octet-stream', lines: ['not an image: sent as is'] };
-    post('prepared', { media: false, name: file.name, size: file.size });
+  if (!isMedia(head, file.type || undefined)) {
+    prepared = { bytes: null, file, name: file.name, type: file.type || 'application/octet-stream', lines: asIsReport(false), outcome: 'not-media' };
+    post(M.prepared, { media: false, name: file.name, size: file.size });
     return;
   }
   if (file.size > MAX_STRIP) {
-    prepared = { bytes: null, file, name: file.name, type: sniffed ?? file.type, lines: ['not cleaned: too large to clean in the browser'] };
-    post('strip-failed', { name: file.name, size: file.size, reason: 'This file is too large to clean in the browser.' });
+    prepared = { bytes: null, file, name: file.name, type: sniffed ?? file.type, lines: asIsReport(true, 'too large to clean in the browser'), outcome: 'refused' };
+    post(M.stripFailed, { name: file.name, size: file.size, reason: 'This file is too large to clean in the browser.' });
     return;
   }
-  post('progress', { phase: 'Cleaning', done: 0, total: file.size });
+  post(M.progress, { phase: 'Cleaning', done: 0, total: file.size });
   const bytes = new Uint8Array(await file.arrayBuffer());
   let result;
   try {
     result = stripMetadata(bytes, file.type || undefined);
   } catch (e) {
-    prepared = { bytes: null, file, name: file.name, type: sniffed ?? file.type, lines: ['not cleaned: ' + e.message] };
-    post('strip-failed', { name: file.name, size: file.size, reason: e.message });
+    prepared = { bytes: null, file, name: file.name, type: sniffed ?? file.type, lines: asIsReport(true, e.message), outcome: 'refused' };
+    post(M.stripFailed, { name: file.name, size: file.size, reason: e.message });
     return;
   }
-  prepared = { bytes: result.data, file, name: file.name, type: result.type, lines: result.lines };
-  post('prepared', { media: true, name: file.name, size: result.data.length, format: result.format, removed: result.removed, kept: result.kept });
+  prepared = { bytes: result.data, file, name: file.name, type: result.type, lines: result.lines, outcome: 'cleaned' };
+  post(M.prepared, { media: true, name: file.name, size: result.data.length, format: result.format, removed: result.removed, kept: result.kept });
 }
 
 // Yields the file in SLICE-byte pieces, reading the next while the caller
@@ -73,23 +78,23 @@ async function* slices(source, size) {
 
 async function send(options, unmodified) {
   if (!prepared) throw new Error('no file chosen');
-  if (!prepared.bytes && !unmodified && prepared.lines[0] !== 'not an image: sent as is') {
+  if (prepared.outcome === 'refused' && !unmodified) {
     throw new Error('this file could not be cleaned');
   }
   const source = prepared;
   const size = source.bytes ? source.bytes.length : source.file.size;
   controller = new AbortController();
   const { signal } = controller;
-  const password = options.password ? options.password.normalize('NFC') : null;
+  const password = options.password || null; // normalised (NFC) by the core
   const fragment = newLink(!!password);
-  if (password) post('progress', { phase: 'Hashing the password', done: 0, total: size });
+  if (password) post(M.progress, { phase: 'Hashing the password', done: 0, total: size });
   const key = Key.unlock(fragment, password ?? undefined);
   const enc = new Encryptor(key, source.name, source.type, size, source.lines, undefined);
   const total = enc.containerLength();
   const upload = await createUpload(total, {
-    expires_in: options.expiresIn,
-    max_downloads: options.maxDownloads || undefined,
-    proof_hash: key.proofHash(),
+    expiresIn: options.expiresIn,
+    maxDownloads: options.maxDownloads,
+    proofHash: key.proofHash(),
   }, signal);
   key.free();
   // Encrypted pieces are gathered until CHUNK bytes, then made into one
@@ -109,9 +114,9 @@ async function send(options, unmodified) {
     filled = 0;
     // tus PATCHes are sequential: the previous one must land first.
     await inFlight;
-    const sent = sendChunk(upload, chunk, signal, (n) => post('retry', { attempt: n })).then((h) => {
-      if (h?.get('Veil-Expires-At')) expiresAt = Number(h.get('Veil-Expires-At'));
-      post('progress', { phase: 'Uploading', done: upload.offset, total, elapsed: performance.now() - started });
+    const sent = sendChunk(upload, chunk, signal, (n) => post(M.retry, { attempt: n })).then((h) => {
+      if (h?.get(P.expiresAt)) expiresAt = Number(h.get(P.expiresAt));
+      post(M.progress, { phase: 'Uploading', done: upload.offset, total, elapsed: performance.now() - started });
     });
     sent.catch(() => {}); // awaited by the next flush; this only marks it handled
     inFlight = sent;
@@ -135,18 +140,30 @@ async function send(options, unmodified) {
   } catch (e) {
     if (signal.aborted) {
       await terminate(upload);
-      post('cancelled');
+      post(M.cancelled);
       return;
     }
     throw e;
   }
   prepared = null;
-  const link = `${self.location.origin}/d/${upload.id}#${fragment}`;
-  post('done', {
+  const link = shareLink(self.location.origin, upload.id, fragment);
+  post(M.done, {
     link,
-    qr: qrSvg(link),
-    deleteLink: `${self.location.origin}/x/${upload.id}#${upload.deleteToken}`,
+    qr: await qrCode(link),
+    deleteLink: deletionLink(self.location.origin, upload.id, upload.deleteToken),
     expiresAt,
     seconds: (performance.now() - started) / 1000,
   });
+}
+
+// The QR code module is loaded only now: the page needs it after an upload
+// only, and it is a sixth of the page's wasm (wasm-qr).
+async function qrCode(link) {
+  try {
+    const { default: initQr, qrSvg } = await import('/pkg-qr/qr.js');
+    await initQr();
+    return qrSvg(link);
+  } catch {
+    return null; // the link still works; the page shows no QR code
+  }
 }

@@ -15,11 +15,12 @@ use crate::blocking::blocking;
 use crate::body::{stream_to_file, TempGuard};
 use crate::error::ApiError;
 use crate::extract::Id;
-use crate::ids::{BlobId, DeleteToken, Proof};
+use crate::ids::{slot, BlobId, DeleteToken, Proof};
 use crate::options::{number, Options};
 use crate::record::BlobRecord;
 use crate::store::Claim;
 use crate::AppState;
+use veil_core::protocol::BLOBS;
 
 /// `POST /api/v1/blobs`: the body is the ciphertext.
 pub async fn create(
@@ -61,7 +62,7 @@ pub async fn create(
         proof_hash: opts.proof_hash,
         file: file_name,
     };
-    let slot = id.slot();
+    let slot = slot(&id);
     blocking(&st.store, move |s| s.commit(&slot, &tmp, &record)).await?;
     created(&id, &token, record.expires_at)
 }
@@ -83,7 +84,7 @@ fn created(id: &BlobId, token: &DeleteToken, expires_at: u64) -> Result<Response
         .into_response();
     resp.headers_mut().insert(
         header::LOCATION,
-        HeaderValue::from_str(&format!("/api/v1/blobs/{id}"))
+        HeaderValue::from_str(&format!("{BLOBS}/{id}"))
             .map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     resp.headers_mut()
@@ -111,7 +112,7 @@ fn blob_headers(resp: &mut Response, rec: &BlobRecord) {
 
 /// `HEAD /api/v1/blobs/{id}`: size and expiry; consumes nothing.
 pub async fn head(State(st): State<AppState>, Id(id): Id) -> Result<Response, ApiError> {
-    let (slot, now) = (id.slot(), st.clock.now());
+    let (slot, now) = (slot(&id), st.clock.now());
     let rec = blocking(&st.store, move |s| s.peek(&slot, now))
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -127,7 +128,7 @@ pub async fn download(
     Id(id): Id,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let slot = id.slot();
+    let slot = slot(&id);
     // A malformed proof is simply a wrong one.
     let proof_text = headers
         .get(H_PROOF)
@@ -211,7 +212,7 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     // Unknown ids, malformed tokens and wrong tokens all answer 404.
     let hash = bearer(&headers)?.ok_or(ApiError::NotFound)?;
-    let slot = id.slot();
+    let slot = slot(&id);
     if blocking(&st.store, move |s| s.delete(&slot, hash)).await? {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }

@@ -5,6 +5,8 @@
 //! - [`uploads`]: `/api/v1/uploads` (tus 1.0);
 //! - [`service`]: `/api/v1/config`, `/healthz`, and the JSON answers for
 //!   unknown paths and methods.
+//!
+//! Header names and paths are the protocol's (`veil_core::protocol`).
 
 pub mod blobs;
 pub mod service;
@@ -15,22 +17,24 @@ use axum::http::{header, HeaderMap, HeaderName};
 use crate::error::ApiError;
 use crate::ids::{DeleteToken, Digest32};
 
+use veil_core::protocol::header as names;
+
 /// The download proof (request).
-pub const H_PROOF: HeaderName = HeaderName::from_static("veil-proof");
-/// A proof of work's nonce, decimal (request, after [`H_WORK_BITS`]).
-pub const H_WORK: HeaderName = HeaderName::from_static("veil-work");
+pub const H_PROOF: HeaderName = HeaderName::from_static(names::PROOF);
+/// A proof of work's nonce (request).
+pub const H_WORK: HeaderName = HeaderName::from_static(names::WORK);
 /// The work a download attempt must carry (a `429` answer).
-pub const H_WORK_BITS: HeaderName = HeaderName::from_static("veil-work-bits");
-/// The blob's expiry, Unix seconds (answers).
-pub const H_EXPIRES_AT: HeaderName = HeaderName::from_static("veil-expires-at");
-/// Whether downloads need [`H_PROOF`], `0`/`1` (answers).
-pub const H_PROOF_REQUIRED: HeaderName = HeaderName::from_static("veil-proof-required");
-/// Downloads left after this one, for limited blobs (answers).
-pub const H_DOWNLOADS_LEFT: HeaderName = HeaderName::from_static("veil-downloads-left");
+pub const H_WORK_BITS: HeaderName = HeaderName::from_static(names::WORK_BITS);
+/// The blob's expiry (answers).
+pub const H_EXPIRES_AT: HeaderName = HeaderName::from_static(names::EXPIRES_AT);
+/// Whether downloads need a proof (answers).
+pub const H_PROOF_REQUIRED: HeaderName = HeaderName::from_static(names::PROOF_REQUIRED);
+/// Downloads left after this one (answers).
+pub const H_DOWNLOADS_LEFT: HeaderName = HeaderName::from_static(names::DOWNLOADS_LEFT);
 /// The future blob id of a tus upload (creation answer).
-pub const H_BLOB_ID: HeaderName = HeaderName::from_static("veil-blob-id");
+pub const H_BLOB_ID: HeaderName = HeaderName::from_static(names::BLOB_ID);
 /// The deletion token of a tus upload (creation answer).
-pub const H_DELETE_TOKEN: HeaderName = HeaderName::from_static("veil-delete-token");
+pub const H_DELETE_TOKEN: HeaderName = HeaderName::from_static(names::DELETE_TOKEN);
 
 /// The SHA-256 of the deletion token in `Authorization: Bearer <token>`
 /// (the scheme is case-insensitive, RFC 9110 §11.1). No header: `400`; a

@@ -19,7 +19,7 @@ pub async fn config(State(st): State<AppState>) -> Response {
         "max_expiry": s.max_expiry,
         "max_downloads": s.max_downloads,
         "upload_expiry": s.upload_expiry,
-        "uploads": "/api/v1/uploads",
+        "uploads": veil_core::protocol::UPLOADS,
     }))
     .into_response();
     resp.headers_mut()

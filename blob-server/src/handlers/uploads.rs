@@ -14,28 +14,27 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use veil_core::protocol::{
+    header as names, parse_upload_metadata, TUS_CONTENT_TYPE, TUS_VERSION, UPLOADS,
+};
 
 use super::{bearer, H_BLOB_ID, H_DELETE_TOKEN, H_EXPIRES_AT};
 use crate::blocking::blocking;
 use crate::body::{stream_to_file, Cut};
 use crate::error::ApiError;
 use crate::extract::Id;
-use crate::ids::{BlobId, DeleteToken, Digest32, FileName};
+use crate::ids::{slot, BlobId, DeleteToken, Digest32, FileName};
 use crate::lanes::Lane;
 use crate::options::Options;
 use crate::record::{BlobRecord, UploadRecord};
 use crate::AppState;
 
-const TUS_VERSION: &str = "1.0.0";
 const EXTENSIONS: &str = "creation,creation-with-upload,expiration,termination";
-const OFFSET_STREAM: &str = "application/offset+octet-stream";
-const H_TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
-const H_UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
-const H_UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
-const H_UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
-const H_UPLOAD_METADATA: HeaderName = HeaderName::from_static("upload-metadata");
+const H_TUS_RESUMABLE: HeaderName = HeaderName::from_static(names::TUS_RESUMABLE);
+const H_UPLOAD_OFFSET: HeaderName = HeaderName::from_static(names::UPLOAD_OFFSET);
+const H_UPLOAD_LENGTH: HeaderName = HeaderName::from_static(names::UPLOAD_LENGTH);
+const H_UPLOAD_EXPIRES: HeaderName = HeaderName::from_static(names::UPLOAD_EXPIRES);
+const H_UPLOAD_METADATA: HeaderName = HeaderName::from_static(names::UPLOAD_METADATA);
 
 fn tus_headers(resp: &mut Response) {
     let h = resp.headers_mut();
@@ -61,7 +60,7 @@ fn check_version(h: &HeaderMap) -> Result<(), ApiError> {
 }
 
 fn is_offset_stream(h: &HeaderMap) -> bool {
-    h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) == Some(OFFSET_STREAM)
+    h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) == Some(TUS_CONTENT_TYPE)
 }
 
 /// A decimal tus header (`Upload-Length`, `Upload-Offset`), if present.
@@ -84,25 +83,12 @@ fn metadata_options(h: &HeaderMap, s: &crate::config::Settings) -> Result<Option
             .to_str()
             .map_err(|_| ApiError::BadRequest("invalid Upload-Metadata"))?,
     };
-    let (mut expires, mut downloads, mut proof) = (None, None, None);
-    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
-        let decoded = STANDARD
-            .decode(value.trim())
-            .map_err(|_| ApiError::BadRequest("invalid Upload-Metadata"))?;
-        let text = String::from_utf8(decoded)
-            .map_err(|_| ApiError::BadRequest("invalid Upload-Metadata"))?;
-        match key {
-            "expires_in" => expires = Some(text),
-            "max_downloads" => downloads = Some(text),
-            "proof_hash" => proof = Some(text),
-            _ => {} // Unknown keys (e.g. tus-js-client's filename) are ignored, never stored.
-        }
-    }
+    let raw =
+        parse_upload_metadata(raw).map_err(|_| ApiError::BadRequest("invalid Upload-Metadata"))?;
     Options::parse(
-        expires.as_deref(),
-        downloads.as_deref(),
-        proof.as_deref(),
+        raw.expires_in.as_deref(),
+        raw.max_downloads.as_deref(),
+        raw.proof_hash.as_deref(),
         s,
     )
 }
@@ -161,7 +147,7 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
         proof_hash: opts.proof_hash,
         file: FileName::generate()?,
     };
-    let slot = id.slot();
+    let slot = slot(&id);
     blocking(&st.store, move |s| s.create_upload(&slot, &rec)).await?;
     // creation-with-upload: a body may already carry the first bytes.
     let has_body = is_offset_stream(&headers);
@@ -181,7 +167,7 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
     let h = resp.headers_mut();
     h.insert(
         header::LOCATION,
-        HeaderValue::from_str(&format!("/api/v1/uploads/{id}"))
+        HeaderValue::from_str(&format!("{UPLOADS}/{id}"))
             .map_err(|e| ApiError::Internal(e.to_string()))?,
     );
     h.insert(H_UPLOAD_OFFSET, HeaderValue::from(rec.offset));
@@ -211,7 +197,7 @@ async fn append(
     body: Option<Body>,
     lane: &Lane<'_>,
 ) -> Result<(UploadRecord, Option<u64>), ApiError> {
-    let slot = id.slot();
+    let slot = slot(id);
     let mut now = rec;
     let mut outcome = Ok(0);
     if let Some(body) = body {
@@ -275,7 +261,7 @@ async fn head_inner(
 ) -> Result<Response, ApiError> {
     check_version(&headers)?;
     let Id(id) = id?;
-    let (slot, now) = (id.slot(), st.clock.now());
+    let (slot, now) = (slot(&id), st.clock.now());
     let found = blocking(&st.store, move |s| {
         Ok(match s.upload(&slot, now)? {
             Some(u) => Some((u.offset, u.length, Some(u.upload_expires_at))),
@@ -320,7 +306,7 @@ async fn patch_inner(
         .ok_or(ApiError::BadRequest("Upload-Offset is required"))?;
     let Id(id) = id?;
     let lane = st.lanes.try_take(id).ok_or(ApiError::Conflict)?;
-    let (slot, now) = (id.slot(), st.clock.now());
+    let (slot, now) = (slot(&id), st.clock.now());
     let rec = blocking(&st.store, move |s| s.upload(&slot, now))
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -362,7 +348,7 @@ pub async fn terminate(
 /// Discards the unfinished upload `id` if `token` is its deletion token:
 /// cancels a running PATCH, waits for it, then erases. `204` or `404`.
 pub async fn discard(st: &AppState, id: BlobId, token: Digest32) -> Result<Response, ApiError> {
-    let slot = id.slot();
+    let slot = slot(&id);
     if !blocking(&st.store, move |s| s.upload_token_matches(&slot, token)).await? {
         return Err(ApiError::NotFound);
     }

@@ -575,7 +575,7 @@ fn traces(id: &str, token: &str, proof_hash: &str) -> Vec<(String, Vec<u8>)> {
     vec![
         ("id text".into(), id.as_bytes().to_vec()),
         ("id bytes".into(), id_bytes),
-        ("slot".into(), parsed.slot().0.to_vec()),
+        ("slot".into(), blob_server::ids::slot(&parsed).0.to_vec()),
         ("token text".into(), token.as_bytes().to_vec()),
         (
             "token hash".into(),
@@ -651,7 +651,7 @@ async fn after_deletion_and_expiry_a_seized_disk_holds_nothing_that_confirms_a_l
     );
     let dir = app.stop().await;
     let files = all_bytes(dir.path());
-    let slot = blob_server::ids::BlobId::parse(&live.0).unwrap().slot();
+    let slot = blob_server::ids::slot(&blob_server::ids::BlobId::parse(&live.0).unwrap());
     assert!(
         files.iter().any(|(_, b)| contains(b, &slot.0)),
         "the scan does not even find a live record"

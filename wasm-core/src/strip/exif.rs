@@ -2,12 +2,12 @@
 //! *describe* what is being removed and to recover the orientation; and the
 //! writer of the one EXIF block Veil ever emits: Orientation alone.
 //!
-//! The reader never trusts a length or offset: every access is checked,
-//! IFDs are visited at most once, and the number of entries read is capped.
+//! The TIFF structure is read by [`super::ifd`]; IFDs are visited at most
+//! once, and the number of entries read is capped.
 
+use super::ifd::{self, Endian, Entry};
 use super::report::Report;
 
-const MAX_ENTRIES: usize = 4096;
 const MAX_IFDS: usize = 16;
 
 /// Tags whose presence or value is worth telling the user about.
@@ -44,44 +44,15 @@ mod tag {
 #[derive(Clone, Copy)]
 struct Tiff<'a> {
     data: &'a [u8],
-    big_endian: bool,
+    order: Endian,
 }
 
-impl<'a> Tiff<'a> {
+impl Tiff<'_> {
     fn u16_at(&self, at: usize) -> Option<u16> {
-        let b: [u8; 2] = self.data.get(at..at.checked_add(2)?)?.try_into().ok()?;
-        Some(if self.big_endian {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        })
+        self.order.u16(self.data, at)
     }
     fn u32_at(&self, at: usize) -> Option<u32> {
-        let b: [u8; 4] = self.data.get(at..at.checked_add(4)?)?.try_into().ok()?;
-        Some(if self.big_endian {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
-    }
-}
-
-/// One IFD entry, with its value located but not decoded.
-struct Entry {
-    tag: u16,
-    kind: u16,
-    count: u32,
-    /// Offset of the value (inline or out of line) within the TIFF block.
-    value_at: usize,
-}
-
-fn type_size(kind: u16) -> usize {
-    match kind {
-        1 | 2 | 6 | 7 => 1,
-        3 | 8 => 2,
-        4 | 9 | 11 | 13 => 4,
-        5 | 10 | 12 => 8,
-        _ => 0,
+        self.order.u32(self.data, at)
     }
 }
 
@@ -108,12 +79,10 @@ impl ExifSummary {
 /// whatever could be read (it is being removed either way).
 #[must_use]
 pub fn summarize(data: &[u8]) -> Option<ExifSummary> {
-    let big_endian = match data.get(..4)? {
-        [b'I', b'I', 42, 0] => false,
-        [b'M', b'M', 0, 42] => true,
-        _ => return None,
+    let t = Tiff {
+        data,
+        order: Endian::from_header(data)?,
     };
-    let t = Tiff { data, big_endian };
     let mut s = ExifSummary::default();
     let mut visited: Vec<usize> = Vec::new();
     let mut make = String::new();
@@ -206,28 +175,7 @@ enum Kind {
 }
 
 fn read_ifd(t: &Tiff<'_>, at: usize) -> Option<Vec<Entry>> {
-    let count = usize::from(t.u16_at(at)?).min(MAX_ENTRIES);
-    let mut out = Vec::with_capacity(count.min(64));
-    for i in 0..count {
-        let e = at.checked_add(2 + i * 12)?;
-        let (Some(tag), Some(kind), Some(n)) = (t.u16_at(e), t.u16_at(e + 2), t.u32_at(e + 4))
-        else {
-            break;
-        };
-        let size = type_size(kind).checked_mul(n as usize)?;
-        let value_at = if size <= 4 {
-            e + 8
-        } else {
-            t.u32_at(e + 8)? as usize
-        };
-        out.push(Entry {
-            tag,
-            kind,
-            count: n,
-            value_at,
-        });
-    }
-    Some(out)
+    ifd::entries(t.order, t.data, at)
 }
 
 fn ascii(t: &Tiff<'_>, e: &Entry) -> String {

@@ -26,6 +26,7 @@ use std::borrow::Cow;
 
 pub mod exif;
 pub mod gif;
+mod ifd;
 pub mod isobmff;
 pub mod jpeg;
 pub mod png;

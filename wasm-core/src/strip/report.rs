@@ -43,7 +43,7 @@ impl Report {
     #[must_use]
     pub fn lines(&self) -> Vec<String> {
         if self.format.is_none() {
-            return vec!["not an image: sent as is".to_owned()];
+            return crate::prepare::as_is_report(crate::prepare::Kind::Other, None);
         }
         self.removed
             .iter()

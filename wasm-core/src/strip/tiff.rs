@@ -6,10 +6,9 @@
 //! and zeroed. No byte moves, so strip and tile offsets stay valid.
 
 use super::exif;
+use super::ifd::{value_size, Endian, MAX_ENTRIES};
 use super::report::Report;
 use super::StripError;
-
-const MAX_ENTRIES: usize = 4096;
 
 /// Tags that decoding or correct display needs.
 const KEEP: &[u16] = &[
@@ -25,73 +24,10 @@ fn err(what: &'static str) -> StripError {
     }
 }
 
-struct Io {
-    big: bool,
-}
-
-impl Io {
-    fn u16(&self, d: &[u8], at: usize) -> Option<u16> {
-        let b = [*d.get(at)?, *d.get(at + 1)?];
-        Some(if self.big {
-            u16::from_be_bytes(b)
-        } else {
-            u16::from_le_bytes(b)
-        })
-    }
-    fn u32(&self, d: &[u8], at: usize) -> Option<u32> {
-        let b = [
-            *d.get(at)?,
-            *d.get(at + 1)?,
-            *d.get(at + 2)?,
-            *d.get(at + 3)?,
-        ];
-        Some(if self.big {
-            u32::from_be_bytes(b)
-        } else {
-            u32::from_le_bytes(b)
-        })
-    }
-    fn put16(&self, d: &mut [u8], at: usize, v: u16) {
-        let b = if self.big {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        };
-        if let Some(s) = d.get_mut(at..at + 2) {
-            s.copy_from_slice(&b);
-        }
-    }
-    fn put32(&self, d: &mut [u8], at: usize, v: u32) {
-        let b = if self.big {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        };
-        if let Some(s) = d.get_mut(at..at + 4) {
-            s.copy_from_slice(&b);
-        }
-    }
-}
-
-fn value_size(kind: u16, count: u32) -> Option<usize> {
-    let unit: usize = match kind {
-        1 | 2 | 6 | 7 => 1,
-        3 | 8 => 2,
-        4 | 9 | 11 | 13 => 4,
-        5 | 10 | 12 => 8,
-        _ => return None,
-    };
-    unit.checked_mul(count as usize)
-}
-
 /// Strips a TIFF held in memory.
 pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     let mut report = Report::new("TIFF");
-    let io = match data.get(..4) {
-        Some([b'I', b'I', 42, 0]) => Io { big: false },
-        Some([b'M', b'M', 0, 42]) => Io { big: true },
-        _ => return Err(err("does not start with a TIFF header")),
-    };
+    let io = Endian::from_header(data).ok_or_else(|| err("does not start with a TIFF header"))?;
     // Describe first, from the untouched bytes.
     if let Some(s) = exif::summarize(data) {
         s.report_into(&mut report);
@@ -141,7 +77,7 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
         }
         if matches!(tag, 0x8769 | 0x8825) {
             let sub = io.u32(data, e + 8).unwrap_or(0) as usize;
-            zero_ifd(&io, data, &mut out, sub);
+            zero_ifd(io, data, &mut out, sub);
         }
         if !matches!(
             tag,
@@ -157,7 +93,7 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     // file they may overlap it.
     if next != 0 {
         report.removed("other pages or thumbnail");
-        zero_ifd(&io, data, &mut out, next as usize);
+        zero_ifd(io, data, &mut out, next as usize);
     }
     // Rewrite IFD0: kept entries, then "no next IFD", then zeros.
     let region = out
@@ -175,7 +111,7 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
 }
 
 /// Zeroes an IFD's entries and their out-of-line values (not its chain).
-fn zero_ifd(io: &Io, data: &[u8], out: &mut [u8], at: usize) {
+fn zero_ifd(io: Endian, data: &[u8], out: &mut [u8], at: usize) {
     let Some(count) = io
         .u16(data, at)
         .map(usize::from)

@@ -1,0 +1,154 @@
+//! Streaming encryption, with records sealed by SubtleCrypto where it
+//! exists and by the aes-gcm crate where it does not.
+
+use super::*;
+
+/// Streaming encryptor for one file.
+#[wasm_bindgen]
+pub struct Encryptor {
+    pub(super) inner: stream::Encryptor,
+    /// The content key imported into SubtleCrypto, once, on first use.
+    pub(super) subtle_key: Option<Promise>,
+}
+
+#[wasm_bindgen]
+impl Encryptor {
+    /// Starts a container. `size` is the exact byte count that will be pushed.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        key: &Key,
+        name: &str,
+        mime: &str,
+        size: f64,
+        report: Vec<String>,
+        record_size: Option<u32>,
+    ) -> Result<Encryptor, JsError> {
+        let meta = Metadata {
+            name: name.to_owned(),
+            mime: mime.to_owned(),
+            size: size_from_js(size)?,
+            report,
+        };
+        let rs = record_size.unwrap_or(crate::format::DEFAULT_RECORD_SIZE);
+        let inner = stream::Encryptor::new(&key.inner, &meta, rs).map_err(js_err)?;
+        Ok(Encryptor {
+            inner,
+            subtle_key: None,
+        })
+    }
+
+    /// The header and sealed metadata: the first bytes to upload.
+    pub fn header(&self) -> Vec<u8> {
+        self.inner.header().to_vec()
+    }
+
+    /// The total container length, known in advance (for `Upload-Length`).
+    #[wasm_bindgen(js_name = containerLength)]
+    pub fn container_length(&self) -> f64 {
+        self.inner.container_len() as f64
+    }
+
+    /// Bytes of padding still to seal after the last file byte.
+    #[wasm_bindgen(js_name = paddingLeft)]
+    pub fn padding_left(&self) -> f64 {
+        self.inner.padding_left() as f64
+    }
+
+    /// Encrypts with the aes-gcm crate, synchronously.
+    pub fn push(&mut self, data: &[u8]) -> Result<Vec<u8>, JsError> {
+        self.inner.push(data).map_err(js_err)
+    }
+
+    /// Seals up to `max` bytes of padding, synchronously.
+    pub fn pad(&mut self, max: u32) -> Result<Vec<u8>, JsError> {
+        self.inner.pad(max as usize).map_err(js_err)
+    }
+
+    /// Seals the rest and the last record, synchronously.
+    pub fn finish(self) -> Result<Vec<u8>, JsError> {
+        self.inner.finish().map_err(js_err)
+    }
+
+    /// Whether `pushAsync` will use SubtleCrypto here.
+    #[wasm_bindgen(js_name = webCryptoAvailable)]
+    pub fn webcrypto_available() -> bool {
+        subtle().is_some()
+    }
+
+    /// Encrypts, resolving to an array of `ArrayBuffer`s whose concatenation
+    /// is the ciphertext (e.g. `new Blob(parts)`): through SubtleCrypto when
+    /// available, else with the aes-gcm crate. Await each call before the next.
+    /// Whole records are read straight from `data` by SubtleCrypto without
+    /// entering wasm memory; `data` must stay unchanged until the promise settles.
+    #[wasm_bindgen(js_name = pushAsync)]
+    pub fn push_async(&mut self, data: &Uint8Array) -> Result<Promise, JsError> {
+        let Some((subtle, key)) = self.subtle_parts()? else {
+            return Ok(resolved(
+                self.inner.push(&data.to_vec()[..]).map_err(js_err)?,
+            ));
+        };
+        let recs = self.inner.parts().0.push(data).map_err(js_err)?;
+        Ok(seal_subtle(subtle, key, recs, Some(data.clone())))
+    }
+
+    /// Like `pad`, through SubtleCrypto when available.
+    #[wasm_bindgen(js_name = padAsync)]
+    pub fn pad_async(&mut self, max: u32) -> Result<Promise, JsError> {
+        let Some((subtle, key)) = self.subtle_parts()? else {
+            return Ok(resolved(self.inner.pad(max as usize).map_err(js_err)?));
+        };
+        let recs = self.inner.parts().0.pad(max as usize).map_err(js_err)?;
+        Ok(seal_subtle(subtle, key, recs, None))
+    }
+
+    /// Like `finish`, through SubtleCrypto when available.
+    #[wasm_bindgen(js_name = finishAsync)]
+    pub fn finish_async(mut self) -> Result<Promise, JsError> {
+        let Some((subtle, key)) = self.subtle_parts()? else {
+            return Ok(resolved(self.inner.finish().map_err(js_err)?));
+        };
+        let recs = self.inner.into_framer().finish().map_err(js_err)?;
+        Ok(seal_subtle(subtle, key, recs, None))
+    }
+
+    fn subtle_parts(&mut self) -> Result<Option<(SubtleCrypto, Promise)>, JsError> {
+        let Some(subtle) = subtle() else {
+            return Ok(None);
+        };
+        if self.subtle_key.is_none() {
+            self.subtle_key = Some(import_key(&subtle, self.inner.parts().1, "encrypt")?);
+        }
+        Ok(self.subtle_key.clone().map(|k| (subtle, k)))
+    }
+}
+
+/// Seals every record with SubtleCrypto at once (the browser runs them in
+/// parallel) and concatenates the results in order. `input` is what
+/// `RecordBytes::Input` ranges point into; `None` means padding (zeros).
+pub(super) fn seal_subtle(
+    subtle: SubtleCrypto,
+    key: Promise,
+    recs: Vec<PlainRecord>,
+    input: Option<Uint8Array>,
+) -> Promise {
+    future_to_promise(async move {
+        let key: CryptoKey = JsFuture::from(key).await?.unchecked_into();
+        let pending = Array::new();
+        for rec in recs {
+            let params = gcm_params(&rec.nonce[..])?;
+            // SubtleCrypto copies its input synchronously (WebCrypto: "get a
+            // copy of the bytes held by data").
+            #[allow(clippy::cast_possible_truncation)]
+            let view = match (&rec.bytes, &input) {
+                (RecordBytes::Input(r), Some(arr)) => arr.subarray(r.start as u32, r.end as u32),
+                (RecordBytes::Input(r), None) => Uint8Array::new_with_length(r.len() as u32),
+                (RecordBytes::Owned(v), _) => Uint8Array::new_from_slice(&v[..]),
+            };
+            let sealed = subtle.encrypt_with_object_and_buffer_source(&params, &key, &view)?;
+            pending.push(&JsValue::from(sealed));
+        }
+        // An array of ArrayBuffers, one per record, in order: concatenating
+        // here would cost a copy on the thread that feeds the crypto.
+        JsFuture::from(Promise::all(&pending)).await
+    })
+}

@@ -1,0 +1,46 @@
+// The message kinds of every channel of the web client, and the timeouts
+// that must agree across them: the one place each is spelled. A classic
+// script (no `export`) so the service worker can load it with
+// importScripts; modules import it for its effect and read
+// globalThis.VEIL_CHANNELS. See web/README.md for who talks to whom.
+globalThis.VEIL_CHANNELS = Object.freeze({
+  // page <-> js/upload-worker.js
+  upload: Object.freeze({
+    // to the worker
+    prepare: 'prepare', send: 'send', cancel: 'cancel',
+    // from the worker
+    prepared: 'prepared', stripFailed: 'strip-failed', progress: 'progress',
+    retry: 'retry', done: 'done', cancelled: 'cancelled', error: 'error',
+  }),
+  // page <-> js/download-worker.js
+  download: Object.freeze({
+    // to the worker
+    download: 'download', sink: 'sink',
+    // from the worker
+    info: 'info', progress: 'progress', meta: 'meta', downloaded: 'downloaded',
+    saved: 'saved', error: 'error',
+  }),
+  // The service worker answers downloads under this path (in its scope, the
+  // share links' /d/); the page opens one in a hidden frame.
+  streamPath: '/d/~stream/',
+  // page -> sw.js (and its answer on the port it is given)
+  stream: Object.freeze({ stream: 'stream', ping: 'ping', registered: 'registered' }),
+  // js/download-worker.js <-> sw.js, over that port
+  sink: Object.freeze({
+    // worker -> service worker
+    chunk: 'chunk', end: 'end', abort: 'abort',
+    // service worker -> worker
+    more: 'more', cancel: 'cancel',
+  }),
+  // Milliseconds. Required order: swReady and registered < streamStart <
+  // pendingStream (a stream the page registered must still be waiting in
+  // the service worker when the worker stops waiting for it to start), and
+  // keepAlive well under the browsers' ~30 s idle limit for service workers.
+  timeouts: Object.freeze({
+    swReady: 5_000, // the page waits this long for the service worker
+    registered: 5_000, // ... and for it to acknowledge a stream
+    streamStart: 20_000, // the worker waits this long for the browser to open the stream
+    pendingStream: 30_000, // the service worker forgets an unopened stream after this
+    keepAlive: 10_000, // the page pings the service worker this often during a download
+  }),
+});
