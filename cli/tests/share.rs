@@ -1,7 +1,10 @@
 //! `veil send`, `veil get`, `veil delete` against a real blob server
 //! started in-process on 127.0.0.1:0: round trips (empty, small,
 //! multi-record, password, stdin), burn-after-reading consumed exactly once,
-//! wrong password, tampered data, deletion, and distinct exit codes.
+//! wrong password, tampered data, deletion, and distinct exit codes; and the
+//! CLI's tus loop against the same server behaviour as the page's
+//! (tests/page-tus.test.mjs): a PATCH cut off half way resumes from the
+//! server's offset, a file over the limit (413) is refused, not retried.
 #![allow(
     clippy::cast_possible_truncation,
     clippy::panic,
@@ -343,5 +346,122 @@ fn bad_links_and_unreachable_servers_have_their_own_codes() {
         Some(6),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A TCP proxy in front of the test server that drops the connection of
+/// the first PATCH after `cut` bytes of it went through; returns its URL
+/// and the `Upload-Offset` of every PATCH it saw.
+fn cutting_proxy(cut: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<u64>>>) {
+    use std::io::Read;
+    use std::net::{Shutdown, TcpListener, TcpStream};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    let upstream = server().url.trim_start_matches("http://").to_owned();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let offsets = Arc::new(Mutex::new(Vec::new()));
+    let seen = offsets.clone();
+    let done = Arc::new(AtomicBool::new(false));
+    std::thread::spawn(move || {
+        for client in listener.incoming().take(64) {
+            let Ok(mut client) = client else { return };
+            let mut server = TcpStream::connect(&upstream).unwrap();
+            let (mut c2, mut s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            // Answers flow back untouched.
+            std::thread::spawn(move || drop(std::io::copy(&mut s2, &mut c2)));
+            let (seen, done) = (seen.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut patch_bytes: Option<usize> = None;
+                loop {
+                    let n = match client.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let text = String::from_utf8_lossy(&buf[..n]);
+                    if text.starts_with("PATCH ") {
+                        let offset = text
+                            .lines()
+                            .find_map(|l| l.strip_prefix("upload-offset: "))
+                            .and_then(|v| v.trim().parse().ok())
+                            .unwrap();
+                        seen.lock().unwrap().push(offset);
+                        if !done.swap(true, Ordering::SeqCst) {
+                            patch_bytes = Some(0);
+                        }
+                    }
+                    if let Some(sent) = patch_bytes.as_mut() {
+                        let room = cut.saturating_sub(*sent).min(n);
+                        let _ = server.write_all(&buf[..room]);
+                        *sent += room;
+                        if *sent >= cut {
+                            // The network fails half way through the PATCH.
+                            std::thread::sleep(std::time::Duration::from_millis(200));
+                            let _ = server.shutdown(Shutdown::Both);
+                            let _ = client.shutdown(Shutdown::Both);
+                            break;
+                        }
+                        continue;
+                    }
+                    if server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    (url, offsets)
+}
+
+#[test]
+fn a_send_cut_off_mid_patch_resumes_from_the_server_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let content: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7) as u8).collect();
+    std::fs::write(dir.path().join("big.bin"), &content).unwrap();
+    let (proxy, offsets) = cutting_proxy(1_000_000);
+    let out = Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(["send", "big.bin", "--json", "--server", &proxy])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let offsets = offsets.lock().unwrap().clone();
+    assert_eq!(offsets.first(), Some(&0), "{offsets:?}");
+    // The resend starts where the server's bytes end, not at 0 again.
+    assert!(
+        offsets.get(1).is_some_and(|&o| o > 0 && o < 1_000_000),
+        "{offsets:?}"
+    );
+    let link = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let recv = tempfile::tempdir().unwrap();
+    let got = veil(&["get", &link], recv.path(), None);
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(std::fs::read(recv.path().join("big.bin")).unwrap(), content);
+}
+
+#[test]
+fn a_file_over_the_server_limit_is_refused_before_any_byte_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sparse: 65 MiB on paper, over the test server's 64 MiB limit.
+    let f = std::fs::File::create(dir.path().join("huge.bin")).unwrap();
+    f.set_len(65 << 20).unwrap();
+    let out = veil(&["send", "huge.bin"], dir.path(), None);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("huge.bin is too large for this server"),
+        "{stderr}"
     );
 }
