@@ -51,6 +51,8 @@ async function share(page, base, { file, files, password, burn, screenshots } = 
   if (screenshots) await page.screenshot({ path: path.join(OUT, 'upload-report.png'), fullPage: true });
   await page.click('#send');
   await page.waitForSelector('#result:not([hidden])', { timeout: 120_000 });
+  // The QR code comes from its own module (wasm-qr), loaded only now.
+  assert.equal(await page.locator('#qr svg').count(), 1, 'no QR code');
   if (screenshots) await page.screenshot({ path: path.join(OUT, 'upload-result.png'), fullPage: true });
   return { link: await page.inputValue('#link'), deleteLink: await page.inputValue('#delete-link'), report };
 }
