@@ -285,23 +285,26 @@ impl Store {
     /// `false` for a wrong token or no such blob (indistinguishable).
     pub fn delete(&self, slot: &Slot, token_hash: Digest32) -> Result<bool, StoreError> {
         let db = self.db();
-        let Some(raw) = db.blobs.get(slot.0)? else {
-            return Ok(false);
-        };
-        let rec = BlobRecord::decode(&raw).ok_or(StoreError::Corrupt)?;
-        if rec.delete_hash != token_hash {
-            return Ok(false);
+        loop {
+            let Some(raw) = db.blobs.get(slot.0)? else {
+                return Ok(false);
+            };
+            let rec = BlobRecord::decode(&raw).ok_or(StoreError::Corrupt)?;
+            if rec.delete_hash != token_hash {
+                return Ok(false);
+            }
+            // Only the version we checked: a download counted meanwhile
+            // changes the record, so look again (a last download that
+            // removed it leaves nothing to delete: `false` above).
+            if db
+                .blobs
+                .compare_and_swap(slot.0, Some(raw), None::<&[u8]>)?
+                .is_ok()
+            {
+                self.finish_removal(&db, slot, &rec)?;
+                return Ok(true);
+            }
         }
-        // Only the version we checked: a concurrent last claim may have won.
-        if db
-            .blobs
-            .compare_and_swap(slot.0, Some(raw), None::<&[u8]>)?
-            .is_err()
-        {
-            return Ok(true);
-        }
-        self.finish_removal(&db, slot, &rec)?;
-        Ok(true)
     }
 
     fn finish_removal(&self, db: &Db, slot: &Slot, rec: &BlobRecord) -> Result<(), StoreError> {

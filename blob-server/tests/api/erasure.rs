@@ -116,3 +116,47 @@ fn without_readers_removal_erases_at_once() {
     assert!(store.delete(&id, Digest32([9; 32])).unwrap());
     assert_eq!(files(dir.path(), "blobs") + files(dir.path(), "burning"), 0);
 }
+
+#[test]
+fn a_deletion_racing_downloads_always_deletes() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    // Downloads of a limited blob rewrite its record (the count); a deletion
+    // that lost such a race used to answer "deleted" and leave the blob.
+    for round in 0..40u8 {
+        let (dir, store) = open();
+        let id = put(&store, dir.path(), round, 100_000);
+        let store = std::sync::Arc::new(store);
+        let (stop, claims) = (
+            std::sync::Arc::new(AtomicBool::new(false)),
+            std::sync::Arc::new(AtomicUsize::new(0)),
+        );
+        let claimers: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, stop, claims) = (store.clone(), stop.clone(), claims.clone());
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        if matches!(store.claim(&id, NOW, None).unwrap(), Claim::Gone) {
+                            break;
+                        }
+                        claims.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        // Delete in the middle of the claims.
+        while claims.load(Ordering::Relaxed) < 20 {
+            std::thread::yield_now();
+        }
+        let deleted = store.delete(&id, Digest32([9; 32])).unwrap();
+        let left = store.peek(&id, NOW).unwrap().is_some();
+        stop.store(true, Ordering::Relaxed);
+        for c in claimers {
+            c.join().unwrap();
+        }
+        assert!(deleted, "round {round}: the owner's deletion was refused");
+        assert!(
+            !left,
+            "round {round}: answered deleted, yet the blob is still there"
+        );
+    }
+}
