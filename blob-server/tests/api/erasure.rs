@@ -160,3 +160,48 @@ fn a_deletion_racing_downloads_always_deletes() {
         );
     }
 }
+
+#[test]
+fn a_data_directory_from_before_slots_keeps_its_live_blobs() {
+    use blob_server::ids::{slot, BlobId};
+    // Written the way the previous version did: sled in DATA/db, records
+    // keyed by the id (version 1), the file named by the id.
+    let dir = tempfile::tempdir().unwrap();
+    let id = BlobId::from_bytes([7; 16]);
+    std::fs::create_dir_all(dir.path().join("blobs")).unwrap();
+    std::fs::write(dir.path().join("blobs").join(id.to_string()), BODY).unwrap();
+    {
+        let db = sled::open(dir.path().join("db")).unwrap();
+        let mut v1 = vec![1u8];
+        v1.extend_from_slice(&(BODY.len() as u64).to_be_bytes());
+        v1.extend_from_slice(&(NOW + 60).to_be_bytes());
+        v1.extend_from_slice(&0u32.to_be_bytes());
+        v1.extend_from_slice(&0u32.to_be_bytes());
+        v1.extend_from_slice(&[9; 32]);
+        v1.extend_from_slice(&[0; 33]);
+        db.open_tree("blobs")
+            .unwrap()
+            .insert(id.as_bytes(), v1)
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let slot = slot(&id);
+    let (file, _guard) = granted(&store, &slot);
+    assert_eq!(read_all(file), BODY);
+    assert!(!dir.path().join("db").exists(), "the old database was kept");
+    let names: Vec<String> = std::fs::read_dir(dir.path().join("blobs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1);
+    assert_ne!(
+        names[0],
+        id.to_string(),
+        "the file is still named by its id"
+    );
+    drop(store);
+    // And again after a restart.
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.peek(&slot, NOW).unwrap().is_some());
+}
