@@ -63,17 +63,24 @@ impl From<Cut> for ApiError {
     }
 }
 
+/// What arrived of a body: the bytes written, and whether it ended or was cut.
+pub struct Received {
+    /// Bytes written to the file (all flushed).
+    pub written: u64,
+    /// `Ok`: the body ended; `Err`: it stopped short.
+    pub outcome: Result<(), Cut>,
+}
+
 /// Streams `body` into `file` at its current position, refusing to go past
 /// `limit` total bytes (`already` are there); flushes what arrived in every
-/// case. `Ok(Ok(n))`: all of it, `n` bytes; `Ok(Err(cut))`: stopped, what
-/// arrived is written; `Err`: the disk failed.
+/// case. `Err` only if the disk failed.
 pub async fn stream_to_file(
     body: Body,
     file: &mut tokio::fs::File,
     already: u64,
     limit: u64,
     cancel: Option<&CancellationToken>,
-) -> Result<Result<u64, Cut>, ApiError> {
+) -> Result<Received, ApiError> {
     // 256 KiB buffers: large enough for throughput, small enough that 64
     // concurrent uploads stay within a few tens of MiB.
     file.set_max_buf_size(256 * 1024);
@@ -89,7 +96,7 @@ pub async fn stream_to_file(
             c = stream.next() => c,
         };
         let Some(chunk) = chunk else {
-            break Ok(written);
+            break Ok(());
         };
         let Ok(chunk) = chunk else {
             // Keep what arrived (tus resumes from it); the caller decides.
@@ -102,5 +109,5 @@ pub async fn stream_to_file(
         written += chunk.len() as u64;
     };
     out.flush().await?;
-    Ok(outcome)
+    Ok(Received { written, outcome })
 }

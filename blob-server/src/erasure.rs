@@ -111,7 +111,11 @@ pub fn shred(path: &Path) -> io::Result<()> {
             }
             f.sync_all()?;
             drop(f);
-            fs::remove_file(path)
+            match fs::remove_file(path) {
+                // Moved or removed by someone else meanwhile: not ours to erase.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            }
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),

@@ -33,15 +33,18 @@ struct Holder {
 #[derive(Default)]
 pub struct Lanes(Mutex<HashMap<BlobId, Arc<Holder>>>);
 
-/// The right to write one upload; released on drop.
+/// The right to write one upload; released on drop. It owns its place in
+/// [`Lanes`], so the work it guards can run in a task of its own and keep
+/// the lane until that work is really over, even if the request that
+/// started it is gone.
 #[must_use = "the lane is released when this is dropped"]
-pub struct Lane<'a> {
-    lanes: &'a Lanes,
+pub struct Lane {
+    lanes: Arc<Lanes>,
     id: BlobId,
     holder: Arc<Holder>,
 }
 
-impl Lane<'_> {
+impl Lane {
     /// Fires when a deletion wants this upload gone.
     #[must_use]
     pub fn cancelled(&self) -> &CancellationToken {
@@ -50,7 +53,7 @@ impl Lane<'_> {
 }
 
 impl Lanes {
-    fn try_insert(&self, id: BlobId) -> Result<Lane<'_>, Arc<Holder>> {
+    fn try_insert(self: &Arc<Self>, id: BlobId) -> Result<Lane, Arc<Holder>> {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(h) = map.get(&id) {
             return Err(h.clone());
@@ -62,20 +65,20 @@ impl Lanes {
         map.insert(id, holder.clone());
         drop(map);
         Ok(Lane {
-            lanes: self,
+            lanes: self.clone(),
             id,
             holder,
         })
     }
 
     /// Takes the lane for a PATCH; `None` if another request holds it.
-    pub fn try_take(&self, id: BlobId) -> Option<Lane<'_>> {
+    pub fn try_take(self: &Arc<Self>, id: BlobId) -> Option<Lane> {
         self.try_insert(id).ok()
     }
 
     /// Takes the lane for a deletion: cancels whoever holds it and waits
     /// for them to let go. `None` if they did not within [`CANCEL_WAIT`].
-    pub async fn take_over(&self, id: BlobId) -> Option<Lane<'_>> {
+    pub async fn take_over(self: &Arc<Self>, id: BlobId) -> Option<Lane> {
         let deadline = tokio::time::Instant::now() + CANCEL_WAIT;
         loop {
             match self.try_insert(id) {
@@ -91,7 +94,7 @@ impl Lanes {
     }
 }
 
-impl Drop for Lane<'_> {
+impl Drop for Lane {
     fn drop(&mut self) {
         let mut map = self.lanes.0.lock().unwrap_or_else(PoisonError::into_inner);
         if map
@@ -111,7 +114,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_writer_is_refused_and_a_deletion_takes_over() {
-        let lanes = Lanes::default();
+        let lanes = Arc::new(Lanes::default());
         let id = BlobId::from_bytes([1; 16]);
         let first = lanes.try_take(id).unwrap();
         assert!(lanes.try_take(id).is_none(), "two writers on one upload");
@@ -127,7 +130,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_holder_that_never_lets_go_makes_the_deletion_give_up() {
-        let lanes = Lanes::default();
+        let lanes = Arc::new(Lanes::default());
         let id = BlobId::from_bytes([2; 16]);
         let _stuck = lanes.try_take(id).unwrap();
         assert!(lanes.take_over(id).await.is_none());

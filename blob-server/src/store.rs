@@ -50,6 +50,10 @@ pub enum StoreError {
     /// A stored record did not parse.
     #[error("a stored record is corrupt")]
     Corrupt,
+    /// The database generation on disk does not match its pointer file:
+    /// refusing to start rather than starting empty.
+    #[error("the database is inconsistent: {0}; restore DATA/db-current or the db-N directory from a backup")]
+    Generation(&'static str),
 }
 
 /// Result of a download claim.
@@ -122,6 +126,31 @@ fn sync_dir(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
 
+/// The database generations present under `dir` (`db` is generation 0).
+fn generations(dir: &Path) -> io::Result<Vec<u64>> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let name = name.to_string_lossy();
+        if name == "db" {
+            out.push(0);
+        } else if let Some(g) = name.strip_prefix("db-").and_then(|g| g.parse().ok()) {
+            out.push(g);
+        }
+    }
+    Ok(out)
+}
+
+/// Shreds every database generation but `keep`.
+fn shred_other_generations(dir: &Path, keep: u64) -> io::Result<()> {
+    for g in generations(dir)? {
+        if g != keep {
+            shred_tree(&db_path(dir, g))?;
+        }
+    }
+    Ok(())
+}
+
 fn tx_error(e: TransactionError<()>) -> StoreError {
     match e {
         TransactionError::Storage(e) => StoreError::Db(e),
@@ -135,24 +164,31 @@ impl Store {
         for sub in ["blobs", "tmp", "uploads", "burning"] {
             fs::create_dir_all(dir.join(sub))?;
         }
+        let generations = generations(dir)?;
         let generation = match fs::read_to_string(dir.join(CURRENT)) {
-            Ok(s) => s.trim().parse().map_err(|_| StoreError::Corrupt)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => u64::from(!dir.join("db").exists()),
+            Ok(s) => {
+                let g = s
+                    .trim()
+                    .parse()
+                    .map_err(|_| StoreError::Generation("db-current is not a number"))?;
+                if !db_path(dir, g).exists() {
+                    return Err(StoreError::Generation(
+                        "db-current names a missing generation",
+                    ));
+                }
+                g
+            }
+            // Before generations: DATA/db (migrated below), or a new store.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if generations.iter().any(|&g| g > 0) {
+                    return Err(StoreError::Generation("db-current is missing"));
+                }
+                u64::from(!dir.join("db").exists())
+            }
             Err(e) => return Err(e.into()),
         };
         // Leftovers of an interrupted compaction.
-        for entry in fs::read_dir(dir)? {
-            let entry = entry?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let is_db = name == "db"
-                || name
-                    .strip_prefix("db-")
-                    .is_some_and(|g| g.parse::<u64>().is_ok());
-            if is_db && entry.path() != db_path(dir, generation) {
-                shred_tree(&entry.path())?;
-            }
-        }
+        shred_other_generations(dir, generation)?;
         let store = Self {
             db: RwLock::new(Db::open(&db_path(dir, generation), generation)?),
             dir: dir.to_owned(),
@@ -302,16 +338,21 @@ impl Store {
                 .is_ok()
             {
                 self.finish_removal(&db, slot, &rec)?;
+                // Erasing a large file takes a while: not under the lock.
+                drop(db);
+                self.retire(slot, &rec.file)?;
                 return Ok(true);
             }
         }
     }
 
+    /// After a record's removal: its index entry, a flush, the count. The
+    /// caller then retires the file, after releasing the database lock.
     fn finish_removal(&self, db: &Db, slot: &Slot, rec: &BlobRecord) -> Result<(), StoreError> {
         db.expiry.remove(&expiry_key(rec.expires_at, slot)[..])?;
         db.db.flush()?;
         self.removed_one();
-        self.retire(slot, &rec.file)
+        Ok(())
     }
 
     /// Erases the file of a blob whose record is gone, once no download is
@@ -330,6 +371,7 @@ impl Store {
     /// the database if anything was removed since the last compaction.
     pub fn sweep(&self, now: u64) -> Result<usize, StoreError> {
         let mut n = 0;
+        let mut retired = Vec::new();
         {
             let db = self.db();
             let due: Vec<_> = db
@@ -351,6 +393,7 @@ impl Store {
                             .is_ok()
                         {
                             self.finish_removal(&db, &slot, &rec)?;
+                            retired.push((slot, rec.file));
                             n += 1;
                         }
                     }
@@ -370,6 +413,10 @@ impl Store {
                 })
                 .collect();
             drop(db);
+            // Erasing takes a while: not under the database lock.
+            for (slot, file) in retired {
+                self.retire(&slot, &file)?;
+            }
             for slot in stale {
                 if self.delete_upload(&slot, None)? {
                     n += 1;
@@ -406,29 +453,45 @@ impl Store {
             to.apply_batch(batch)?;
         }
         next.db.flush()?;
+        // Once db-current names the new generation, the store must use it,
+        // whatever happens next (a restart opens what db-current names).
         self.write_current(generation)?;
         let old = std::mem::replace(&mut *db, next);
         self.removed.store(0, Ordering::Relaxed);
         drop(db);
-        let old_path = db_path(&self.dir, old.generation);
         drop(old);
-        shred_tree(&old_path)?;
+        // Every other generation: the old one, and any a failed compaction left.
+        if let Err(e) = shred_other_generations(&self.dir, generation) {
+            // Retried after the next removal, and at every start.
+            self.removed_one();
+            tracing::error!(error = %e, "could not shred an old database generation");
+        }
         Ok(())
     }
 
+    /// Points db-current at `generation`. An error before the rename
+    /// leaves the old pointer (and the caller keeps the old generation);
+    /// after the rename the new pointer stands, so a failed directory sync
+    /// is only logged.
     fn write_current(&self, generation: u64) -> io::Result<()> {
         let tmp = self.dir.join("db-current.tmp");
         let mut f = File::create(&tmp)?;
         f.write_all(generation.to_string().as_bytes())?;
         f.sync_all()?;
         fs::rename(&tmp, self.dir.join(CURRENT))?;
-        sync_dir(&self.dir)
+        if let Err(e) = sync_dir(&self.dir) {
+            tracing::error!(error = %e, "could not sync the data directory after switching the database");
+        }
+        Ok(())
     }
 
     /// Converts records written before slots and random file names (keyed
     /// by the id, files named by the id). Unfinished uploads of that time
     /// are dropped; live blobs keep working.
     fn migrate_v1(&self) -> Result<(), StoreError> {
+        // Each step is durable before the next and safe to run again after
+        // a crash: the new record (with its random file name) first, then
+        // the rename, then the old record's removal.
         let db = self.db();
         for item in db.blobs.iter() {
             let (k, v) = item?;
@@ -436,24 +499,42 @@ impl Store {
                 continue;
             };
             let id = BlobId::from_bytes(raw);
-            db.blobs.remove(&k)?;
-            let Some(rec) = BlobRecord::decode_v1(&v, FileName::generate()?) else {
-                continue;
-            };
-            let old_file = self.dir.join("blobs").join(id.to_string());
-            if fs::rename(&old_file, self.path("blobs", &rec.file)).is_err() {
-                continue;
-            }
-            db.blobs.insert(slot(&id).0, rec.encode())?;
-        }
-        db.expiry.clear()?;
-        for item in db.blobs.iter() {
-            let (k, v) = item?;
-            if let (Ok(slot), Some(rec)) =
-                (<[u8; 32]>::try_from(k.as_ref()), BlobRecord::decode(&v))
+            let slot = slot(&id);
+            let new = match db
+                .blobs
+                .get(slot.0)?
+                .as_deref()
+                .and_then(BlobRecord::decode)
             {
-                db.expiry
-                    .insert(&expiry_key(rec.expires_at, &Slot(slot))[..], &[][..])?;
+                Some(rec) => Some(rec),
+                None => match BlobRecord::decode_v1(&v, FileName::generate()?) {
+                    Some(rec) => {
+                        db.blobs.insert(slot.0, rec.encode())?;
+                        db.expiry
+                            .insert(&expiry_key(rec.expires_at, &slot)[..], &[][..])?;
+                        db.db.flush()?;
+                        Some(rec)
+                    }
+                    None => None,
+                },
+            };
+            if let Some(rec) = new {
+                let old_file = self.dir.join("blobs").join(id.to_string());
+                match fs::rename(&old_file, self.path("blobs", &rec.file)) {
+                    Ok(()) => sync_dir(&self.dir.join("blobs"))?,
+                    // Renamed by an earlier, interrupted run.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            db.blobs.remove(&k)?;
+            db.db.flush()?;
+        }
+        // Index entries of version 1 (expiry ‖ id): 24 bytes.
+        for key in db.expiry.iter().keys() {
+            let key = key?;
+            if key.len() == 24 {
+                db.expiry.remove(key)?;
             }
         }
         db.uploads.clear()?;

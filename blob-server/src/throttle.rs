@@ -34,14 +34,41 @@ struct Entry {
     last: Instant,
 }
 
+/// Gates: one proof check at a time per blob (striped: blobs share
+/// [`GATES`] locks). Many attempts sent at once then meet the count the
+/// earlier ones raised, instead of all being checked for free; honest
+/// downloads of one blob at once only queue for the claim (milliseconds),
+/// never for the transfer.
+pub const GATES: usize = 256;
+
 /// Per-blob failure counters, in memory only.
-#[derive(Default)]
 pub struct Throttle {
     /// A std mutex: held for a few instructions, never across an await.
     map: Mutex<HashMap<Slot, Entry>>,
+    gates: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Self {
+            map: Mutex::default(),
+            gates: (0..GATES).map(|_| tokio::sync::Mutex::new(())).collect(),
+        }
+    }
 }
 
 impl Throttle {
+    /// Waits for `slot`'s gate: hold it from reading [`Self::required_bits`]
+    /// until the proof was checked and counted.
+    pub async fn gate(&self, slot: &Slot) -> tokio::sync::MutexGuard<'_, ()> {
+        let [first, ..] = slot.0;
+        // GATES is 256: every byte value names a gate.
+        match self.gates.get(usize::from(first) % GATES) {
+            Some(g) => g.lock().await,
+            None => unreachable!("GATES covers every byte value"),
+        }
+    }
+
     /// The work an attempt on `slot` must carry now (0: none).
     pub fn required_bits(&self, slot: &Slot, now: Instant) -> u8 {
         let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);

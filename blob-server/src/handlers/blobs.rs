@@ -70,9 +70,10 @@ pub async fn create(
 /// Streams a one-request upload's body into `tmp` and makes it durable.
 async fn receive(st: &AppState, tmp: &std::path::Path, body: Body) -> Result<u64, ApiError> {
     let mut file = tokio::fs::File::create(tmp).await?;
-    let size = stream_to_file(body, &mut file, 0, st.settings.max_blob_size, None).await??;
+    let received = stream_to_file(body, &mut file, 0, st.settings.max_blob_size, None).await?;
+    received.outcome?;
     file.sync_all().await?;
-    Ok(size)
+    Ok(received.written)
 }
 
 /// The 201 answer for a new blob.
@@ -134,6 +135,9 @@ pub async fn download(
         .get(H_PROOF)
         .and_then(|v| v.to_str().ok())
         .filter(|p| Proof::parse(p).is_some());
+    // One check at a time per blob, from reading the count to recording
+    // the outcome (see throttle::GATES); the transfer runs outside it.
+    let gate = st.throttle.gate(&slot).await;
     let bits = st.throttle.required_bits(&slot, Instant::now());
     if bits > 0 {
         let nonce = headers
@@ -189,6 +193,7 @@ pub async fn download(
         }
     };
     st.throttle.succeeded(&slot);
+    drop(gate);
     let mut resp = body.into_response();
     blob_headers(&mut resp, &record);
     Ok(resp)
@@ -223,8 +228,7 @@ pub async fn delete(
     if blocking(&st.store, move |s| s.delete(&slot, hash)).await? {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    if blocking(&st.store, move |s| s.upload_token_matches(&slot, hash)).await? {
-        return super::uploads::discard(&st, id, hash).await;
-    }
-    Err(ApiError::NotFound)
+    // Perhaps still an upload (or one that became a blob a moment ago:
+    // discard looks again).
+    super::uploads::discard(&st, id, hash).await
 }

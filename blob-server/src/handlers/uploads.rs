@@ -154,14 +154,22 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
     let mut done = None;
     if has_body || length == 0 {
         let lane = st.lanes.try_take(id).ok_or(ApiError::Conflict)?;
-        match append(&st, &id, rec, has_body.then_some(body), &lane).await {
-            Ok((r, d)) => (rec, done) = (r, d),
-            Err(e) => {
-                // The client never learns this upload's address: keep nothing.
-                blocking(&st.store, move |s| s.delete_upload(&slot, None)).await?;
-                return Err(e);
+        let body = has_body.then_some(body);
+        // In its own task, cleanup included: it runs to the end even if
+        // the client goes away and this request is dropped.
+        let st2 = st.clone();
+        let (r, d) = run_to_end(async move {
+            match append(&st2, &id, rec, body, &lane).await {
+                Ok(done) => Ok(done),
+                Err(e) => {
+                    // The client never learns this upload's address: keep nothing.
+                    blocking(&st2.store, move |s| s.delete_upload(&slot, None)).await?;
+                    Err(e)
+                }
             }
-        }
+        })
+        .await?;
+        (rec, done) = (r, d);
     }
     let mut resp = StatusCode::CREATED.into_response();
     let h = resp.headers_mut();
@@ -186,24 +194,37 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
     Ok(resp)
 }
 
+/// Runs `work` in a task of its own and waits for it. Writing an upload
+/// must not stop half way because the request was dropped (a client gone,
+/// a connection cut by the stall guard): the task keeps the lane until its
+/// last write is recorded or undone, so no later PATCH can see a file
+/// and a record that disagree.
+async fn run_to_end<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T, ApiError>> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::spawn(work).await?
+}
+
 /// Appends a PATCH body (or nothing) and finishes the upload if complete.
-/// Whatever arrived before an interruption is kept (tus resumption); a
+/// Whatever arrived before an interruption is kept (tus resumption). A
 /// deletion that cancels the lane, or removed the record meanwhile, makes
-/// this `404` without touching the record.
+/// this `404` without recording anything: the cancellation is checked
+/// again before each write to the record.
 async fn append(
     st: &AppState,
     id: &BlobId,
     rec: UploadRecord,
     body: Option<Body>,
-    lane: &Lane<'_>,
+    lane: &Lane,
 ) -> Result<(UploadRecord, Option<u64>), ApiError> {
     let slot = slot(id);
     let mut now = rec;
-    let mut outcome = Ok(0);
+    let mut outcome = Ok(());
+    let cancelled = || lane.cancelled().is_cancelled();
     if let Some(body) = body {
         let file = blocking(&st.store, move |s| s.open_upload(&rec)).await?;
         let mut file = tokio::fs::File::from_std(file);
-        outcome = stream_to_file(
+        let received = stream_to_file(
             body,
             &mut file,
             rec.offset,
@@ -211,13 +232,18 @@ async fn append(
             Some(lane.cancelled()),
         )
         .await?;
+        outcome = received.outcome;
         if outcome == Err(Cut::Cancelled) {
             return Err(ApiError::NotFound);
         }
-        // Make what did arrive durable before recording it.
+        // Make what did arrive durable before recording it. The offset is
+        // what this PATCH wrote, not the file's length.
         file.sync_all().await?;
-        now.offset = file.metadata().await?.len().min(rec.length);
         drop(file);
+        now.offset = rec.offset.saturating_add(received.written).min(rec.length);
+        if cancelled() {
+            return Err(ApiError::NotFound);
+        }
         if !blocking(&st.store, move |s| s.set_upload_offset(&slot, &rec, &now)).await? {
             return Err(ApiError::NotFound);
         }
@@ -225,6 +251,9 @@ async fn append(
     outcome?;
     if now.offset < now.length {
         return Ok((now, None));
+    }
+    if cancelled() {
+        return Err(ApiError::NotFound);
     }
     let blob = BlobRecord {
         size: now.length,
@@ -313,8 +342,9 @@ async fn patch_inner(
     if offset != rec.offset {
         return Err(ApiError::Conflict);
     }
-    let (rec, done) = append(&st, &id, rec, Some(body), &lane).await?;
-    drop(lane);
+    let st2 = st.clone();
+    let (rec, done) =
+        run_to_end(async move { append(&st2, &id, rec, Some(body), &lane).await }).await?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
     resp.headers_mut()
         .insert(H_UPLOAD_OFFSET, HeaderValue::from(rec.offset));
@@ -346,11 +376,20 @@ pub async fn terminate(
 }
 
 /// Discards the unfinished upload `id` if `token` is its deletion token:
-/// cancels a running PATCH, waits for it, then erases. `204` or `404`.
+/// cancels a running PATCH, waits for it, then erases. If the upload
+/// became a blob meanwhile (its last PATCH finished first), the blob is
+/// deleted instead: same token. `204` or `404`.
 pub async fn discard(st: &AppState, id: BlobId, token: Digest32) -> Result<Response, ApiError> {
     let slot = slot(&id);
+    let gone = || async {
+        if blocking(&st.store, move |s| s.delete(&slot, token)).await? {
+            Ok(StatusCode::NO_CONTENT.into_response())
+        } else {
+            Err(ApiError::NotFound)
+        }
+    };
     if !blocking(&st.store, move |s| s.upload_token_matches(&slot, token)).await? {
-        return Err(ApiError::NotFound);
+        return gone().await;
     }
     let lane = st.lanes.take_over(id).await.ok_or(ApiError::Busy)?;
     let deleted = blocking(&st.store, move |s| s.delete_upload(&slot, Some(token))).await?;
@@ -358,6 +397,6 @@ pub async fn discard(st: &AppState, id: BlobId, token: Digest32) -> Result<Respo
     if deleted {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
-        Err(ApiError::NotFound)
+        gone().await
     }
 }

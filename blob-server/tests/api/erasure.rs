@@ -205,3 +205,65 @@ fn a_data_directory_from_before_slots_keeps_its_live_blobs() {
     let store = Store::open(dir.path()).unwrap();
     assert!(store.peek(&slot, NOW).unwrap().is_some());
 }
+
+#[test]
+fn a_migration_interrupted_after_the_rename_finishes_at_the_next_start() {
+    use blob_server::ids::{slot, BlobId, FileName};
+    // A crash left: the old record, the new record, and the file already
+    // under its new name.
+    let dir = tempfile::tempdir().unwrap();
+    let id = BlobId::from_bytes([8; 16]);
+    let file = FileName::generate().unwrap();
+    std::fs::create_dir_all(dir.path().join("blobs")).unwrap();
+    std::fs::write(dir.path().join("blobs").join(file.to_string()), BODY).unwrap();
+    {
+        let db = sled::open(dir.path().join("db")).unwrap();
+        let blobs = db.open_tree("blobs").unwrap();
+        let mut v1 = vec![1u8];
+        v1.extend_from_slice(&(BODY.len() as u64).to_be_bytes());
+        v1.extend_from_slice(&(NOW + 60).to_be_bytes());
+        v1.extend_from_slice(&[0; 8]);
+        v1.extend_from_slice(&[9; 32]);
+        v1.extend_from_slice(&[0; 33]);
+        blobs.insert(id.as_bytes(), v1).unwrap();
+        let rec = BlobRecord {
+            size: BODY.len() as u64,
+            expires_at: NOW + 60,
+            max_downloads: 0,
+            downloads: 0,
+            delete_hash: Digest32([9; 32]),
+            proof_hash: None,
+            file,
+        };
+        blobs.insert(slot(&id).0, rec.encode()).unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    let (f, _guard) = granted(&store, &slot(&id));
+    assert_eq!(read_all(f), BODY);
+}
+
+#[test]
+fn a_store_whose_database_went_missing_refuses_to_start_instead_of_starting_empty() {
+    let (dir, store) = open();
+    let id = put(&store, dir.path(), 3, 0);
+    drop(store);
+    let current = std::fs::read_to_string(dir.path().join("db-current")).unwrap();
+    std::fs::rename(
+        dir.path().join(format!("db-{}", current.trim())),
+        dir.path().join("elsewhere"),
+    )
+    .unwrap();
+    assert!(matches!(
+        Store::open(dir.path()),
+        Err(blob_server::store::StoreError::Generation(_))
+    ));
+    // The blob's file was not touched: putting the database back restores it.
+    std::fs::rename(
+        dir.path().join("elsewhere"),
+        dir.path().join(format!("db-{}", current.trim())),
+    )
+    .unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.peek(&id, NOW).unwrap().is_some());
+}

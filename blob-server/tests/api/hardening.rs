@@ -679,3 +679,86 @@ async fn after_deletion_and_expiry_a_seized_disk_holds_nothing_that_confirms_a_l
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guesses_sent_all_at_once_get_no_more_free_checks() {
+    use blob_server::throttle::FREE_FAILURES;
+    let app = spawn_app().await;
+    let (_, hash) = proof_pair(3);
+    let id = app
+        .upload(b"secret".to_vec(), &[("Veil-Proof-Hash", &hash)])
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let guesses = (0..60u8).map(|seed| {
+        let (wrong, _) = proof_pair(100 + seed);
+        let req = app
+            .client
+            .get(app.url(&format!("/api/v1/blobs/{id}")))
+            .header("Veil-Proof", wrong);
+        async move { req.send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|&&s| s == 403).count();
+    assert_eq!(checked, FREE_FAILURES as usize, "{statuses:?}");
+    assert!(
+        statuses.iter().all(|&s| s == 403 || s == 429),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_gone_mid_patch_still_has_what_arrived_recorded() {
+    let app = spawn_app().await;
+    let (location, _, _) = new_upload(&app, 10_000).await;
+    let mut s = TcpStream::connect(app.addr).await.unwrap();
+    s.write_all(
+        format!(
+            "PATCH {location} HTTP/1.1\r\nHost: x\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n\
+             Content-Type: application/offset+octet-stream\r\nContent-Length: 10000\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    s.write_all(&[5; 4000]).await.unwrap();
+    s.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(s); // the network fails: hyper drops the request
+             // The write runs to its end in its own task: the offset says 4000.
+    let mut got = None;
+    for _ in 0..100 {
+        got = offset(&app, &location).await;
+        if got == Some(4000) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(got, Some(4000));
+    let r = patch(&app, &location, 4000, vec![5; 6000].into()).await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(offset(&app, &location).await, Some(10_000));
+}
+
+#[tokio::test]
+async fn terminating_an_upload_that_just_became_a_blob_deletes_the_blob() {
+    // The last PATCH won the race with the DELETE: the token still works.
+    let app = spawn_app().await;
+    let (location, id, token) = new_upload(&app, 10).await;
+    assert_eq!(
+        patch(&app, &location, 0, vec![1; 10].into()).await.status(),
+        204
+    );
+    assert_eq!(app.get(&id, None).await.status(), 200);
+    let r = app
+        .client
+        .delete(app.url(&location))
+        .header("Tus-Resumable", "1.0.0")
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.get(&id, None).await.status(), 404);
+}
