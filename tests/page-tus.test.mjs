@@ -80,3 +80,29 @@ test('a chunk the server refuses is not retried', async () => {
     (e) => e.status === 413 || e.status === 400,
   );
 });
+
+test('a stale offset gets 409; the client asks the server and sends only the rest', async () => {
+  const data = bytes(1000);
+  const upload = await createUpload(data.length, {});
+  // Another attempt already delivered the first 400 bytes.
+  const first = await realFetch(new URL(upload.url, base), {
+    method: 'PATCH',
+    headers: { 'Tus-Resumable': '1.0.0', 'Upload-Offset': '0', 'Content-Type': 'application/offset+octet-stream' },
+    body: data.slice(0, 400),
+  });
+  assert.equal(first.status, 204);
+  const sent = [];
+  const spy = globalThis.fetch;
+  globalThis.fetch = (url, init) => {
+    if (init?.method === 'PATCH') sent.push(Number(new Headers(init.headers).get('Upload-Offset')));
+    return spy(url, init);
+  };
+  try {
+    await sendChunk(upload, new Blob([data]), undefined, () => {});
+  } finally {
+    globalThis.fetch = spy;
+  }
+  assert.deepEqual(sent, [0, 400]);
+  const got = new Uint8Array(await (await realFetch(`${base}/api/v1/blobs/${upload.id}`)).arrayBuffer());
+  assert.deepEqual(got, data);
+});

@@ -350,9 +350,14 @@ fn bad_links_and_unreachable_servers_have_their_own_codes() {
 }
 
 /// A TCP proxy in front of the test server that drops the connection of
-/// the first PATCH after `cut` bytes of it went through; returns its URL
-/// and the `Upload-Offset` of every PATCH it saw.
-fn cutting_proxy(cut: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<u64>>>) {
+/// the first PATCH after `cut` bytes of it went through: the client's side
+/// at once, the server's side `linger` later (so the server may still be
+/// running that PATCH when the client retries). Returns its URL and the
+/// `Upload-Offset` of every PATCH it saw.
+fn cutting_proxy(
+    cut: usize,
+    linger: std::time::Duration,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<u64>>>) {
     use std::io::Read;
     use std::net::{Shutdown, TcpListener, TcpStream};
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -398,8 +403,9 @@ fn cutting_proxy(cut: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<u64
                         if *sent >= cut {
                             // The network fails half way through the PATCH.
                             std::thread::sleep(std::time::Duration::from_millis(200));
-                            let _ = server.shutdown(Shutdown::Both);
                             let _ = client.shutdown(Shutdown::Both);
+                            std::thread::sleep(linger);
+                            let _ = server.shutdown(Shutdown::Both);
                             break;
                         }
                         continue;
@@ -419,7 +425,7 @@ fn a_send_cut_off_mid_patch_resumes_from_the_server_offset() {
     let dir = tempfile::tempdir().unwrap();
     let content: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7) as u8).collect();
     std::fs::write(dir.path().join("big.bin"), &content).unwrap();
-    let (proxy, offsets) = cutting_proxy(1_000_000);
+    let (proxy, offsets) = cutting_proxy(1_000_000, std::time::Duration::ZERO);
     let out = Command::new(env!("CARGO_BIN_EXE_veil"))
         .args(["send", "big.bin", "--json", "--server", &proxy])
         .current_dir(dir.path())
@@ -463,5 +469,45 @@ fn a_file_over_the_server_limit_is_refused_before_any_byte_is_sent() {
     assert!(
         stderr.contains("huge.bin is too large for this server"),
         "{stderr}"
+    );
+}
+
+#[test]
+fn a_retry_while_the_cut_patch_still_runs_gets_409_then_resumes() {
+    // The server still holds the first PATCH (its lane) when the client
+    // retries: 409, then HEAD once it ended, then the rest.
+    let dir = tempfile::tempdir().unwrap();
+    let content: Vec<u8> = (0..2_000_000u32).map(|i| (i * 13) as u8).collect();
+    std::fs::write(dir.path().join("slow.bin"), &content).unwrap();
+    let (proxy, offsets) = cutting_proxy(500_000, std::time::Duration::from_millis(1500));
+    let out = Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(["send", "slow.bin", "--json", "--server", &proxy])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let offsets = offsets.lock().unwrap().clone();
+    // 0 (cut), 0 again (refused with 409: the first still runs), then from the server's offset.
+    assert!(offsets.len() >= 3, "{offsets:?}");
+    assert_eq!(offsets.get(..2), Some(&[0, 0][..]), "{offsets:?}");
+    assert!(offsets.last().is_some_and(|&o| o > 0), "{offsets:?}");
+    let link = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["link"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let recv = tempfile::tempdir().unwrap();
+    let got = veil(&["get", &link], recv.path(), None);
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(
+        std::fs::read(recv.path().join("slow.bin")).unwrap(),
+        content
     );
 }

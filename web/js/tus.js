@@ -6,8 +6,9 @@
 // loop, because it sends Blobs (which only the browser can stream). The CLI
 // has its own loop (cli/src/send.rs, Upload::send); both are tested against
 // the same server behaviour: resume from HEAD's offset after a cut-off
-// PATCH, 409 answered by asking HEAD, 413 and other 4xx not retried
-// (tests/page-tus.test.mjs, cli/tests/share.rs). Everything else (paths,
+// PATCH, 409 (a stale offset, or the first attempt still running) answered
+// by asking HEAD, 413 and other 4xx not retried (tests/page-tus.test.mjs,
+// cli/tests/share.rs). Everything else (paths,
 // header names, metadata) comes from the core through protocol.js.
 import { P, uploadMetadata } from './protocol.js';
 
