@@ -426,16 +426,7 @@ fn a_send_cut_off_mid_patch_resumes_from_the_server_offset() {
     let content: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7) as u8).collect();
     std::fs::write(dir.path().join("big.bin"), &content).unwrap();
     let (proxy, offsets) = cutting_proxy(1_000_000, std::time::Duration::ZERO);
-    let out = Command::new(env!("CARGO_BIN_EXE_veil"))
-        .args(["send", "big.bin", "--json", "--server", &proxy])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let link = send_through(&proxy, dir.path(), "big.bin");
     let offsets = offsets.lock().unwrap().clone();
     assert_eq!(offsets.first(), Some(&0), "{offsets:?}");
     // The resend starts where the server's bytes end, not at 0 again.
@@ -443,18 +434,37 @@ fn a_send_cut_off_mid_patch_resumes_from_the_server_offset() {
         offsets.get(1).is_some_and(|&o| o > 0 && o < 1_000_000),
         "{offsets:?}"
     );
-    let link = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["link"]
+    assert_fetched(&link, "big.bin", &content);
+}
+
+/// `veil send NAME` through `proxy`; the share link.
+fn send_through(proxy: &str, dir: &Path, name: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_veil"))
+        .args(["send", name, "--json", "--server", proxy])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["link"]
         .as_str()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// `veil get LINK` writes NAME with exactly `content`.
+fn assert_fetched(link: &str, name: &str, content: &[u8]) {
     let recv = tempfile::tempdir().unwrap();
-    let got = veil(&["get", &link], recv.path(), None);
+    let got = veil(&["get", link], recv.path(), None);
     assert!(
         got.status.success(),
         "{}",
         String::from_utf8_lossy(&got.stderr)
     );
-    assert_eq!(std::fs::read(recv.path().join("big.bin")).unwrap(), content);
+    assert_eq!(std::fs::read(recv.path().join(name)).unwrap(), content);
 }
 
 #[test]
@@ -480,34 +490,11 @@ fn a_retry_while_the_cut_patch_still_runs_gets_409_then_resumes() {
     let content: Vec<u8> = (0..2_000_000u32).map(|i| (i * 13) as u8).collect();
     std::fs::write(dir.path().join("slow.bin"), &content).unwrap();
     let (proxy, offsets) = cutting_proxy(500_000, std::time::Duration::from_millis(1500));
-    let out = Command::new(env!("CARGO_BIN_EXE_veil"))
-        .args(["send", "slow.bin", "--json", "--server", &proxy])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let link = send_through(&proxy, dir.path(), "slow.bin");
     let offsets = offsets.lock().unwrap().clone();
     // 0 (cut), 0 again (refused with 409: the first still runs), then from the server's offset.
     assert!(offsets.len() >= 3, "{offsets:?}");
     assert_eq!(offsets.get(..2), Some(&[0, 0][..]), "{offsets:?}");
     assert!(offsets.last().is_some_and(|&o| o > 0), "{offsets:?}");
-    let link = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["link"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let recv = tempfile::tempdir().unwrap();
-    let got = veil(&["get", &link], recv.path(), None);
-    assert!(
-        got.status.success(),
-        "{}",
-        String::from_utf8_lossy(&got.stderr)
-    );
-    assert_eq!(
-        std::fs::read(recv.path().join("slow.bin")).unwrap(),
-        content
-    );
+    assert_fetched(&link, "slow.bin", &content);
 }
