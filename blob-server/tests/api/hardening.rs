@@ -261,12 +261,7 @@ async fn a_failed_creation_with_upload_leaves_no_orphan() {
     if let Ok(r) = r {
         assert!(r.status().is_client_error(), "{}", r.status());
     }
-    for _ in 0..100 {
-        if app.files_in("uploads").is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.settle("uploads", 0).await;
     assert!(
         app.files_in("uploads").is_empty(),
         "an orphan upload was kept"
@@ -383,12 +378,7 @@ async fn a_stalled_upload_body_is_cut_off_and_its_temp_file_removed() {
     .unwrap();
     let (_, closed) = closed_within(&mut s, Duration::from_secs(6)).await;
     assert!(closed, "a stalled body was held open");
-    for _ in 0..100 {
-        if app.files_in("tmp").is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.settle("tmp", 0).await;
     assert!(
         app.files_in("tmp").is_empty(),
         "the partial upload was kept"
@@ -614,14 +604,7 @@ async fn after_deletion_and_expiry_a_seized_disk_holds_nothing_that_confirms_a_l
     ));
     // An unfinished upload, terminated.
     let (location, id, token) = new_upload(&app, 100).await;
-    let r = app
-        .client
-        .delete(app.url(&location))
-        .header("Tus-Resumable", "1.0.0")
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let r = app.terminate(&location, &token).await;
     assert_eq!(r.status(), 204);
     gone.push((id, token));
     // One that stays: the judge must find it (proving the scan can fire).
@@ -638,12 +621,7 @@ async fn after_deletion_and_expiry_a_seized_disk_holds_nothing_that_confirms_a_l
     let app = spawn_with(dir.clone(), T0 + 11, |_| {}).await;
     assert_eq!(app.get(&gone[1].0, None).await.status(), 404);
     // The sweeper's first pass at start-up removes the expired blob.
-    for _ in 0..250 {
-        if app.files_in("blobs").len() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.settle("blobs", 1).await;
     assert_eq!(
         app.files_in("blobs").len(),
         1,
@@ -751,14 +729,7 @@ async fn terminating_an_upload_that_just_became_a_blob_deletes_the_blob() {
         204
     );
     assert_eq!(app.get(&id, None).await.status(), 200);
-    let r = app
-        .client
-        .delete(app.url(&location))
-        .header("Tus-Resumable", "1.0.0")
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let r = app.terminate(&location, &token).await;
     assert_eq!(r.status(), 204);
     assert_eq!(app.get(&id, None).await.status(), 404);
 }

@@ -135,6 +135,30 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Waits (at most 2 s) until the data subdirectory `sub` holds `n`
+    /// files, for erasure that runs on the blocking pool after an answer;
+    /// returns how many it holds at the end.
+    pub async fn settle(&self, sub: &str, n: usize) -> usize {
+        for _ in 0..100 {
+            if self.files_in(sub).len() == n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        self.files_in(sub).len()
+    }
+
+    /// `DELETE` of a tus upload with its deletion token.
+    pub async fn terminate(&self, location: &str, token: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(location))
+            .header("Tus-Resumable", "1.0.0")
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Files in a data subdirectory.
     pub fn files_in(&self, sub: &str) -> Vec<PathBuf> {
         std::fs::read_dir(self.data().join(sub))

@@ -137,14 +137,7 @@ async fn termination_and_deletion_token_remove_unfinished_uploads() {
             .status(),
         204
     );
-    let del = app
-        .client
-        .delete(app.url(&location))
-        .header("Tus-Resumable", "1.0.0")
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let del = app.terminate(&location, &token).await;
     assert_eq!(del.status(), 204);
     assert_eq!(offset(&app, &location).await, None);
     assert!(app.files_in("uploads").is_empty());
@@ -183,12 +176,7 @@ async fn stale_uploads_expire_and_are_cleaned_up() {
             .status(),
         404
     );
-    for _ in 0..100 {
-        if app.files_in("uploads").is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.settle("uploads", 0).await;
     assert!(app.files_in("uploads").is_empty(), "stale upload not swept");
 }
 
