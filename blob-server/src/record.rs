@@ -48,39 +48,38 @@ impl BlobRecord {
     /// Parses stored bytes; `None` if corrupt.
     #[must_use]
     pub fn decode(b: &[u8]) -> Option<Self> {
-        let mut r = Reader(b);
-        if r.u8()? != BLOB_V2 {
-            return None;
-        }
-        let rec = Self {
-            size: r.u64()?,
-            expires_at: r.u64()?,
-            max_downloads: r.u32()?,
-            downloads: r.u32()?,
-            delete_hash: Digest32(r.arr()?),
-            proof_hash: r.optional()?,
-            file: FileName(r.arr()?),
-        };
-        r.0.is_empty().then_some(rec)
+        Self::decode_version(b, BLOB_V2, None)
     }
 
     /// Parses a version-1 record (written before slots), giving it `file`.
     #[must_use]
     pub fn decode_v1(b: &[u8], file: FileName) -> Option<Self> {
+        Self::decode_version(b, BLOB_V1, Some(file))
+    }
+
+    /// Version 2 stores the file name last; version 1 had none (`file`).
+    fn decode_version(b: &[u8], version: u8, file: Option<FileName>) -> Option<Self> {
         let mut r = Reader(b);
-        if r.u8()? != BLOB_V1 {
+        if r.u8()? != version {
             return None;
         }
-        let rec = Self {
-            size: r.u64()?,
-            expires_at: r.u64()?,
-            max_downloads: r.u32()?,
-            downloads: r.u32()?,
-            delete_hash: Digest32(r.arr()?),
-            proof_hash: r.optional()?,
-            file,
+        let (size, expires_at) = (r.u64()?, r.u64()?);
+        let (max_downloads, downloads) = (r.u32()?, r.u32()?);
+        let delete_hash = Digest32(r.arr()?);
+        let proof_hash = r.optional()?;
+        let file = match file {
+            Some(f) => f,
+            None => FileName(r.arr()?),
         };
-        r.0.is_empty().then_some(rec)
+        r.0.is_empty().then_some(Self {
+            size,
+            expires_at,
+            max_downloads,
+            downloads,
+            delete_hash,
+            proof_hash,
+            file,
+        })
     }
 
     /// Downloads left, or `None` for unlimited.
