@@ -250,13 +250,6 @@ impl Store {
         Ok((rec.expires_at > now && rec.downloads_left() != Some(0)).then_some(rec))
     }
 
-    /// Whether `slot` holds a live blob that needs a download proof.
-    pub fn needs_proof(&self, slot: &Slot, now: u64) -> Result<bool, StoreError> {
-        Ok(self
-            .peek(slot, now)?
-            .is_some_and(|r| r.proof_hash.is_some()))
-    }
-
     /// Claims one download: checks expiry and proof, then counts it with
     /// compare-and-swap. Nothing is consumed unless `Granted` is returned.
     pub fn claim(
@@ -433,7 +426,7 @@ impl Store {
     /// shreds the old one, so removed records leave no bytes behind in
     /// sled's log. Blocks every other store call while it copies (a few ms
     /// per thousand live records).
-    pub fn compact(&self) -> Result<(), StoreError> {
+    fn compact(&self) -> Result<(), StoreError> {
         let mut db = self.db.write().unwrap_or_else(PoisonError::into_inner);
         db.db.flush()?;
         let generation = db.generation + 1;

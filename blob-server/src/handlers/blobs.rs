@@ -144,8 +144,11 @@ pub async fn download(
         Some(_) => Some(st.throttle.gate(&slot).await),
         None => None,
     };
-    let bits = st.throttle.required_bits(&slot, Instant::now());
-    if gate.is_some() && bits > 0 {
+    let bits = match gate {
+        Some(_) => st.throttle.required_bits(&slot, Instant::now()),
+        None => 0,
+    };
+    if bits > 0 {
         let nonce = headers
             .get(H_WORK)
             .and_then(|v| v.to_str().ok())

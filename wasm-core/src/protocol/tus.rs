@@ -47,22 +47,20 @@ fn decimal(mut n: u64) -> String {
 /// The `Upload-Metadata` value for `options`.
 #[must_use]
 pub fn upload_metadata(options: &UploadOptions) -> String {
-    let enc = |s: &str| crate::b64::encode_standard(s.as_bytes());
-    let mut pairs: Vec<[String; 2]> = Vec::new();
+    let pair = |key: &str, value: &str| {
+        String::from(key) + " " + &crate::b64::encode_standard(value.as_bytes())
+    };
+    let mut pairs = Vec::new();
     if let Some(e) = options.expires_in {
-        pairs.push(["expires_in ".into(), enc(&decimal(e))]);
+        pairs.push(pair("expires_in", &decimal(e)));
     }
     if let Some(d) = options.max_downloads {
-        pairs.push(["max_downloads ".into(), enc(&decimal(u64::from(d)))]);
+        pairs.push(pair("max_downloads", &decimal(u64::from(d))));
     }
     if let Some(p) = &options.proof_hash {
-        pairs.push(["proof_hash ".into(), enc(p)]);
+        pairs.push(pair("proof_hash", p));
     }
-    pairs
-        .iter()
-        .map(|[k, v]| k.clone() + v)
-        .collect::<Vec<_>>()
-        .join(",")
+    pairs.join(",")
 }
 
 /// Reads Veil's keys from an `Upload-Metadata` value. Unknown keys (tus
