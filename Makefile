@@ -11,7 +11,7 @@ export CHROMEDRIVER := /usr/bin/chromedriver
 CARGO ?= cargo
 WASM_OUT := web/pkg
 
-.PHONY: run setup wasm lint test test-native test-wasm test-vectors test-node bench bench-setup fuzz fmt clean
+.PHONY: run setup wasm lint test test-native test-wasm test-vectors test-node test-garage bench bench-setup fuzz fmt clean
 
 setup:
 	@scripts/setup.sh
@@ -39,6 +39,8 @@ lint: setup
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p wasm-core --target wasm32-unknown-unknown --lib --tests -- -D warnings
 
+## Includes blob-server/tests/shared: two instances over PostgreSQL and moto
+## (S3), both started by the test on 127.0.0.1 and stopped at its end.
 test-native: setup
 	$(CARGO) test --workspace
 
@@ -55,6 +57,11 @@ test-node: setup wasm
 	node --test tests/
 
 test: setup lint test-native test-vectors test-wasm test-node
+
+## The multi-instance suite against Garage instead of moto (installs Garage
+## with cargo the first time: 10-20 minutes; not part of `make test`).
+test-garage: setup
+	scripts/test-garage.sh
 
 ## Tools only the benchmarks use: mat2 (stripping comparison), nginx and wrk (server).
 bench-setup: setup

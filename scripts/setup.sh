@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_PACK_VERSION=0.15.1
-APT_PACKAGES=(chromium chromium-driver libimage-exiftool-perl libheif-examples ffmpeg curl openssl)
+APT_PACKAGES=(chromium chromium-driver libimage-exiftool-perl libheif-examples ffmpeg curl openssl postgresql)
 PIP_PACKAGES=(cryptography argon2-cffi)
 
 log() { printf '[setup] %s\n' "$*"; }
@@ -26,7 +26,9 @@ fi
 
 # 2. Debian packages: the browser and its driver (wasm and e2e tests),
 #    exiftool (the independent metadata verifier), heif-convert and ffmpeg
-#    (independent decoders proving that stripping left HEIC/AVIF/video intact).
+#    (independent decoders proving that stripping left HEIC/AVIF/video intact),
+#    PostgreSQL (the multi-instance tests start their own cluster on
+#    127.0.0.1; the package's own cluster is not used).
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -72,6 +74,12 @@ fi
 if ! python3 -c 'import cryptography, argon2' 2>/dev/null; then
   log "pip install ${PIP_PACKAGES[*]}"
   python3 -m pip install --quiet --disable-pip-version-check "${PIP_PACKAGES[@]}"
+fi
+
+# 7. moto, the S3 server the multi-instance tests start on 127.0.0.1.
+if ! python3 -c 'import moto.server, flask' 2>/dev/null; then
+  log "pip install moto[server]"
+  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]'
 fi
 
 log "ok"

@@ -1,11 +1,13 @@
-//! Request bodies to files: streamed in bounded buffers, never held whole,
+//! Request bodies to files and objects: streamed in bounded buffers, never held whole,
 //! capped at a limit, stoppable by a cancellation (a deletion of the upload
 //! they feed), and a guard that removes a partial file if the request ends
 //! early.
 
+use std::future::Future;
 use std::path::PathBuf;
 
 use axum::body::Body;
+use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio_util::sync::CancellationToken;
@@ -71,20 +73,46 @@ pub struct Received {
     pub outcome: Result<(), Cut>,
 }
 
-/// Streams `body` into `file` at its current position, refusing to go past
-/// `limit` total bytes (`already` are there); flushes what arrived in every
-/// case. `Err` only if the disk failed.
-pub async fn stream_to_file(
+/// Where a body's bytes go: a file, or an object being written.
+pub trait Sink {
+    /// Takes the next chunk (it may be buffered).
+    fn put(&mut self, chunk: Bytes) -> impl Future<Output = Result<(), ApiError>> + Send;
+    /// Makes everything put so far written (not yet durable: the caller syncs).
+    fn flush(&mut self) -> impl Future<Output = Result<(), ApiError>> + Send;
+}
+
+/// A file at its current position, through a 256 KiB buffer: large enough
+/// for throughput, small enough that 64 concurrent uploads stay within a
+/// few tens of MiB.
+pub struct FileSink<'a>(tokio::io::BufWriter<&'a mut tokio::fs::File>);
+
+impl<'a> FileSink<'a> {
+    /// Writes into `file`.
+    pub fn new(file: &'a mut tokio::fs::File) -> Self {
+        file.set_max_buf_size(256 * 1024);
+        Self(tokio::io::BufWriter::with_capacity(256 * 1024, file))
+    }
+}
+
+impl Sink for FileSink<'_> {
+    async fn put(&mut self, chunk: Bytes) -> Result<(), ApiError> {
+        Ok(self.0.write_all(&chunk).await?)
+    }
+    async fn flush(&mut self) -> Result<(), ApiError> {
+        Ok(self.0.flush().await?)
+    }
+}
+
+/// Streams `body` into `sink`, refusing to go past `limit` total bytes
+/// (`already` are there); flushes what arrived in every case. `Err` only
+/// if the sink failed.
+pub async fn stream_into(
     body: Body,
-    file: &mut tokio::fs::File,
+    sink: &mut impl Sink,
     already: u64,
     limit: u64,
     cancel: Option<&CancellationToken>,
 ) -> Result<Received, ApiError> {
-    // 256 KiB buffers: large enough for throughput, small enough that 64
-    // concurrent uploads stay within a few tens of MiB.
-    file.set_max_buf_size(256 * 1024);
-    let mut out = tokio::io::BufWriter::with_capacity(256 * 1024, file);
     let mut stream = body.into_data_stream();
     let mut written = 0u64;
     let never = CancellationToken::new();
@@ -102,12 +130,24 @@ pub async fn stream_to_file(
             // Keep what arrived (tus resumes from it); the caller decides.
             break Err(Cut::Interrupted);
         };
-        if already + written + chunk.len() as u64 > limit {
+        let len = chunk.len() as u64;
+        if already + written + len > limit {
             break Err(Cut::TooLarge);
         }
-        out.write_all(&chunk).await?;
-        written += chunk.len() as u64;
+        sink.put(chunk).await?;
+        written += len;
     };
-    out.flush().await?;
+    sink.flush().await?;
     Ok(Received { written, outcome })
+}
+
+/// [`stream_into`] a file.
+pub async fn stream_to_file(
+    body: Body,
+    file: &mut tokio::fs::File,
+    already: u64,
+    limit: u64,
+    cancel: Option<&CancellationToken>,
+) -> Result<Received, ApiError> {
+    stream_into(body, &mut FileSink::new(file), already, limit, cancel).await
 }

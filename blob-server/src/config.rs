@@ -73,6 +73,131 @@ pub struct Args {
     /// Connections served at once; past it, new ones get 503 with Retry-After.
     #[arg(long, env = "VEIL_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
+    /// Where ciphertext goes when records are in PostgreSQL:
+    /// `s3://BUCKET[/PREFIX]`, or `file:///ABSOLUTE/DIR` (a directory every
+    /// instance mounts). Default: DATA_DIR/objects.
+    #[arg(long, env = "VEIL_STORAGE")]
+    pub storage: Option<String>,
+    /// Where records go: `sled` (default; one instance, in DATA_DIR) or
+    /// `postgres://USER:PASSWORD@HOST/DB` (several instances).
+    #[arg(
+        long,
+        env = "VEIL_META",
+        default_value = "sled",
+        hide_default_value = false
+    )]
+    pub meta: String,
+    /// S3 endpoint URL (Garage, MinIO, …); default: AWS.
+    #[arg(long, env = "VEIL_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+    /// S3 region (default: `AWS_REGION`, or us-east-1).
+    #[arg(long, env = "VEIL_S3_REGION")]
+    pub s3_region: Option<String>,
+    /// Address the bucket in the path (`ENDPOINT/BUCKET/KEY`), as Garage
+    /// and MinIO expect, instead of in the host name.
+    #[arg(long, env = "VEIL_S3_PATH_STYLE")]
+    pub s3_path_style: bool,
+}
+
+/// Where the records and the ciphertext live.
+#[derive(Debug, Clone)]
+pub enum EngineSettings {
+    /// sled and files under the data directory: one instance.
+    Local,
+    /// PostgreSQL and an object store: any number of instances.
+    Shared(SharedStorage),
+}
+
+/// The shared engine's two stores.
+#[derive(Clone)]
+pub struct SharedStorage {
+    /// The PostgreSQL URL (holds a password: never logged, no Debug).
+    pub postgres: String,
+    /// The object store.
+    pub objects: ObjectStorage,
+}
+
+impl std::fmt::Debug for SharedStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedStorage")
+            .field("postgres", &"<redacted>")
+            .field("objects", &self.objects)
+            .finish()
+    }
+}
+
+/// An object store.
+#[derive(Debug, Clone)]
+pub enum ObjectStorage {
+    /// A directory (fsynced writes).
+    Dir(PathBuf),
+    /// An S3-compatible bucket.
+    S3(S3Settings),
+}
+
+/// An S3-compatible bucket; credentials come from `AWS_ACCESS_KEY_ID` and
+/// `AWS_SECRET_ACCESS_KEY` (read by the client, never stored here).
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    /// The bucket.
+    pub bucket: String,
+    /// A key prefix inside it, if any.
+    pub prefix: Option<String>,
+    /// See [`Args::s3_endpoint`].
+    pub endpoint: Option<String>,
+    /// See [`Args::s3_region`].
+    pub region: Option<String>,
+    /// See [`Args::s3_path_style`].
+    pub path_style: bool,
+}
+
+impl EngineSettings {
+    fn from_args(a: &Args) -> Result<Self, String> {
+        let postgres = match a.meta.as_str() {
+            "sled" => None,
+            m if m.starts_with("postgres://") || m.starts_with("postgresql://") => Some(m),
+            _ => return Err("--meta must be `sled` or a postgres:// URL".into()),
+        };
+        let objects = match a.storage.as_deref() {
+            None => ObjectStorage::Dir(a.data_dir.join("objects")),
+            Some(s) => {
+                if let Some(rest) = s.strip_prefix("s3://") {
+                    let (bucket, prefix) = match rest.split_once('/') {
+                        Some((b, p)) => (b, Some(p.trim_matches('/')).filter(|p| !p.is_empty())),
+                        None => (rest, None),
+                    };
+                    if bucket.is_empty() {
+                        return Err("--storage s3:// needs a bucket: s3://BUCKET[/PREFIX]".into());
+                    }
+                    ObjectStorage::S3(S3Settings {
+                        bucket: bucket.to_owned(),
+                        prefix: prefix.map(str::to_owned),
+                        endpoint: a.s3_endpoint.clone(),
+                        region: a.s3_region.clone(),
+                        path_style: a.s3_path_style,
+                    })
+                } else if let Some(dir) = s.strip_prefix("file://") {
+                    if !dir.starts_with('/') {
+                        return Err("--storage file:// needs an absolute path: file:///DIR".into());
+                    }
+                    ObjectStorage::Dir(PathBuf::from(dir))
+                } else {
+                    return Err("--storage must be s3://BUCKET[/PREFIX] or file:///DIR".into());
+                }
+            }
+        };
+        match postgres {
+            Some(url) => Ok(Self::Shared(SharedStorage {
+                postgres: url.to_owned(),
+                objects,
+            })),
+            None if a.storage.is_some() => Err(
+                "--storage needs --meta postgres://…: records in sled belong to one process, and an object store is for several"
+                    .into(),
+            ),
+            None => Ok(Self::Local),
+        }
+    }
 }
 
 /// HTTPS certificate and key (PEM).
@@ -128,6 +253,8 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     /// Connection limits.
     pub conn: ConnLimits,
+    /// Where records and ciphertext live.
+    pub engine: EngineSettings,
 }
 
 impl Settings {
@@ -161,6 +288,7 @@ impl Settings {
         if a.header_timeout > 3600 || a.idle_timeout > 3600 {
             return Err("--header-timeout and --idle-timeout are limited to an hour".into());
         }
+        let engine = EngineSettings::from_args(a)?;
         let tls = match (&a.tls_cert, &a.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles {
                 cert: cert.clone(),
@@ -188,7 +316,15 @@ impl Settings {
                 min_rate: a.min_rate,
                 max_connections: a.max_connections,
             },
+            engine,
         })
+    }
+
+    /// Seconds a shared-engine tombstone is kept: past any expiry and any
+    /// unfinished upload it could stand for.
+    #[must_use]
+    pub fn tombstone_for(&self) -> u64 {
+        self.max_expiry.saturating_add(self.upload_expiry)
     }
 
     /// Settings for tests: small limits, a given static dir.
@@ -213,6 +349,7 @@ impl Settings {
                 min_rate: 1024,
                 max_connections: 1024,
             },
+            engine: EngineSettings::Local,
         }
     }
 }

@@ -43,6 +43,9 @@ pub enum ApiError {
     /// Out of file descriptors or connections: try again shortly.
     #[error("busy")]
     Busy,
+    /// The record store or object store is unreachable: try again shortly.
+    #[error("storage unavailable")]
+    Unavailable,
     /// The path exists, the method does not.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -65,6 +68,10 @@ pub const BUSY_MESSAGE: &str = "busy; try again shortly";
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::Unavailable(cause) = &e {
+            tracing::warn!(error = %cause, "storage unavailable");
+            return Self::Unavailable;
+        }
         if let StoreError::Io(io) = &e {
             match io.raw_os_error() {
                 Some(ENOSPC | EDQUOT) => return Self::Full,
@@ -111,6 +118,10 @@ impl IntoResponse for ApiError {
             Self::MediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported media type"),
             Self::Full => (StatusCode::INSUFFICIENT_STORAGE, "insufficient storage"),
             Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, BUSY_MESSAGE),
+            Self::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage unavailable; try again shortly",
+            ),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
             Self::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
@@ -125,7 +136,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from(u16::from(bits)),
                 );
             }
-            Self::Busy => {
+            Self::Busy | Self::Unavailable => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(BUSY_RETRY_AFTER));
             }

@@ -14,7 +14,9 @@
 //! - [`body`]: request bodies streamed to files;
 //! - [`lanes`]: one PATCH at a time per upload; deletion wins over a PATCH;
 //! - [`throttle`]: proof of work after wrong download proofs, per blob;
-//! - [`store`]: files + sled, crash-safe commit, atomic claims, sweeping, compaction;
+//! - [`engine`]: the one face of the two storage engines below;
+//! - [`store`]: files + sled (one instance), crash-safe commit, atomic claims, sweeping, compaction;
+//! - [`shared`]: PostgreSQL + an object store (several instances);
 //! - [`erasure`]: shredding, deferred until downloads in progress end;
 //! - [`record`]: the fixed binary layout of sled records and the expiry index;
 //! - [`ids`]: random ids and tokens, slots, hashes, constant-time comparison;
@@ -32,6 +34,7 @@ pub(crate) mod blocking;
 pub(crate) mod body;
 pub mod clock;
 pub mod config;
+pub mod engine;
 pub mod erasure;
 pub mod error;
 pub(crate) mod extract;
@@ -43,6 +46,7 @@ pub(crate) mod options;
 pub mod record;
 pub(crate) mod routes;
 pub mod serve;
+pub mod shared;
 pub mod store;
 pub mod throttle;
 
@@ -53,8 +57,8 @@ pub use serve::{run, serve, shutdown_signal};
 /// Everything handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    /// Files and records.
-    pub store: Arc<store::Store>,
+    /// Blobs and records.
+    pub engine: engine::Engine,
     /// Validated configuration.
     pub settings: Arc<config::Settings>,
     /// Work asked of download attempts after wrong proofs, per blob.
@@ -66,11 +70,15 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over an opened store.
+    /// State over an opened engine (a [`store::Store`] or a [`shared::Shared`]).
     #[must_use]
-    pub fn new(store: store::Store, settings: config::Settings, clock: clock::Clock) -> Self {
+    pub fn new(
+        engine: impl Into<engine::Engine>,
+        settings: config::Settings,
+        clock: clock::Clock,
+    ) -> Self {
         Self {
-            store: Arc::new(store),
+            engine: engine.into(),
             settings: Arc::new(settings),
             throttle: Arc::default(),
             lanes: Arc::default(),

@@ -2,6 +2,8 @@
 //! serve until SIGINT/SIGTERM. Everything else is in the library.
 
 use anyhow::Context;
+use blob_server::engine::Engine;
+use blob_server::shared::Shared;
 use blob_server::{clock::Clock, config, serve, shutdown_signal, store::Store, AppState};
 use clap::Parser;
 
@@ -16,20 +18,37 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     raise_descriptor_limit(&settings);
-    let dir = settings.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&dir))
-        .await?
-        .with_context(|| {
-            format!(
-                "cannot open the data directory {}",
-                settings.data_dir.display()
-            )
-        })?;
+    let engine = open_engine(&settings).await?;
     serve(
-        AppState::new(store, settings, Clock::default()),
+        AppState::new(engine, settings, Clock::default()),
         shutdown_signal(),
     )
     .await
+}
+
+/// Opens the configured engine: sled and files in the data directory, or
+/// PostgreSQL and an object store.
+async fn open_engine(settings: &config::Settings) -> anyhow::Result<Engine> {
+    match &settings.engine {
+        config::EngineSettings::Local => {
+            let dir = settings.data_dir.clone();
+            let store = tokio::task::spawn_blocking(move || Store::open(&dir))
+                .await?
+                .with_context(|| {
+                    format!(
+                        "cannot open the data directory {}",
+                        settings.data_dir.display()
+                    )
+                })?;
+            Ok(store.into())
+        }
+        config::EngineSettings::Shared(shared) => {
+            let engine = Shared::open(shared, settings.tombstone_for())
+                .await
+                .context("cannot open the records (PostgreSQL) or the object store")?;
+            Ok(engine.into())
+        }
+    }
 }
 
 /// Each connection may hold a socket and a file: ask for enough descriptors

@@ -54,6 +54,16 @@ pub enum StoreError {
     /// refusing to start rather than starting empty.
     #[error("the database is inconsistent: {0}; restore DATA/db-current or the db-N directory from a backup")]
     Generation(&'static str),
+    /// Another process holds the data directory.
+    #[error("another blob-server is using this data directory; run one process per data directory (several instances need --meta postgres://… and --storage)")]
+    Locked,
+    /// The record store or the object store cannot be reached, or refused:
+    /// the client may retry (503).
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// PostgreSQL refused a statement (a bug or a broken schema: loud).
+    #[error("records: {0}")]
+    Records(String),
 }
 
 /// Result of a download claim.
@@ -108,6 +118,9 @@ pub struct Store {
     readers: Readers,
     /// Records removed since the last compaction.
     removed: AtomicU64,
+    /// Held open, exclusively locked, while the store is open: a second
+    /// process on the same directory is refused instead of corrupting it.
+    _lock: File,
 }
 
 /// The file naming the current database generation.
@@ -151,6 +164,20 @@ fn shred_other_generations(dir: &Path, keep: u64) -> io::Result<()> {
     Ok(())
 }
 
+/// Takes `DIR/lock` exclusively (released when the process ends, however).
+fn lock(dir: &Path) -> Result<File, StoreError> {
+    let f = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked),
+        Err(fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
 fn tx_error(e: TransactionError<()>) -> StoreError {
     match e {
         TransactionError::Storage(e) => StoreError::Db(e),
@@ -161,6 +188,8 @@ fn tx_error(e: TransactionError<()>) -> StoreError {
 impl Store {
     /// Opens (creating) the store under `dir` and cleans up after any crash.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        fs::create_dir_all(dir)?;
+        let lock = lock(dir)?;
         for sub in ["blobs", "tmp", "uploads", "burning"] {
             fs::create_dir_all(dir.join(sub))?;
         }
@@ -194,6 +223,7 @@ impl Store {
             dir: dir.to_owned(),
             readers: Readers::default(),
             removed: AtomicU64::new(0),
+            _lock: lock,
         };
         if generation == 0 {
             store.migrate_v1()?;

@@ -74,7 +74,7 @@ pub fn encode_standard(data: &[u8]) -> String {
             c => c,
         })
         .collect();
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push('=');
     }
     out
@@ -87,7 +87,9 @@ pub fn decode_standard(s: &str) -> Option<Vec<u8>> {
         .strip_suffix("==")
         .or_else(|| s.strip_suffix('='))
         .unwrap_or(s);
-    if unpadded.contains(['-', '_', '=']) || (unpadded.len() != s.len() && s.len() % 4 != 0) {
+    if unpadded.contains(['-', '_', '='])
+        || (unpadded.len() != s.len() && !s.len().is_multiple_of(4))
+    {
         return None;
     }
     let url: String = unpadded

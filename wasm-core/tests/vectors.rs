@@ -157,7 +157,7 @@ fn build(case: &Case, index: u8) -> Vector {
         name: format!("vector-{index}.bin"),
         mime: "application/octet-stream".into(),
         size: case.size as u64,
-        report: if index % 2 == 0 {
+        report: if index.is_multiple_of(2) {
             vec!["GPS position".into(), "camera: NIKON D5000".into()]
         } else {
             vec![]

@@ -19,14 +19,12 @@ use veil_core::protocol::{
 };
 
 use super::{bearer, H_BLOB_ID, H_DELETE_TOKEN, H_EXPIRES_AT};
-use crate::blocking::blocking;
-use crate::body::{stream_to_file, Cut};
 use crate::error::ApiError;
 use crate::extract::Id;
 use crate::ids::{slot, BlobId, DeleteToken, Digest32, FileName};
 use crate::lanes::Lane;
 use crate::options::Options;
-use crate::record::{BlobRecord, UploadRecord};
+use crate::record::UploadRecord;
 use crate::AppState;
 
 const EXTENSIONS: &str = "creation,creation-with-upload,expiration,termination";
@@ -137,10 +135,10 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
     let id = BlobId::generate()?;
     let token = DeleteToken::generate()?;
     let now = st.clock.now();
-    let mut rec = UploadRecord {
+    let rec = UploadRecord {
         length,
         offset: 0,
-        upload_expires_at: now.saturating_add(st.settings.upload_expiry),
+        upload_expires_at: 0,
         expires_in: opts.expires_in,
         max_downloads: opts.max_downloads,
         delete_hash: token.hash(),
@@ -148,7 +146,10 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
         file: FileName::generate()?,
     };
     let slot = slot(&id);
-    blocking(&st.store, move |s| s.create_upload(&slot, &rec)).await?;
+    let mut rec = st
+        .engine
+        .create_upload(slot, rec, st.settings.upload_expiry, now)
+        .await?;
     // creation-with-upload: a body may already carry the first bytes.
     let has_body = is_offset_stream(&headers);
     let mut done = None;
@@ -163,7 +164,7 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
                 Ok(done) => Ok(done),
                 Err(e) => {
                     // The client never learns this upload's address: keep nothing.
-                    blocking(&st2.store, move |s| s.delete_upload(&slot, None)).await?;
+                    st2.engine.delete_upload(slot, None).await?;
                     Err(e)
                 }
             }
@@ -220,54 +221,21 @@ async fn append(
     let slot = slot(id);
     let mut now = rec;
     let mut outcome = Ok(());
-    let cancelled = || lane.cancelled().is_cancelled();
     if let Some(body) = body {
-        let file = blocking(&st.store, move |s| s.open_upload(&rec)).await?;
-        let mut file = tokio::fs::File::from_std(file);
-        let received = stream_to_file(
-            body,
-            &mut file,
-            rec.offset,
-            rec.length,
-            Some(lane.cancelled()),
-        )
-        .await?;
-        outcome = received.outcome;
-        if outcome == Err(Cut::Cancelled) {
-            return Err(ApiError::NotFound);
-        }
-        // Make what did arrive durable before recording it. The offset is
-        // what this PATCH wrote, not the file's length.
-        file.sync_all().await?;
-        drop(file);
-        now.offset = rec.offset.saturating_add(received.written).min(rec.length);
-        if cancelled() {
-            return Err(ApiError::NotFound);
-        }
-        if !blocking(&st.store, move |s| s.set_upload_offset(&slot, &rec, &now)).await? {
-            return Err(ApiError::NotFound);
-        }
+        let written = st.engine.write(slot, rec, body, lane.cancelled()).await?;
+        (now, outcome) = (written.record, written.outcome);
     }
     outcome?;
     if now.offset < now.length {
         return Ok((now, None));
     }
-    if cancelled() {
+    if lane.cancelled().is_cancelled() {
         return Err(ApiError::NotFound);
     }
-    let blob = BlobRecord {
-        size: now.length,
-        expires_at: st.clock.now().saturating_add(now.expires_in),
-        max_downloads: now.max_downloads,
-        downloads: 0,
-        delete_hash: now.delete_hash,
-        proof_hash: now.proof_hash,
-        file: now.file,
-    };
-    if !blocking(&st.store, move |s| s.finish_upload(&slot, &now, &blob)).await? {
-        return Err(ApiError::NotFound);
+    match st.engine.finish(slot, now, st.clock.now()).await? {
+        Some(expires_at) => Ok((now, Some(expires_at))),
+        None => Err(ApiError::NotFound),
     }
-    Ok((now, Some(blob.expires_at)))
 }
 
 /// `HEAD /api/v1/uploads/{id}`: the current offset.
@@ -291,14 +259,15 @@ async fn head_inner(
     check_version(&headers)?;
     let Id(id) = id?;
     let (slot, now) = (slot(&id), st.clock.now());
-    let found = blocking(&st.store, move |s| {
-        Ok(match s.upload(&slot, now)? {
-            Some(u) => Some((u.offset, u.length, Some(u.upload_expires_at))),
-            // Finished: report it complete so a resuming client stops.
-            None => s.peek(&slot, now)?.map(|b| (b.size, b.size, None)),
-        })
-    })
-    .await?;
+    let found = match st.engine.upload(slot, now).await? {
+        Some(u) => Some((u.offset, u.length, Some(u.upload_expires_at))),
+        // Finished: report it complete so a resuming client stops.
+        None => st
+            .engine
+            .peek(slot, now)
+            .await?
+            .map(|b| (b.size, b.size, None)),
+    };
     let (offset, length, expires) = found.ok_or(ApiError::NotFound)?;
     let mut resp = StatusCode::OK.into_response();
     resp.headers_mut()
@@ -336,7 +305,9 @@ async fn patch_inner(
     let Id(id) = id?;
     let lane = st.lanes.try_take(id).ok_or(ApiError::Conflict)?;
     let (slot, now) = (slot(&id), st.clock.now());
-    let rec = blocking(&st.store, move |s| s.upload(&slot, now))
+    let rec = st
+        .engine
+        .upload(slot, now)
         .await?
         .ok_or(ApiError::NotFound)?;
     if offset != rec.offset {
@@ -382,17 +353,17 @@ pub async fn terminate(
 pub async fn discard(st: &AppState, id: BlobId, token: Digest32) -> Result<Response, ApiError> {
     let slot = slot(&id);
     let gone = || async {
-        if blocking(&st.store, move |s| s.delete(&slot, token)).await? {
+        if st.engine.delete(slot, token).await? {
             Ok(StatusCode::NO_CONTENT.into_response())
         } else {
             Err(ApiError::NotFound)
         }
     };
-    if !blocking(&st.store, move |s| s.upload_token_matches(&slot, token)).await? {
+    if !st.engine.upload_token_matches(slot, token).await? {
         return gone().await;
     }
     let lane = st.lanes.take_over(id).await.ok_or(ApiError::Busy)?;
-    let deleted = blocking(&st.store, move |s| s.delete_upload(&slot, Some(token))).await?;
+    let deleted = st.engine.delete_upload(slot, Some(token)).await?;
     drop(lane);
     if deleted {
         Ok(StatusCode::NO_CONTENT.into_response())

@@ -7,16 +7,15 @@ pub mod conn;
 mod tls;
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 
-use crate::blocking::blocking;
 use crate::config::ConnLimits;
-use crate::{routes, store, AppState};
+use crate::engine::Engine;
+use crate::{routes, AppState};
 
 /// hyper's per-connection buffer cap. Its default (about 400 KiB) filled up
 /// on every connection under load: 64 concurrent 100 MiB uploads peaked at
@@ -79,7 +78,7 @@ async fn sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
             _ = stop.changed() => return,
         }
         let now = state.clock.now();
-        match blocking(&state.store, move |s| s.sweep(now)).await {
+        match state.engine.sweep(now).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "sweep"),
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "sweep failed"),
@@ -92,7 +91,7 @@ async fn sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
 struct Serving {
     handle: axum_server::Handle,
     sweeper: tokio::task::JoinHandle<()>,
-    store: Arc<store::Store>,
+    engine: Engine,
 }
 
 impl Serving {
@@ -111,7 +110,7 @@ impl Serving {
         Self {
             handle,
             sweeper,
-            store: state.store.clone(),
+            engine: state.engine.clone(),
         }
     }
 
@@ -139,7 +138,7 @@ impl Serving {
     /// Waits for the sweeper to stop, then compacts and flushes the store.
     async fn finish(self) {
         let _ = self.sweeper.await;
-        if let Err(e) = blocking(&self.store, store::Store::flush).await {
+        if let Err(e) = self.engine.flush().await {
             tracing::error!(error = %e, "final flush failed");
         }
     }

@@ -11,13 +11,15 @@ use blob_server::ids::{Digest32, Slot};
 use blob_server::record::BlobRecord;
 use blob_server::store::{Claim, Store};
 
+use crate::helpers::open_store;
+
 const NOW: u64 = 1_000;
 const BODY: &[u8] = &[0xA5; 300_000];
 
 /// A fresh store in a temporary directory (kept alive by the returned guard).
 fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_store(dir.path()).unwrap();
     (dir, store)
 }
 
@@ -105,7 +107,7 @@ fn expiry_during_a_download_waits_for_it_and_a_restart_erases_leftovers() {
     std::mem::forget(guard);
     drop(store);
     assert_eq!(files(dir.path(), "burning"), 1);
-    let _store = Store::open(dir.path()).unwrap();
+    let _store = open_store(dir.path()).unwrap();
     assert_eq!(files(dir.path(), "burning"), 0);
 }
 
@@ -185,7 +187,7 @@ fn a_data_directory_from_before_slots_keeps_its_live_blobs() {
             .unwrap();
         db.flush().unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_store(dir.path()).unwrap();
     let slot = slot(&id);
     let (file, _guard) = granted(&store, &slot);
     assert_eq!(read_all(file), BODY);
@@ -202,7 +204,7 @@ fn a_data_directory_from_before_slots_keeps_its_live_blobs() {
     );
     drop(store);
     // And again after a restart.
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_store(dir.path()).unwrap();
     assert!(store.peek(&slot, NOW).unwrap().is_some());
 }
 
@@ -238,7 +240,7 @@ fn a_migration_interrupted_after_the_rename_finishes_at_the_next_start() {
         blobs.insert(slot(&id).0, rec.encode()).unwrap();
         db.flush().unwrap();
     }
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_store(dir.path()).unwrap();
     let (f, _guard) = granted(&store, &slot(&id));
     assert_eq!(read_all(f), BODY);
 }
@@ -264,6 +266,23 @@ fn a_store_whose_database_went_missing_refuses_to_start_instead_of_starting_empt
         dir.path().join(format!("db-{}", current.trim())),
     )
     .unwrap();
-    let store = Store::open(dir.path()).unwrap();
+    let store = open_store(dir.path()).unwrap();
     assert!(store.peek(&id, NOW).unwrap().is_some());
+}
+
+#[test]
+fn a_second_process_on_the_same_data_directory_is_refused_with_a_clear_error() {
+    let (dir, store) = open();
+    let second = Store::open(dir.path());
+    let Err(e) = second else {
+        panic!("a second store opened the same directory");
+    };
+    assert!(matches!(e, blob_server::store::StoreError::Locked));
+    assert!(
+        e.to_string().contains("one process per data directory"),
+        "{e}"
+    );
+    drop(store);
+    // Released with the first store: the directory opens again.
+    assert!(open_store(dir.path()).is_ok());
 }

@@ -35,6 +35,21 @@ pub fn web_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web")
 }
 
+/// Opens the store at `path`. A store closed a moment ago (or a sled
+/// database a test wrote directly) may still be closing on another thread:
+/// sled's lock is then still held, so retry briefly.
+pub fn open_store(path: &Path) -> Result<Store, blob_server::store::StoreError> {
+    let mut last = None;
+    for _ in 0..100 {
+        match Store::open(path) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = Some(e),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Err(last.expect("tried at least once"))
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_with(Arc::new(tempfile::tempdir().unwrap()), T0, |_| {}).await
 }
@@ -46,24 +61,11 @@ pub async fn spawn_with(
 ) -> TestApp {
     let mut settings = Settings::for_tests(web_dir());
     tweak(&mut settings);
-    // A store stopped a moment ago may still be closing on another thread
-    // (its last handle dropped by a finishing connection task): sled's lock
-    // is then still held, so retry briefly.
-    let mut opened = None;
-    for _ in 0..100 {
-        let path = dir.path().to_owned();
-        match tokio::task::spawn_blocking(move || Store::open(&path))
-            .await
-            .unwrap()
-        {
-            Ok(s) => {
-                opened = Some(s);
-                break;
-            }
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
-        }
-    }
-    let store = opened.expect("the store did not open within 2 s");
+    let path = dir.path().to_owned();
+    let store = tokio::task::spawn_blocking(move || open_store(&path))
+        .await
+        .unwrap()
+        .expect("the store did not open within 2 s");
     let (clock, handle) = Clock::manual(now);
     let state = AppState::new(store, settings, clock);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,0 +1,602 @@
+//! The record store of several instances: PostgreSQL, the one authority
+//! on what exists. Every decision that two instances could race on (a
+//! claim, a deletion, an upload's next offset, an upload becoming a blob,
+//! a sweep) is one conditional statement, so the row lock decides and the
+//! loser sees zero rows; every time is the database's clock (`NOW_S`), so
+//! instances with skewed clocks agree on what has expired.
+//!
+//! A row's life: `UPLOADING` → `LIVE` → `TOMBSTONE`, or `UPLOADING` →
+//! `TOMBSTONE`. A tombstone keeps the slot taken and the object names
+//! until its objects are erased (`purged`) and then for longer than the
+//! longest expiry (`removed_at` + `tombstone_for`), so a late retry of
+//! anything finds a tombstone, never a chance to bring a blob back.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::{NoTls, Row};
+
+use crate::engine::NewBlob;
+use crate::ids::{Digest32, FileName, Slot};
+use crate::record::{BlobRecord, UploadRecord};
+use crate::store::StoreError;
+
+/// Row states.
+const UPLOADING: i16 = 0;
+const LIVE: i16 = 1;
+const TOMBSTONE: i16 = 2;
+
+/// "Now" in Unix seconds, by the database's clock.
+const NOW_S: &str = "floor(extract(epoch from now()))::bigint";
+
+/// The schema, one entry per version; applied in order, each once, under
+/// an advisory lock so instances starting together do not race.
+const MIGRATIONS: &[&str] = &["CREATE TABLE veil_records (
+        slot bytea PRIMARY KEY,
+        state smallint NOT NULL,
+        object bytea NOT NULL,
+        size bigint NOT NULL,
+        received bigint NOT NULL DEFAULT 0,
+        expires_at bigint NOT NULL,
+        expires_in bigint NOT NULL,
+        max_downloads integer NOT NULL,
+        downloads integer NOT NULL DEFAULT 0,
+        delete_hash bytea NOT NULL,
+        proof_hash bytea,
+        removed_at bigint,
+        purged boolean NOT NULL DEFAULT false
+    );
+    CREATE INDEX veil_records_due ON veil_records (state, expires_at);
+    CREATE INDEX veil_records_unpurged ON veil_records (removed_at) WHERE state = 2 AND NOT purged;
+    CREATE INDEX veil_records_object ON veil_records (object);
+    CREATE TABLE veil_parts (
+        slot bytea NOT NULL,
+        start bigint NOT NULL,
+        object bytea NOT NULL,
+        PRIMARY KEY (slot, start)
+    );
+    CREATE INDEX veil_parts_object ON veil_parts (object);"];
+
+/// An arbitrary constant naming Veil's migration lock.
+const MIGRATION_LOCK: i64 = 0x7665_696c_0001;
+
+/// What a claim found.
+pub enum Claimed {
+    /// Counted (or unlimited): the record as claimed, and whether this
+    /// claim was the last one (the row is now a tombstone).
+    Granted(BlobRecord, bool),
+    /// Unknown, expired, used up, deleted, or taken by a concurrent claim.
+    Gone,
+}
+
+/// What recording an upload's new offset found.
+pub enum Recorded {
+    /// Recorded, with the part that holds the new bytes.
+    Done,
+    /// Another request moved the offset first.
+    Moved,
+    /// The upload is gone (terminated, expired, finished).
+    Gone,
+}
+
+/// A removed row whose objects are to be erased.
+pub struct Removed {
+    /// Its slot.
+    pub slot: Slot,
+    /// The blob's object (perhaps never written, for an upload).
+    pub object: FileName,
+}
+
+/// The pool and the statements.
+pub struct Records {
+    pool: Pool,
+    /// Seconds a tombstone is kept after removal.
+    tombstone_for: i64,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// A database error: unreachable or broken connections are "unavailable"
+/// (503, try again); anything the server itself asked wrongly is loud.
+fn db(e: tokio_postgres::Error) -> StoreError {
+    if e.code().is_some() {
+        StoreError::Records(e.to_string())
+    } else {
+        unavailable(e)
+    }
+}
+
+fn i64_of(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn u64_of(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or(0)
+}
+
+fn u32_of(v: i32) -> u32 {
+    u32::try_from(v).unwrap_or(0)
+}
+
+fn i32_of(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+fn digest(b: &[u8]) -> Result<Digest32, StoreError> {
+    Ok(Digest32(b.try_into().map_err(|_| StoreError::Corrupt)?))
+}
+
+fn file_name(b: &[u8]) -> Result<FileName, StoreError> {
+    Ok(FileName(b.try_into().map_err(|_| StoreError::Corrupt)?))
+}
+
+const COLUMNS: &str = "object, size, received, expires_at, expires_in, max_downloads, downloads, delete_hash, proof_hash";
+
+fn proof_of(row: &Row) -> Result<Option<Digest32>, StoreError> {
+    row.get::<_, Option<&[u8]>>("proof_hash")
+        .map(digest)
+        .transpose()
+}
+
+fn blob_of(row: &Row) -> Result<BlobRecord, StoreError> {
+    Ok(BlobRecord {
+        size: u64_of(row.get("size")),
+        expires_at: u64_of(row.get("expires_at")),
+        max_downloads: u32_of(row.get("max_downloads")),
+        downloads: u32_of(row.get("downloads")),
+        delete_hash: digest(row.get("delete_hash"))?,
+        proof_hash: proof_of(row)?,
+        file: file_name(row.get("object"))?,
+    })
+}
+
+fn upload_of(row: &Row) -> Result<UploadRecord, StoreError> {
+    Ok(UploadRecord {
+        length: u64_of(row.get("size")),
+        offset: u64_of(row.get("received")),
+        upload_expires_at: u64_of(row.get("expires_at")),
+        expires_in: u64_of(row.get("expires_in")),
+        max_downloads: u32_of(row.get("max_downloads")),
+        delete_hash: digest(row.get("delete_hash"))?,
+        proof_hash: proof_of(row)?,
+        file: file_name(row.get("object"))?,
+    })
+}
+
+impl Records {
+    /// Connects, then applies any migrations not yet applied.
+    pub async fn connect(url: &str, tombstone_for: u64) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::Records(e.to_string()))?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let timeout = Some(Duration::from_secs(5));
+        let pool = Pool::builder(manager)
+            .max_size(32)
+            .wait_timeout(timeout)
+            .create_timeout(timeout)
+            .recycle_timeout(timeout)
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Records(e.to_string()))?;
+        let records = Self {
+            pool,
+            tombstone_for: i64_of(tombstone_for),
+        };
+        records.migrate().await?;
+        Ok(records)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(unavailable)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(db)?;
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS veil_schema (version integer NOT NULL)")
+            .await
+            .map_err(db)?;
+        let applied: i64 = tx
+            .query_one("SELECT count(*) FROM veil_schema", &[])
+            .await
+            .map_err(db)?
+            .get(0);
+        let applied = usize::try_from(applied).unwrap_or(usize::MAX);
+        if applied > MIGRATIONS.len() {
+            return Err(StoreError::Records(format!(
+                "the database has schema version {applied}, newer than this blob-server knows ({}); upgrade blob-server",
+                MIGRATIONS.len()
+            )));
+        }
+        for (n, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
+            tx.batch_execute(sql).await.map_err(db)?;
+            let version = i32::try_from(n + 1).unwrap_or(i32::MAX);
+            tx.execute("INSERT INTO veil_schema VALUES ($1)", &[&version])
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    /// Records a complete blob of `size` bytes whose object `object` is
+    /// durable. `None` if the slot is taken (by a tombstone, say): the
+    /// caller erases the object.
+    pub async fn insert_blob(
+        &self,
+        slot: &Slot,
+        new: &NewBlob,
+        size: u64,
+        object: FileName,
+    ) -> Result<Option<u64>, StoreError> {
+        let sql = format!(
+            "INSERT INTO veil_records (slot, state, object, size, expires_at, expires_in, max_downloads, delete_hash, proof_hash)
+             VALUES ($1, {LIVE}, $2, $3, {NOW_S} + $4, $4, $5, $6, $7)
+             ON CONFLICT (slot) DO NOTHING RETURNING expires_at"
+        );
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                &sql,
+                &[
+                    &&slot.0[..],
+                    &&object.0[..],
+                    &i64_of(size),
+                    &i64_of(new.expires_in),
+                    &i32_of(new.max_downloads),
+                    &&new.delete_hash.0[..],
+                    &new.proof_hash.as_ref().map(|p| &p.0[..]),
+                ],
+            )
+            .await
+            .map_err(db)?;
+        Ok(row.map(|r| u64_of(r.get(0))))
+    }
+
+    /// A live, unexpired, not used-up blob.
+    pub async fn live(&self, slot: &Slot) -> Result<Option<BlobRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM veil_records WHERE slot = $1 AND state = {LIVE}
+             AND expires_at > {NOW_S} AND (max_downloads = 0 OR downloads < max_downloads)"
+        );
+        let row = self
+            .client()
+            .await?
+            .query_opt(&sql, &[&&slot.0[..]])
+            .await
+            .map_err(db)?;
+        row.as_ref().map(blob_of).transpose()
+    }
+
+    /// Counts one download in one statement: only a live, unexpired blob
+    /// with downloads left, whose proof is `proof`; the last permitted one
+    /// turns the row into a tombstone in the same statement.
+    pub async fn claim(&self, slot: &Slot, proof: Option<Digest32>) -> Result<Claimed, StoreError> {
+        let sql = format!(
+            "UPDATE veil_records SET
+                downloads = downloads + 1,
+                state = CASE WHEN downloads + 1 >= max_downloads THEN {TOMBSTONE} ELSE {LIVE} END,
+                removed_at = CASE WHEN downloads + 1 >= max_downloads THEN {NOW_S} END
+             WHERE slot = $1 AND state = {LIVE} AND expires_at > {NOW_S}
+               AND max_downloads > 0 AND downloads < max_downloads
+               AND proof_hash IS NOT DISTINCT FROM $2
+             RETURNING {COLUMNS}, state"
+        );
+        let row = self
+            .client()
+            .await?
+            .query_opt(&sql, &[&&slot.0[..], &proof.as_ref().map(|p| &p.0[..])])
+            .await
+            .map_err(db)?;
+        let Some(row) = row else {
+            return Ok(Claimed::Gone);
+        };
+        let last = row.get::<_, i16>("state") == TOMBSTONE;
+        Ok(Claimed::Granted(blob_of(&row)?, last))
+    }
+
+    /// Turns a live blob into a tombstone: if its deletion token hash is
+    /// `delete_hash` (the caller compared it in constant time already), or
+    /// unconditionally for `None` (its object is missing).
+    pub async fn remove_blob(
+        &self,
+        slot: &Slot,
+        delete_hash: Option<Digest32>,
+    ) -> Result<Option<Removed>, StoreError> {
+        self.remove(slot, LIVE, delete_hash).await
+    }
+
+    /// Turns an unfinished upload into a tombstone (with its token hash, or
+    /// unconditionally for `None`).
+    pub async fn remove_upload(
+        &self,
+        slot: &Slot,
+        delete_hash: Option<Digest32>,
+    ) -> Result<Option<Removed>, StoreError> {
+        self.remove(slot, UPLOADING, delete_hash).await
+    }
+
+    async fn remove(
+        &self,
+        slot: &Slot,
+        state: i16,
+        delete_hash: Option<Digest32>,
+    ) -> Result<Option<Removed>, StoreError> {
+        let sql = format!(
+            "UPDATE veil_records SET state = {TOMBSTONE}, removed_at = {NOW_S}
+             WHERE slot = $1 AND state = $2 AND ($3::bytea IS NULL OR delete_hash = $3)
+             RETURNING object"
+        );
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                &sql,
+                &[
+                    &&slot.0[..],
+                    &state,
+                    &delete_hash.as_ref().map(|d| &d.0[..]),
+                ],
+            )
+            .await
+            .map_err(db)?;
+        row.map(|r| {
+            Ok(Removed {
+                slot: *slot,
+                object: file_name(r.get(0))?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The deletion token hash of a live blob (`LIVE`) or an unfinished
+    /// upload, for the caller to compare in constant time.
+    pub async fn delete_hash(
+        &self,
+        slot: &Slot,
+        upload: bool,
+    ) -> Result<Option<Digest32>, StoreError> {
+        let state = if upload { UPLOADING } else { LIVE };
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT delete_hash FROM veil_records WHERE slot = $1 AND state = $2",
+                &[&&slot.0[..], &state],
+            )
+            .await
+            .map_err(db)?;
+        row.map(|r| digest(r.get(0))).transpose()
+    }
+
+    // ---- uploads ----
+
+    /// Registers an upload; its expiry is `upload_expiry` from the
+    /// database's now. Returns the record as stored.
+    pub async fn insert_upload(
+        &self,
+        slot: &Slot,
+        rec: &UploadRecord,
+        upload_expiry: u64,
+    ) -> Result<UploadRecord, StoreError> {
+        let sql = format!(
+            "INSERT INTO veil_records (slot, state, object, size, expires_at, expires_in, max_downloads, delete_hash, proof_hash)
+             VALUES ($1, {UPLOADING}, $2, $3, {NOW_S} + $4, $5, $6, $7, $8)
+             RETURNING {COLUMNS}"
+        );
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                &sql,
+                &[
+                    &&slot.0[..],
+                    &&rec.file.0[..],
+                    &i64_of(rec.length),
+                    &i64_of(upload_expiry),
+                    &i64_of(rec.expires_in),
+                    &i32_of(rec.max_downloads),
+                    &&rec.delete_hash.0[..],
+                    &rec.proof_hash.as_ref().map(|p| &p.0[..]),
+                ],
+            )
+            .await
+            .map_err(db)?;
+        upload_of(&row)
+    }
+
+    /// An unfinished, unexpired upload.
+    pub async fn upload(&self, slot: &Slot) -> Result<Option<UploadRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM veil_records WHERE slot = $1 AND state = {UPLOADING} AND expires_at > {NOW_S}"
+        );
+        let row = self
+            .client()
+            .await?
+            .query_opt(&sql, &[&&slot.0[..]])
+            .await
+            .map_err(db)?;
+        row.as_ref().map(upload_of).transpose()
+    }
+
+    /// Moves an upload's offset from `from` to `to`, naming `part` as the
+    /// object holding bytes `from..to`, in one transaction.
+    pub async fn record_part(
+        &self,
+        slot: &Slot,
+        from: u64,
+        to: u64,
+        part: FileName,
+    ) -> Result<Recorded, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let sql = format!(
+            "UPDATE veil_records SET received = $3
+             WHERE slot = $1 AND state = {UPLOADING} AND received = $2 AND expires_at > {NOW_S}"
+        );
+        let n = tx
+            .execute(&sql, &[&&slot.0[..], &i64_of(from), &i64_of(to)])
+            .await
+            .map_err(db)?;
+        if n == 0 {
+            drop(tx);
+            let still = self.upload(slot).await?;
+            return Ok(if still.is_some() {
+                Recorded::Moved
+            } else {
+                Recorded::Gone
+            });
+        }
+        tx.execute(
+            "INSERT INTO veil_parts (slot, start, object) VALUES ($1, $2, $3)",
+            &[&&slot.0[..], &i64_of(from), &&part.0[..]],
+        )
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        Ok(Recorded::Done)
+    }
+
+    /// The parts of an upload, in order: (first byte, object).
+    pub async fn parts(&self, slot: &Slot) -> Result<Vec<(u64, FileName)>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT start, object FROM veil_parts WHERE slot = $1 ORDER BY start",
+                &[&&slot.0[..]],
+            )
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| Ok((u64_of(r.get(0)), file_name(r.get(1))?)))
+            .collect()
+    }
+
+    /// Turns a complete upload (all `length` bytes recorded) into a live
+    /// blob expiring `expires_in` from the database's now. `None`: it was
+    /// removed or changed meanwhile.
+    pub async fn finish_upload(&self, slot: &Slot, length: u64) -> Result<Option<u64>, StoreError> {
+        let sql = format!(
+            "UPDATE veil_records SET state = {LIVE}, expires_at = {NOW_S} + expires_in
+             WHERE slot = $1 AND state = {UPLOADING} AND received = $2 AND size = $2
+             RETURNING expires_at"
+        );
+        let row = self
+            .client()
+            .await?
+            .query_opt(&sql, &[&&slot.0[..], &i64_of(length)])
+            .await
+            .map_err(db)?;
+        Ok(row.map(|r| u64_of(r.get(0))))
+    }
+
+    /// Forgets the parts of an upload once their objects are erased.
+    pub async fn drop_parts(&self, slot: &Slot) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute("DELETE FROM veil_parts WHERE slot = $1", &[&&slot.0[..]])
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    /// Marks a tombstone's objects erased.
+    pub async fn purged(&self, slot: &Slot) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        tx.execute("DELETE FROM veil_parts WHERE slot = $1", &[&&slot.0[..]])
+            .await
+            .map_err(db)?;
+        tx.execute(
+            "UPDATE veil_records SET purged = true WHERE slot = $1",
+            &[&&slot.0[..]],
+        )
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    /// Turns expired blobs and uploads into tombstones (at most `limit`;
+    /// rows another instance is sweeping are skipped), returns them.
+    pub async fn expire(&self, limit: i64) -> Result<Vec<Removed>, StoreError> {
+        let sql = format!(
+            "UPDATE veil_records SET state = {TOMBSTONE}, removed_at = {NOW_S}
+             WHERE slot IN (SELECT slot FROM veil_records
+                            WHERE state IN ({UPLOADING}, {LIVE}) AND expires_at <= {NOW_S}
+                            LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING slot, object"
+        );
+        self.removed_rows(&sql, &[&limit]).await
+    }
+
+    /// Tombstones removed more than `grace` seconds ago whose objects are
+    /// not erased yet (the remover crashed, or is still serving the last
+    /// download past the grace).
+    pub async fn unpurged(&self, grace: u64, limit: i64) -> Result<Vec<Removed>, StoreError> {
+        let sql = format!(
+            "SELECT slot, object FROM veil_records
+             WHERE state = {TOMBSTONE} AND NOT purged AND removed_at <= {NOW_S} - $1 LIMIT $2"
+        );
+        self.removed_rows(&sql, &[&i64_of(grace), &limit]).await
+    }
+
+    async fn removed_rows(
+        &self,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<Removed>, StoreError> {
+        let rows = self.client().await?.query(sql, params).await.map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Removed {
+                    slot: Slot(
+                        r.get::<_, &[u8]>(0)
+                            .try_into()
+                            .map_err(|_| StoreError::Corrupt)?,
+                    ),
+                    object: file_name(r.get(1))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Deletes tombstones whose objects are erased and whose time is up.
+    pub async fn forget_tombstones(&self) -> Result<u64, StoreError> {
+        let sql = format!(
+            "DELETE FROM veil_records WHERE state = {TOMBSTONE} AND purged AND removed_at <= {NOW_S} - $1"
+        );
+        self.client()
+            .await?
+            .execute(&sql, &[&self.tombstone_for])
+            .await
+            .map_err(db)
+    }
+
+    /// Whether any unpurged row or part names `object`.
+    pub async fn knows_object(&self, object: &FileName) -> Result<bool, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM veil_records WHERE object = $1 AND NOT purged)
+                     OR EXISTS (SELECT 1 FROM veil_parts WHERE object = $1)",
+                &[&&object.0[..]],
+            )
+            .await
+            .map_err(db)?;
+        Ok(row.get(0))
+    }
+}

@@ -1,0 +1,355 @@
+//! What the multi-instance suite runs against, started here on 127.0.0.1
+//! with temporary data and stopped when dropped: a PostgreSQL cluster
+//! (Debian's binaries), an S3 server (moto, or an external one such as
+//! Garage named by `VEIL_TEST_S3_*`), and blob-server processes (the real
+//! binary, so one can be killed with SIGKILL).
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port free a moment ago (the services want a number, not a socket).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn wait_for_port(port: u16, what: &str, child: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("{what} exited before listening: {status}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn stop(child: &mut Child, signal: &str) {
+    let _ = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Debian installs PostgreSQL's server binaries outside PATH.
+fn pg_bin(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.into_iter()
+        .rev()
+        .map(|d| d.join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("PostgreSQL's {name} is missing: run `make setup`"))
+}
+
+/// Runs as the `postgres` user when we are root (PostgreSQL refuses root).
+fn as_pg_user(bin: &Path) -> Command {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(bin);
+        c
+    } else {
+        Command::new(bin)
+    }
+}
+
+/// A throwaway PostgreSQL cluster.
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl Postgres {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        let _ = Command::new("chown")
+            .args(["-R", "postgres"])
+            .arg(dir.path())
+            .status();
+        let ok = as_pg_user(&pg_bin("initdb"))
+            .args(["-A", "trust", "-U", "veil", "-E", "UTF8", "--no-sync", "-D"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(ok.success(), "initdb failed");
+        let mut pg = Self {
+            dir,
+            port: free_port(),
+            child: None,
+        };
+        pg.resume();
+        pg
+    }
+
+    pub fn url(&self) -> String {
+        format!("postgres://veil@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts (again) on the same port and data.
+    pub fn resume(&mut self) {
+        let data = self.dir.path().join("data");
+        let mut child = as_pg_user(&pg_bin("postgres"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-k"])
+            .arg(self.dir.path())
+            .args(["-c", "fsync=off", "-c", "max_connections=200"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for_port(self.port, "postgres", &mut child);
+        // Listening is not yet accepting queries: wait for a real one.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !Command::new("psql")
+            .args([&self.url(), "-qAtc", "SELECT 1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            assert!(Instant::now() < deadline, "postgres did not answer");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        self.child = Some(child);
+    }
+
+    /// Stops it (fast shutdown: sessions are cut).
+    pub fn pause(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            // The postmaster runs under runuser (when root): pg_ctl signals
+            // the postmaster itself and waits for it to exit.
+            let _ = as_pg_user(&pg_bin("pg_ctl"))
+                .args(["stop", "-m", "fast", "-w", "-D"])
+                .arg(self.dir.path().join("data"))
+                .stdout(Stdio::null())
+                .status();
+            stop(&mut c, "-INT");
+        }
+    }
+
+    /// One value from a query, as text.
+    pub fn query(&self, sql: &str) -> String {
+        let out = Command::new("psql")
+            .args([&self.url(), "-qAtc", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.pause();
+    }
+}
+
+/// An S3 endpoint and bucket: moto started here, or an external server.
+pub struct S3 {
+    pub endpoint: String,
+    pub bucket: String,
+    pub key: String,
+    pub secret: String,
+    port: u16,
+    child: Option<Child>,
+}
+
+impl S3 {
+    /// `VEIL_TEST_S3_ENDPOINT` (+ `_BUCKET`, `AWS_*` credentials) names an
+    /// external server; otherwise moto is started.
+    pub fn start() -> Self {
+        if let Ok(endpoint) = std::env::var("VEIL_TEST_S3_ENDPOINT") {
+            return Self {
+                endpoint,
+                bucket: std::env::var("VEIL_TEST_S3_BUCKET").unwrap_or_else(|_| "veil".into()),
+                key: std::env::var("AWS_ACCESS_KEY_ID").expect("AWS_ACCESS_KEY_ID"),
+                secret: std::env::var("AWS_SECRET_ACCESS_KEY").expect("AWS_SECRET_ACCESS_KEY"),
+                port: 0,
+                child: None,
+            };
+        }
+        let port = free_port();
+        let mut s3 = Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            bucket: "veil".into(),
+            key: "test".into(),
+            secret: "test".into(),
+            port,
+            child: None,
+        };
+        s3.resume();
+        s3
+    }
+
+    /// Whether this harness controls the server (and so can stop it).
+    pub fn is_local(&self) -> bool {
+        self.port != 0
+    }
+
+    /// (Re)starts moto and creates the bucket (moto keeps objects in
+    /// memory: a restarted moto is empty, like storage that lost data).
+    pub fn resume(&mut self) {
+        if !self.is_local() {
+            return;
+        }
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = Command::new(python)
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto is missing: run `make setup`");
+        wait_for_port(self.port, "moto", &mut child);
+        self.child = Some(child);
+        let status = Command::new("curl")
+            .args(["-sf", "-o", "/dev/null", "-X", "PUT"])
+            .arg(format!("{}/{}", self.endpoint, self.bucket))
+            .status()
+            .unwrap();
+        assert!(status.success(), "could not create the bucket");
+    }
+
+    pub fn pause(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            stop(&mut c, "-TERM");
+        }
+    }
+
+    /// How many objects the bucket holds (path-style ListObjectsV2; moto
+    /// does not check signatures). `None` for an external server.
+    pub fn object_count(&self) -> Option<usize> {
+        if !self.is_local() {
+            return None;
+        }
+        let out = Command::new("curl")
+            .args(["-sf"])
+            .arg(format!("{}/{}?list-type=2", self.endpoint, self.bucket))
+            .output()
+            .unwrap();
+        Some(
+            String::from_utf8_lossy(&out.stdout)
+                .matches("<Key>")
+                .count(),
+        )
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        self.pause();
+    }
+}
+
+/// One blob-server process over the shared stores.
+pub struct Instance {
+    pub url: String,
+    child: Option<Child>,
+    _data: tempfile::TempDir,
+}
+
+impl Instance {
+    pub fn start(pg: &Postgres, s3: &S3, extra: &[&str]) -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_blob-server"))
+            .args(["--bind", "127.0.0.1:0", "--meta", &pg.url()])
+            .arg("--storage")
+            .arg(format!("s3://{}/veil-test", s3.bucket))
+            .args([
+                "--s3-endpoint",
+                &s3.endpoint,
+                "--s3-region",
+                "us-east-1",
+                "--s3-path-style",
+            ])
+            .arg("--data-dir")
+            .arg(data.path())
+            .arg("--static-dir")
+            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web"))
+            .args(extra)
+            .env("AWS_ACCESS_KEY_ID", &s3.key)
+            .env("AWS_SECRET_ACCESS_KEY", &s3.secret)
+            .env("VEIL_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut line).unwrap();
+        // Its log (stdout) goes on to the test's stderr.
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::stderr()));
+        let url = line
+            .trim()
+            .strip_prefix("Veil is serving ")
+            .unwrap_or_else(|| panic!("blob-server did not start: {line:?}"))
+            .to_owned();
+        Self {
+            url,
+            child: Some(child),
+            _data: data,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    /// SIGKILL: no shutdown, no cleanup.
+    pub fn kill(mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            stop(&mut c, "-TERM");
+        }
+    }
+}
