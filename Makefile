@@ -11,7 +11,7 @@ export CHROMEDRIVER := /usr/bin/chromedriver
 CARGO ?= cargo
 WASM_OUT := web/pkg
 
-.PHONY: run setup wasm lint test test-native test-wasm test-vectors test-node test-garage bench bench-setup fuzz fmt clean
+.PHONY: run setup wasm lint test test-native test-wasm test-vectors test-node test-garage test-deploy bench bench-setup fuzz fmt clean
 
 setup:
 	@scripts/setup.sh
@@ -56,14 +56,22 @@ test-node: setup wasm
 	$(CARGO) build -p blob-server -p veil-cli
 	node --test tests/
 
-test: setup lint test-native test-vectors test-wasm test-node
+## The files in deploy/ as shipped: nginx and Caddy in front of blob-server
+## (a streamed round trip, and access logs without a client address), tor
+## and systemd configuration checks.
+test-deploy: setup
+	$(CARGO) build -p blob-server
+	deploy/test-proxies.sh
+
+test: setup lint test-native test-vectors test-wasm test-node test-deploy
 
 ## The multi-instance suite against Garage instead of moto (installs Garage
 ## with cargo the first time: 10-20 minutes; not part of `make test`).
 test-garage: setup
 	scripts/test-garage.sh
 
-## Tools only the benchmarks use: mat2 (stripping comparison), nginx and wrk (server).
+## Tools only the benchmarks use: mat2 (stripping comparison), nginx and wrk
+## (server); PostgreSQL and moto (bench/engines.sh) come with `setup`.
 bench-setup: setup
 	@missing=""; for p in mat2 nginx wrk; do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
 	  if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; fi
@@ -76,6 +84,7 @@ bench: bench-setup wasm
 	bench/server.sh
 	$(CARGO) build --release -p blob-server
 	BLOB_SERVER=target/release/blob-server /usr/bin/python3 bench/hostile.py
+	BLOB_SERVER=target/release/blob-server bench/engines.sh
 	$(CARGO) run -q --release -p wasm-core --example work_cost
 	node bench/work-cost.mjs
 	bench/cli.sh

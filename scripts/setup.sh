@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_PACK_VERSION=0.15.1
-APT_PACKAGES=(chromium chromium-driver libimage-exiftool-perl libheif-examples ffmpeg curl openssl postgresql)
+APT_PACKAGES=(chromium chromium-driver libimage-exiftool-perl libheif-examples ffmpeg curl openssl postgresql nginx caddy)
+# Packages whose Debian service the tests do not want running (they start
+# their own instances on 127.0.0.1 with temporary configuration).
+NO_SERVICE=(postgresql nginx caddy)
 PIP_PACKAGES=(cryptography argon2-cffi)
 
 log() { printf '[setup] %s\n' "$*"; }
@@ -28,7 +31,9 @@ fi
 #    exiftool (the independent metadata verifier), heif-convert and ffmpeg
 #    (independent decoders proving that stripping left HEIC/AVIF/video intact),
 #    PostgreSQL (the multi-instance tests start their own cluster on
-#    127.0.0.1; the package's own cluster is not used).
+#    127.0.0.1), nginx and Caddy (deploy/test-proxies.sh runs the shipped
+#    configurations). Their Debian services are stopped and disabled
+#    right after a fresh install: nothing listens on :80 or :5432 for us.
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -38,6 +43,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [ -d /run/systemd/system ]; then
+    for p in "${missing[@]}"; do
+      if [[ " ${NO_SERVICE[*]} " == *" $p "* ]]; then
+        $SUDO systemctl disable --now "$p" >/dev/null 2>&1 || true
+      fi
+    done
+  fi
 fi
 # Debian's binaryen (108) corrupts wasm-bindgen output; ours comes from npm and
 # is put first on PATH by the Makefile.

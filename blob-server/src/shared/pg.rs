@@ -513,19 +513,20 @@ impl Records {
         Ok(())
     }
 
-    /// Marks a tombstone's objects erased.
+    /// Marks a tombstone's objects erased, and forgets what it no longer
+    /// needs: the token and proof hashes and the size (a purged tombstone
+    /// keeps only its slot, object name and removal time).
     pub async fn purged(&self, slot: &Slot) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
         tx.execute("DELETE FROM veil_parts WHERE slot = $1", &[&&slot.0[..]])
             .await
             .map_err(db)?;
-        tx.execute(
-            "UPDATE veil_records SET purged = true WHERE slot = $1",
-            &[&&slot.0[..]],
-        )
-        .await
-        .map_err(db)?;
+        let sql = format!(
+            "UPDATE veil_records SET purged = true, delete_hash = ''::bytea, proof_hash = NULL, size = 0
+             WHERE slot = $1 AND state = {TOMBSTONE}"
+        );
+        tx.execute(&sql, &[&&slot.0[..]]).await.map_err(db)?;
         tx.commit().await.map_err(db)
     }
 
