@@ -30,6 +30,8 @@ deleted upload came back, a plain tus termination answered 204, no file
 from outside the static dir leaked).
 
 Usage: BLOB_SERVER=path/to/blob-server python3 bench/hostile.py
+(BLOB_SERVER_ARGS="--meta postgres://... --storage s3://..." runs it
+against the shared engine.)
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import json
 import os
 import random
 import re
+import shlex
 import resource
 import selectors
 import shutil
@@ -94,7 +97,7 @@ class Server:
         ready = threading.Event()
         env = dict(os.environ, **SERVER_ENV)
         cmd = [str(binary), "--bind", f"{HOST}:0", "--data-dir", str(self.tmp / "data"),
-               "--static-dir", "web"]
+               "--static-dir", "web", *shlex.split(os.environ.get("BLOB_SERVER_ARGS", ""))]
         self._err = open(self.err_path, "wb")
         self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=self._err,

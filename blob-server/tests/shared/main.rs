@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use reqwest::{Client, StatusCode};
-use services::{Instance, Postgres, S3};
+use services::{Instance, Objects, Postgres, S3};
 
 const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
 const OFFSET_STREAM: (&str, &str) = ("content-type", "application/offset+octet-stream");
@@ -132,8 +132,8 @@ async fn several_instances_over_postgres_and_s3() {
     let mut pg = Postgres::start();
     let mut s3 = S3::start();
     let sweep = ["--sweep-interval", "1"];
-    let a = Instance::start(&pg, &s3, &sweep);
-    let b = Instance::start(&pg, &s3, &sweep);
+    let a = Instance::start(&pg, &Objects::S3(&s3), &sweep);
+    let b = Instance::start(&pg, &Objects::S3(&s3), &sweep);
     let c = Client::new();
 
     upload_on_one_download_on_the_other(&c, &a, &b).await;
@@ -146,6 +146,47 @@ async fn several_instances_over_postgres_and_s3() {
     if s3.is_local() {
         s3_outage_is_503_then_recovers(&c, &a, &b, &mut s3).await;
     }
+}
+
+/// The same guarantees with objects in a directory both instances share
+/// (object_store's local file system, fsynced) instead of S3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_instances_over_postgres_and_a_shared_directory() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let objects = Objects::Dir(dir.path());
+    let a = Instance::start(&pg, &objects, &[]);
+    let b = Instance::start(&pg, &objects, &[]);
+    let c = Client::new();
+    upload_on_one_download_on_the_other(&c, &a, &b).await;
+    tus_started_on_one_finished_on_the_other(&c, &a, &b).await;
+    burn_is_served_once_across_instances(&c, &a, &b).await;
+    limit_of_three_is_exact_across_instances(&c, &a, &b).await;
+    // Used-up blobs and joined parts leave no files: one per live blob.
+    let live: usize = pg
+        .query("SELECT count(*) FROM veil_records WHERE state = 1")
+        .parse()
+        .unwrap();
+    eventually(10, "files of used-up blobs and joined parts erased", || {
+        files_under(dir.path()) == live
+    })
+    .await;
+}
+
+/// Regular files under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .map(|e| {
+                let p = e.path();
+                if p.is_dir() {
+                    files_under(&p)
+                } else {
+                    1
+                }
+            })
+            .sum()
+    })
 }
 
 async fn upload_on_one_download_on_the_other(c: &Client, a: &Instance, b: &Instance) {
@@ -362,7 +403,7 @@ async fn killed_mid_upload_leaves_nothing_partial(
         live + 1,
         "the half-sent one-request upload left no record"
     );
-    Instance::start(pg, s3, &["--sweep-interval", "1"])
+    Instance::start(pg, &Objects::S3(s3), &["--sweep-interval", "1"])
 }
 
 /// Retries `f` until it gives 2xx (at most 30 s).

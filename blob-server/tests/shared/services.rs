@@ -290,27 +290,51 @@ pub struct Instance {
     _data: tempfile::TempDir,
 }
 
+/// Where the instances put objects.
+pub enum Objects<'a> {
+    S3(&'a S3),
+    /// A directory they all mount.
+    Dir(&'a Path),
+}
+
+impl Objects<'_> {
+    fn args(&self) -> Vec<String> {
+        match self {
+            Self::S3(s3) => vec![
+                "--storage".into(),
+                format!("s3://{}/veil-test", s3.bucket),
+                "--s3-endpoint".into(),
+                s3.endpoint.clone(),
+                "--s3-region".into(),
+                "us-east-1".into(),
+                "--s3-path-style".into(),
+            ],
+            Self::Dir(d) => vec!["--storage".into(), format!("file://{}", d.display())],
+        }
+    }
+
+    fn credentials(&self) -> (String, String) {
+        match self {
+            Self::S3(s3) => (s3.key.clone(), s3.secret.clone()),
+            Self::Dir(_) => (String::new(), String::new()),
+        }
+    }
+}
+
 impl Instance {
-    pub fn start(pg: &Postgres, s3: &S3, extra: &[&str]) -> Self {
+    pub fn start(pg: &Postgres, objects: &Objects<'_>, extra: &[&str]) -> Self {
         let data = tempfile::tempdir().unwrap();
+        let (key, secret) = objects.credentials();
         let mut child = Command::new(env!("CARGO_BIN_EXE_blob-server"))
             .args(["--bind", "127.0.0.1:0", "--meta", &pg.url()])
-            .arg("--storage")
-            .arg(format!("s3://{}/veil-test", s3.bucket))
-            .args([
-                "--s3-endpoint",
-                &s3.endpoint,
-                "--s3-region",
-                "us-east-1",
-                "--s3-path-style",
-            ])
+            .args(objects.args())
             .arg("--data-dir")
             .arg(data.path())
             .arg("--static-dir")
             .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web"))
             .args(extra)
-            .env("AWS_ACCESS_KEY_ID", &s3.key)
-            .env("AWS_SECRET_ACCESS_KEY", &s3.secret)
+            .env("AWS_ACCESS_KEY_ID", key)
+            .env("AWS_SECRET_ACCESS_KEY", secret)
             .env("VEIL_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
