@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Command-line flags; every flag also reads a `VEIL_*` variable.
-#[derive(clap::Parser, Debug, Clone)]
+/// Command-line flags; every flag also reads a `VEIL_*` variable. No
+/// `Debug`: `--meta` may hold a password.
+#[derive(clap::Parser)]
 #[command(
     name = "blob-server",
     version,
@@ -73,18 +74,20 @@ pub struct Args {
     /// Connections served at once; past it, new ones get 503 with Retry-After.
     #[arg(long, env = "VEIL_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
-    /// Where ciphertext goes when records are in PostgreSQL:
-    /// `s3://BUCKET[/PREFIX]`, or `file:///ABSOLUTE/DIR` (a directory every
-    /// instance mounts). Default: DATA_DIR/objects.
+    /// Where ciphertext goes when records are in PostgreSQL (required
+    /// then): `s3://BUCKET[/PREFIX]`, or `file:///ABSOLUTE/DIR` (a
+    /// directory every instance mounts).
     #[arg(long, env = "VEIL_STORAGE")]
     pub storage: Option<String>,
     /// Where records go: `sled` (default; one instance, in DATA_DIR) or
-    /// `postgres://USER:PASSWORD@HOST/DB` (several instances).
+    /// `postgres://USER:PASSWORD@HOST/DB` (several instances). Prefer the
+    /// variable to the flag: a flag is visible to every user in the
+    /// process list.
     #[arg(
         long,
         env = "VEIL_META",
         default_value = "sled",
-        hide_default_value = false
+        hide_env_values = true
     )]
     pub meta: String,
     /// S3 endpoint URL (Garage, MinIO, …); default: AWS.
@@ -159,7 +162,13 @@ impl EngineSettings {
             _ => return Err("--meta must be `sled` or a postgres:// URL".into()),
         };
         let objects = match a.storage.as_deref() {
-            None => ObjectStorage::Dir(a.data_dir.join("objects")),
+            None if postgres.is_some() => {
+                return Err(
+                    "--meta postgres://… needs --storage s3://BUCKET[/PREFIX] or file:///DIR, the same on every instance"
+                        .into(),
+                )
+            }
+            None => return Ok(Self::Local),
             Some(s) => {
                 if let Some(rest) = s.strip_prefix("s3://") {
                     let (bucket, prefix) = match rest.split_once('/') {
@@ -271,6 +280,9 @@ impl Settings {
         }
         if a.sweep_interval == 0 || a.upload_expiry == 0 {
             return Err("--sweep-interval and --upload-expiry must be positive".into());
+        }
+        if a.upload_expiry > 10 * 365 * 24 * 3600 {
+            return Err("--upload-expiry is limited to ten years".into());
         }
         if let Some(o) = &a.onion_location {
             if !o.starts_with("http://")

@@ -74,6 +74,9 @@ pub struct Written {
     pub record: UploadRecord,
     /// `Err`: the body stopped short (what arrived is recorded).
     pub outcome: Result<(), Cut>,
+    /// The upload became a blob with this expiry (the shared engine
+    /// records the last bytes and the blob in one statement).
+    pub finished: Option<u64>,
 }
 
 /// Bytes read from disk per chunk of a streamed download: a trade between
@@ -257,6 +260,7 @@ impl Engine {
         Ok(Written {
             record: next,
             outcome: received.outcome,
+            finished: None,
         })
     }
 

@@ -45,7 +45,7 @@ pub struct Slot(pub [u8; 32]);
 
 /// A ciphertext file's name: 128 random bits in hex, unrelated to the id,
 /// kept only in the record. After removal the name links to nothing.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct FileName(pub [u8; 16]);
 
 impl FileName {

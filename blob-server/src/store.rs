@@ -57,6 +57,10 @@ pub enum StoreError {
     /// Another process holds the data directory.
     #[error("another blob-server is using this data directory; run one process per data directory (several instances need --meta postgres://… and --storage)")]
     Locked,
+    /// The object store is not the one the records belong to (its store
+    /// id differs or is missing while records exist).
+    #[error("the object store (--storage) is not the one these records (--meta) belong to: check the bucket, prefix or directory; refusing to start rather than treat every blob as missing")]
+    WrongStore,
     /// The record store or the object store cannot be reached, or refused:
     /// the client may retry (503).
     #[error("storage unavailable: {0}")]

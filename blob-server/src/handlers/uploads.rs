@@ -223,6 +223,9 @@ async fn append(
     let mut outcome = Ok(());
     if let Some(body) = body {
         let written = st.engine.write(slot, rec, body, lane.cancelled()).await?;
+        if let Some(expires_at) = written.finished {
+            return Ok((written.record, Some(expires_at)));
+        }
         (now, outcome) = (written.record, written.outcome);
     }
     outcome?;

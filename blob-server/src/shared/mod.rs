@@ -6,6 +6,10 @@
 //! objects are erased, so no instance ever serves a partial or removed
 //! blob. Lanes ([`crate::lanes`]) still order PATCHes within an instance;
 //! across instances the record's offset decides (`409` for the loser).
+//!
+//! An object is deleted only when a record says so for certain: after a
+//! record write whose outcome is unknown (a commit cut off), the object is
+//! left to the orphan scan, which keeps it exactly if some record names it.
 
 pub mod objects;
 pub mod pg;
@@ -15,11 +19,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use tokio_util::sync::CancellationToken;
 
 use self::objects::Objects;
-use self::pg::{Claimed, Recorded, Records, Removed};
+use self::pg::{timed, Claimed, Recorded, Records, Removed};
 use crate::body::{Cut, Received};
 use crate::config::SharedStorage;
 use crate::engine::{Download, NewBlob, Written};
@@ -34,11 +38,17 @@ use crate::store::StoreError;
 /// before the deletion).
 const PURGE_GRACE: u64 = 3600;
 /// An object this old that no record names is left over from a crash
-/// between writing it and recording it: erased.
-const ORPHAN_AGE: Duration = Duration::from_secs(3600);
-/// The orphan scan lists the whole bucket: once every this many sweeps
-/// (and at the first).
-const ORPHAN_SCAN_EVERY: u64 = 60;
+/// between writing it and recording it: erased. A day, because S3 may date
+/// a multipart object from the start of its upload.
+const ORPHAN_AGE: Duration = Duration::from_secs(24 * 3600);
+/// The orphan scan lists the whole store: by one instance, once an hour.
+const ORPHAN_SCAN_EVERY: u64 = 3600;
+/// Objects checked against the records per query in the orphan scan.
+const ORPHAN_BATCH: usize = 500;
+/// A live record whose object the store says it does not have is made a
+/// tombstone only if it is at least this old (younger: the store may not
+/// show a fresh write yet, e.g. NFS caching) — else `503`, try again.
+const MISSING_GRACE: u64 = 600;
 /// Rows each sweep statement handles at most.
 const SWEEP_BATCH: i64 = 500;
 
@@ -49,16 +59,40 @@ pub struct Shared {
     sweeps: AtomicU64,
 }
 
+/// What a PATCH leaves to the finishing step: the part it wrote, at the
+/// offset it was written from.
+struct Pending {
+    from: u64,
+    part: FileName,
+}
+
 impl Shared {
-    /// Connects to both (and migrates the schema).
+    /// Connects to both (and migrates the schema), then checks that the
+    /// object store is the one the records belong to.
     pub async fn open(cfg: &SharedStorage, tombstone_for: u64) -> Result<Self, StoreError> {
         let objects = Objects::open(&cfg.objects)?;
         let records = Records::connect(&cfg.postgres, tombstone_for).await?;
-        Ok(Self {
+        let shared = Self {
             records,
             objects,
             sweeps: AtomicU64::new(0),
-        })
+        };
+        shared.check_store().await?;
+        Ok(shared)
+    }
+
+    /// A mistyped bucket or prefix would make every blob look missing and
+    /// be tombstoned: the first instance of a deployment writes a random
+    /// store id to both stores, and every later one must find the same id
+    /// in its object store (a fresh deployment without records may adopt it).
+    async fn check_store(&self) -> Result<(), StoreError> {
+        let candidate = FileName::generate()?.to_string();
+        let (id, has_records) = timed(self.records.store_id(&candidate)).await?;
+        match self.objects.marker().await? {
+            Some(found) if found == id => Ok(()),
+            None if id == candidate || !has_records => self.objects.put_marker(&id).await,
+            _ => Err(StoreError::WrongStore),
+        }
     }
 
     /// A one-request upload: the object, then its record.
@@ -79,25 +113,18 @@ impl Shared {
         if received.written == 0 {
             self.objects.put_empty(&path).await?;
         }
-        let recorded = self
-            .records
-            .insert_blob(slot, new, received.written, name)
-            .await;
-        match recorded {
-            Ok(Some(expires_at)) => Ok(expires_at),
-            other => {
+        match timed(self.records.insert_blob(slot, new, received.written, name)).await? {
+            Some(expires_at) => Ok(expires_at),
+            None => {
                 self.objects.delete(&path).await?;
-                match other {
-                    Err(e) => Err(e.into()),
-                    _ => Err(ApiError::Internal("a fresh blob id was taken".into())),
-                }
+                Err(ApiError::Internal("a fresh blob id was taken".into()))
             }
         }
     }
 
     /// The record of a live blob, consuming nothing.
     pub async fn peek(&self, slot: &Slot) -> Result<Option<crate::record::BlobRecord>, ApiError> {
-        Ok(self.records.live(slot).await?)
+        Ok(timed(self.records.live(slot)).await?)
     }
 
     /// Checks the proof, opens the object, then counts the download in one
@@ -108,7 +135,7 @@ impl Shared {
         slot: &Slot,
         proof: Option<Digest32>,
     ) -> Result<Download, ApiError> {
-        let Some(rec) = self.records.live(slot).await? else {
+        let Some(rec) = timed(self.records.live(slot)).await? else {
             return Ok(Download::Gone);
         };
         if let Some(want) = rec.proof_hash {
@@ -117,12 +144,10 @@ impl Shared {
                 return Ok(Download::WrongProof);
             }
         }
-        let Some(stream) = self.objects.read(&Objects::blob(&rec.file)).await? else {
-            // A record whose object is missing is a tombstone from now on.
-            if let Some(r) = self.records.remove_blob(slot, None).await? {
-                self.purge_logged(&r).await;
-            }
-            return Ok(Download::Gone);
+        let path = Objects::blob(&rec.file);
+        let stream = match self.objects.read(&path).await? {
+            Some(s) => s,
+            None => return self.missing(slot).await,
         };
         if rec.max_downloads == 0 {
             return Ok(Download::Granted {
@@ -130,7 +155,7 @@ impl Shared {
                 body: Body::from_stream(stream),
             });
         }
-        let (record, last) = match self.records.claim(slot, rec.proof_hash).await? {
+        let (record, last) = match timed(self.records.claim(slot, rec.proof_hash)).await? {
             Claimed::Gone => return Ok(Download::Gone),
             Claimed::Granted(record, last) => (record, last),
         };
@@ -148,12 +173,31 @@ impl Shared {
         Ok(Download::Granted { record, body })
     }
 
+    /// A record whose object the store does not have: gone if the record
+    /// was removed meanwhile; a tombstone (`404`) if it is still live and
+    /// old enough for the store to have shown its object; else
+    /// "unavailable" (the store may be catching up).
+    async fn missing(&self, slot: &Slot) -> Result<Download, ApiError> {
+        match timed(self.records.age(slot)).await? {
+            // Removed since we read it (used up, deleted, expired): its
+            // object went with it.
+            None => return Ok(Download::Gone),
+            Some(age) if age < MISSING_GRACE => return Err(ApiError::Unavailable),
+            Some(_) => {}
+        }
+        tracing::warn!("a live record's object is missing: the record becomes a tombstone");
+        if let Some(r) = timed(self.records.remove_blob(slot, None)).await? {
+            self.purge_logged(&r).await;
+        }
+        Ok(Download::Gone)
+    }
+
     /// Deletes a live blob if `token` is its deletion token hash.
     pub async fn delete(&self, slot: &Slot, token: Digest32) -> Result<bool, ApiError> {
-        if self.records.delete_hash(slot, false).await? != Some(token) {
+        if timed(self.records.delete_hash(slot, false)).await? != Some(token) {
             return Ok(false);
         }
-        let Some(r) = self.records.remove_blob(slot, Some(token)).await? else {
+        let Some(r) = timed(self.records.remove_blob(slot, Some(token))).await? else {
             return Ok(false);
         };
         self.purge_logged(&r).await;
@@ -163,11 +207,11 @@ impl Shared {
     /// Erases a removed row's objects (its parts, its blob), then marks it
     /// purged.
     async fn purge(&self, r: &Removed) -> Result<(), StoreError> {
-        for (_, part) in self.records.parts(&r.slot).await? {
+        for (_, part) in timed(self.records.parts(&r.slot)).await? {
             self.objects.delete(&Objects::part(&part)).await?;
         }
         self.objects.delete(&Objects::blob(&r.object)).await?;
-        self.records.purged(&r.slot).await
+        timed(self.records.purged(&r.slot)).await
     }
 
     /// [`Self::purge`]; a failure leaves the tombstone to a later sweep.
@@ -186,17 +230,19 @@ impl Shared {
         rec: &UploadRecord,
         upload_expiry: u64,
     ) -> Result<UploadRecord, ApiError> {
-        Ok(self.records.insert_upload(slot, rec, upload_expiry).await?)
+        Ok(timed(self.records.insert_upload(slot, rec, upload_expiry)).await?)
     }
 
     /// An unfinished, unexpired upload.
     pub async fn upload(&self, slot: &Slot) -> Result<Option<UploadRecord>, ApiError> {
-        Ok(self.records.upload(slot).await?)
+        Ok(timed(self.records.upload(slot)).await?)
     }
 
     /// Writes a PATCH body as a new part object and records it: `404` if
     /// the upload went away, `409` if another instance's PATCH moved the
-    /// offset first (its part stands; ours is erased).
+    /// offset first (its part stands; ours is erased). A part that
+    /// completes the upload is recorded by the same statement that makes
+    /// the blob live ([`Self::finish`]).
     pub async fn write(
         &self,
         slot: &Slot,
@@ -217,25 +263,44 @@ impl Shared {
             return Ok(Written {
                 record: rec,
                 outcome,
+                finished: None,
             });
         }
         let mut next = rec;
         next.offset = rec.offset.saturating_add(written).min(rec.length);
-        let recorded = if cancel.is_cancelled() {
-            Ok(Recorded::Gone)
-        } else {
+        if cancel.is_cancelled() {
+            self.objects.delete(&path).await?;
+            return Err(ApiError::NotFound);
+        }
+        if outcome.is_ok() && next.offset == rec.length {
+            let pending = Pending {
+                from: rec.offset,
+                part,
+            };
+            return match self.join(slot, &next, Some(pending)).await? {
+                Some(expires_at) => Ok(Written {
+                    record: next,
+                    outcome,
+                    finished: Some(expires_at),
+                }),
+                None => Err(ApiError::NotFound),
+            };
+        }
+        // Unknown outcome (an error): the part stays for the orphan scan.
+        match timed(
             self.records
-                .record_part(slot, rec.offset, next.offset, part)
-                .await
-        };
-        match recorded {
-            Ok(Recorded::Done) => Ok(Written {
+                .record_part(slot, rec.offset, next.offset, part),
+        )
+        .await?
+        {
+            Recorded::Done => Ok(Written {
                 record: next,
                 outcome,
+                finished: None,
             }),
             other => {
                 self.objects.delete(&path).await?;
-                match other? {
+                match other {
                     Recorded::Moved => Err(ApiError::Conflict),
                     _ => Err(ApiError::NotFound),
                 }
@@ -243,26 +308,60 @@ impl Shared {
         }
     }
 
-    /// Joins a complete upload's parts into its blob object, then makes
-    /// the record live. `None`: the upload was removed meanwhile.
+    /// Turns a complete upload that received its bytes already (a zero-byte
+    /// one) into a blob. `None`: removed meanwhile.
     pub async fn finish(&self, slot: &Slot, rec: &UploadRecord) -> Result<Option<u64>, ApiError> {
-        let parts = self.records.parts(slot).await?;
-        let to = Objects::blob(&rec.file);
-        let paths: Vec<_> = parts.iter().map(|(_, p)| Objects::part(p)).collect();
-        let joined = if paths.is_empty() {
-            self.objects.put_empty(&to).await.map(|()| 0)
+        self.join(slot, rec, None).await
+    }
+
+    /// Joins an upload's recorded parts (and `pending`, the last one) into
+    /// a fresh blob object, then, in one statement, records the last bytes
+    /// and makes the record live naming that object. Two instances joining
+    /// the same upload at once each write their own object; the loser of
+    /// the statement erases only its own. `None`: the upload was removed,
+    /// expired or completed by someone else meanwhile.
+    async fn join(
+        &self,
+        slot: &Slot,
+        rec: &UploadRecord,
+        pending: Option<Pending>,
+    ) -> Result<Option<u64>, ApiError> {
+        let from = pending.as_ref().map_or(rec.offset, |p| p.from);
+        let mut parts: Vec<_> = timed(self.records.parts(slot))
+            .await?
+            .into_iter()
+            .map(|(_, p)| Objects::part(&p))
+            .collect();
+        let pending = pending.map(|p| Objects::part(&p.part));
+        parts.extend(pending.clone());
+        let erase_pending = || async {
+            if let Some(p) = &pending {
+                self.objects.delete(p).await?;
+            }
+            Ok::<_, StoreError>(())
+        };
+        let fresh = FileName::generate()?;
+        let to = Objects::blob(&fresh);
+        let joined = if rec.length == 0 {
+            self.objects
+                .put_empty(&to)
+                .await
+                .map(|()| 0)
+                .map_err(ApiError::from)
+        } else if parts.is_empty() {
+            return Err(ApiError::Internal("a complete upload has no parts".into()));
         } else {
-            self.objects.concatenate(&paths, &to).await
+            self.objects.concatenate(&parts, &to).await
         };
         let size = match joined {
             Ok(size) => size,
             Err(e) => {
-                // Terminated meanwhile (its parts erased under us)?
-                if self.records.upload(slot).await?.is_none() {
-                    self.objects.delete(&to).await?;
+                // Removed meanwhile (its parts erased under us)?
+                if timed(self.records.upload(slot)).await?.is_none() {
+                    erase_pending().await?;
                     return Ok(None);
                 }
-                return Err(e.into());
+                return Err(e);
             }
         };
         if size != rec.length {
@@ -272,17 +371,24 @@ impl Shared {
                 rec.length
             )));
         }
-        let Some(expires_at) = self.records.finish_upload(slot, rec.length).await? else {
+        let Some(expires_at) =
+            timed(self.records.finish_upload(slot, from, rec.length, fresh)).await?
+        else {
             self.objects.delete(&to).await?;
+            erase_pending().await?;
             return Ok(None);
         };
-        for p in &paths {
+        // The parts are no longer needed; one left behind is erased with
+        // the blob (recorded) or by the orphan scan (the pending one).
+        for p in &parts {
             if let Err(e) = self.objects.delete(p).await {
-                tracing::warn!(error = %e, "erasing a finished upload's part failed; erased with the blob");
+                tracing::warn!(error = %e, "erasing a finished upload's part failed; erased later");
                 return Ok(Some(expires_at));
             }
         }
-        self.records.drop_parts(slot).await?;
+        if let Err(e) = timed(self.records.drop_parts(slot)).await {
+            tracing::warn!(error = %e, "forgetting a finished upload's parts failed; forgotten with the blob");
+        }
         Ok(Some(expires_at))
     }
 
@@ -292,7 +398,7 @@ impl Shared {
         slot: &Slot,
         token: Digest32,
     ) -> Result<bool, ApiError> {
-        Ok(self.records.delete_hash(slot, true).await? == Some(token))
+        Ok(timed(self.records.delete_hash(slot, true)).await? == Some(token))
     }
 
     /// Terminates an upload (with `token`, only if it matches).
@@ -306,7 +412,7 @@ impl Shared {
                 return Ok(false);
             }
         }
-        let Some(r) = self.records.remove_upload(slot, token).await? else {
+        let Some(r) = timed(self.records.remove_upload(slot, token)).await? else {
             return Ok(false);
         };
         self.purge_logged(&r).await;
@@ -314,12 +420,13 @@ impl Shared {
     }
 
     /// Expires what is due, purges what earlier removals left, forgets old
-    /// tombstones and, now and then, erases orphan objects. Safe on every
-    /// instance at once: each row is taken by one statement.
+    /// tombstones and, once an hour on one instance, erases orphan
+    /// objects. Safe on every instance at once: each row is taken by one
+    /// statement, and one failing purge does not stop the rest.
     pub async fn sweep(&self) -> Result<usize, StoreError> {
         let mut n = 0;
         loop {
-            let due = self.records.expire(SWEEP_BATCH).await?;
+            let due = timed(self.records.expire(SWEEP_BATCH)).await?;
             for r in &due {
                 self.purge_logged(r).await;
             }
@@ -328,27 +435,37 @@ impl Shared {
                 break;
             }
         }
-        for r in self.records.unpurged(PURGE_GRACE, SWEEP_BATCH).await? {
-            self.purge(&r).await?;
+        for r in timed(self.records.unpurged(PURGE_GRACE, SWEEP_BATCH)).await? {
+            self.purge_logged(&r).await;
         }
-        self.records.forget_tombstones().await?;
-        if self
-            .sweeps
-            .fetch_add(1, Ordering::Relaxed)
-            .is_multiple_of(ORPHAN_SCAN_EVERY)
-        {
+        timed(self.records.forget_tombstones()).await?;
+        self.sweeps.fetch_add(1, Ordering::Relaxed);
+        if timed(self.records.take_job("orphans", ORPHAN_SCAN_EVERY)).await? {
             self.erase_orphans().await?;
         }
         Ok(n)
     }
 
+    /// Erases objects older than [`ORPHAN_AGE`] that no record names,
+    /// reading the listing as a stream and checking it in batches.
     async fn erase_orphans(&self) -> Result<(), StoreError> {
-        for path in self.objects.older_than(ORPHAN_AGE).await? {
-            let Some(name) = Objects::name_of(&path) else {
-                continue; // Not ours.
-            };
-            if !self.records.knows_object(&name).await? {
-                self.objects.delete(&path).await?;
+        let cutoff = chrono::Utc::now()
+            - chrono::Duration::from_std(ORPHAN_AGE).unwrap_or(chrono::Duration::MAX);
+        let mut listing = self
+            .objects
+            .list()
+            .try_filter(|m| std::future::ready(m.last_modified < cutoff))
+            .try_filter_map(|m| {
+                std::future::ready(Ok(Objects::name_of(&m.location).map(|n| (n, m.location))))
+            })
+            .try_chunks(ORPHAN_BATCH);
+        while let Some(batch) = listing.try_next().await.map_err(|e| e.1)? {
+            let names: Vec<FileName> = batch.iter().map(|(n, _)| *n).collect();
+            let known = timed(self.records.known_objects(&names)).await?;
+            for (name, path) in &batch {
+                if !known.contains(name) {
+                    self.objects.delete(path).await?;
+                }
             }
         }
         Ok(())

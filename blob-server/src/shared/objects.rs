@@ -7,12 +7,16 @@
 //!
 //! Nothing here relies on conditional writes (Garage ignores `If-Match`):
 //! every object name is fresh, and the record store decides everything.
+//!
+//! Every call is bounded in time (a hung store is "unavailable", not a
+//! hang), except the body of a download, which only has to keep moving.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
@@ -20,8 +24,11 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{
-    BackoffConfig, ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig, WriteMultipart,
+    BackoffConfig, ClientOptions, MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt,
+    PutPayload, RetryConfig,
 };
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::body::{stream_into, Cut, Received, Sink};
@@ -30,21 +37,56 @@ use crate::error::ApiError;
 use crate::ids::FileName;
 use crate::store::StoreError;
 
-/// Bytes per multipart part (S3's minimum is 5 MiB but for the last), and
-/// parts in flight per object: memory per upload is bounded by about
-/// `PART * (PARTS_IN_FLIGHT + 1)`.
+/// Bytes per multipart part (S3's minimum but for the last one), and parts
+/// in flight per object: an upload in progress holds at most about
+/// `PART * (PARTS_IN_FLIGHT + 1)` (15 MiB).
 const PART: usize = 5 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 2;
+/// Uploads writing to the store at once per instance; more wait (up to
+/// [`WRITER_WAIT`], then `503`). Bounds upload memory to about 64 × 15 MiB
+/// whatever the number of connections.
+const WRITERS: usize = 64;
+const WRITER_WAIT: Duration = Duration::from_secs(10);
+/// A call that does not answer in this time is "unavailable".
+const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// One part (5 MiB) may take this long to upload.
+const PART_TIMEOUT: Duration = Duration::from_secs(60);
+/// A download whose store sends nothing for this long is cut.
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// The object naming the store a deployment's records belong to.
+const MARKER: &str = "veil-store-id";
 
 /// The object store.
 pub struct Objects {
     store: Arc<dyn ObjectStore>,
+    writers: Arc<Semaphore>,
 }
 
-/// Any object-store failure but "not found" means the storage is
+/// An object-store failure, for the log: without URLs (they name objects
+/// and buckets). Any failure but "not found" means the storage is
 /// unreachable or refusing: the client may try again.
-fn unavailable(e: object_store::Error) -> StoreError {
-    StoreError::Unavailable(e.to_string())
+fn unavailable(e: &object_store::Error) -> StoreError {
+    StoreError::Unavailable(without_urls(&e.to_string()))
+}
+
+fn without_urls(s: &str) -> String {
+    s.split(' ')
+        .map(|w| if w.contains("://") { "<url>" } else { w })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs a store call with a deadline.
+async fn timed<T>(
+    limit: Duration,
+    call: impl Future<Output = object_store::Result<T>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(r) => r.map_err(|e| unavailable(&e)),
+        Err(_) => Err(StoreError::Unavailable(
+            "the object store did not answer in time".into(),
+        )),
+    }
 }
 
 impl Objects {
@@ -55,7 +97,7 @@ impl Objects {
                 std::fs::create_dir_all(dir)?;
                 Arc::new(
                     LocalFileSystem::new_with_prefix(dir)
-                        .map_err(unavailable)?
+                        .map_err(|e| unavailable(&e))?
                         .with_fsync(true),
                 )
             }
@@ -67,7 +109,10 @@ impl Objects {
                 }
             }
         };
-        Ok(Self { store })
+        Ok(Self {
+            store,
+            writers: Arc::new(Semaphore::new(WRITERS)),
+        })
     }
 
     /// Where a blob's ciphertext lives.
@@ -80,11 +125,19 @@ impl Objects {
         Path::from(format!("p/{name}"))
     }
 
+    /// The random name of an object at `path`, if it is one of ours.
+    pub fn name_of(path: &Path) -> Option<FileName> {
+        let s = path.as_ref();
+        let name = s.strip_prefix("b/").or_else(|| s.strip_prefix("p/"))?;
+        FileName::parse(name)
+    }
+
     /// Streams `body` into a new object at `path` (bytes past `limit -
     /// already` refused). The object is completed with what arrived when
     /// the body ended, or, with `keep_partial`, when it was cut short by
     /// the client; otherwise (and when nothing arrived, the store failed
-    /// or the write was cancelled) nothing is left behind.
+    /// or the write was cancelled) nothing is left behind (an upload the
+    /// process dies in the middle of is the bucket's lifecycle rule's).
     pub async fn write(
         &self,
         path: &Path,
@@ -94,12 +147,11 @@ impl Objects {
         cancel: Option<&CancellationToken>,
         keep_partial: bool,
     ) -> Result<Received, ApiError> {
-        let upload = self.store.put_multipart(path).await.map_err(unavailable)?;
-        let mut sink = ObjectSink(WriteMultipart::new_with_chunk_size(upload, PART));
+        let mut sink = self.writer(path).await?;
         let received = match stream_into(body, &mut sink, already, limit, cancel).await {
             Ok(r) => r,
             Err(e) => {
-                let _ = sink.0.abort().await;
+                sink.abort().await;
                 return Err(e);
             }
         };
@@ -109,46 +161,59 @@ impl Objects {
             Err(Cut::Interrupted | Cut::TooLarge) => keep_partial,
         };
         if keep && received.written > 0 {
-            sink.0.finish().await.map_err(unavailable)?;
+            sink.finish().await?;
         } else {
-            let _ = sink.0.abort().await;
+            sink.abort().await;
         }
         Ok(received)
+    }
+
+    /// A multipart writer for `path`, once one of the instance's writer
+    /// slots is free.
+    async fn writer(&self, path: &Path) -> Result<PartWriter, ApiError> {
+        let slot = tokio::time::timeout(WRITER_WAIT, self.writers.clone().acquire_owned())
+            .await
+            .map_err(|_| ApiError::Busy)?
+            .map_err(|_| ApiError::Busy)?;
+        let upload = timed(CALL_TIMEOUT, self.store.put_multipart(path)).await?;
+        Ok(PartWriter {
+            upload: Some(upload),
+            buffer: BytesMut::with_capacity(PART),
+            tasks: JoinSet::new(),
+            _slot: slot,
+        })
     }
 
     /// Writes an empty object (a zero-byte blob; S3 refuses a multipart
     /// upload without parts).
     pub async fn put_empty(&self, path: &Path) -> Result<(), StoreError> {
-        self.store
-            .put(path, object_store::PutPayload::default())
-            .await
-            .map_err(unavailable)?;
+        timed(CALL_TIMEOUT, self.store.put(path, PutPayload::default())).await?;
         Ok(())
     }
 
     /// Copies `parts` in order into one new object at `to`, streaming;
     /// returns its size.
-    pub async fn concatenate(&self, parts: &[Path], to: &Path) -> Result<u64, StoreError> {
-        let upload = self.store.put_multipart(to).await.map_err(unavailable)?;
-        let mut out = WriteMultipart::new_with_chunk_size(upload, PART);
+    pub async fn concatenate(&self, parts: &[Path], to: &Path) -> Result<u64, ApiError> {
+        let mut out = self.writer(to).await?;
         let mut size = 0u64;
         for part in parts {
             let copied = async {
-                let mut stream = self.store.get(part).await?.into_stream();
+                let Some(mut stream) = self.read(part).await? else {
+                    return Err(StoreError::Unavailable("a recorded part is missing".into()));
+                };
                 while let Some(chunk) = stream.try_next().await? {
-                    out.wait_for_capacity(PARTS_IN_FLIGHT).await?;
                     size += chunk.len() as u64;
-                    out.put(chunk);
+                    out.add(&chunk).await?;
                 }
-                Ok::<_, object_store::Error>(())
+                Ok(())
             }
             .await;
             if let Err(e) = copied {
-                let _ = out.abort().await;
-                return Err(unavailable(e));
+                out.abort().await;
+                return Err(e.into());
             }
         }
-        out.finish().await.map_err(unavailable)?;
+        out.finish().await?;
         Ok(size)
     }
 
@@ -158,71 +223,181 @@ impl Objects {
         &self,
         path: &Path,
     ) -> Result<Option<BoxStream<'static, std::io::Result<Bytes>>>, StoreError> {
-        match self.store.get(path).await {
-            Ok(got) => Ok(Some(
-                got.into_stream().map_err(std::io::Error::other).boxed(),
+        match tokio::time::timeout(CALL_TIMEOUT, self.store.get(path)).await {
+            Ok(Ok(got)) => Ok(Some(
+                got.into_stream()
+                    .map_err(|e| std::io::Error::other(without_urls(&e.to_string())))
+                    .boxed(),
             )),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(unavailable(e)),
+            Ok(Err(object_store::Error::NotFound { .. })) => Ok(None),
+            Ok(Err(e)) => Err(unavailable(&e)),
+            Err(_) => Err(StoreError::Unavailable(
+                "the object store did not answer in time".into(),
+            )),
         }
     }
 
     /// Deletes an object; one that is already gone is fine.
     pub async fn delete(&self, path: &Path) -> Result<(), StoreError> {
-        match self.store.delete(path).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(unavailable(e)),
+        match tokio::time::timeout(CALL_TIMEOUT, self.store.delete(path)).await {
+            Ok(Ok(()) | Err(object_store::Error::NotFound { .. })) => Ok(()),
+            Ok(Err(e)) => Err(unavailable(&e)),
+            Err(_) => Err(StoreError::Unavailable(
+                "the object store did not answer in time".into(),
+            )),
         }
     }
 
-    /// Every object older than `age` (blobs and parts), by name.
-    pub async fn older_than(&self, age: Duration) -> Result<Vec<Path>, StoreError> {
-        let cutoff = chrono_cutoff(age);
-        self.store
-            .list(None)
-            .try_filter(|m| std::future::ready(m.last_modified < cutoff))
-            .map_ok(|m| m.location)
-            .try_collect()
-            .await
-            .map_err(unavailable)
+    /// Every object, as a stream (the orphan scan reads it in batches).
+    pub fn list(&self) -> BoxStream<'static, Result<ObjectMeta, StoreError>> {
+        self.store.list(None).map_err(|e| unavailable(&e)).boxed()
     }
 
-    /// The random name of an object at `path`, if it is one of ours.
-    pub fn name_of(path: &Path) -> Option<FileName> {
-        let s = path.as_ref();
-        let name = s.strip_prefix("b/").or_else(|| s.strip_prefix("p/"))?;
-        FileName::parse(name)
+    /// The store id written in this store, if any.
+    pub async fn marker(&self) -> Result<Option<String>, StoreError> {
+        let path = Path::from(MARKER);
+        let got = match tokio::time::timeout(CALL_TIMEOUT, self.store.get(&path)).await {
+            Ok(Ok(got)) => got,
+            Ok(Err(object_store::Error::NotFound { .. })) => return Ok(None),
+            Ok(Err(e)) => return Err(unavailable(&e)),
+            Err(_) => {
+                return Err(StoreError::Unavailable(
+                    "the object store did not answer in time".into(),
+                ))
+            }
+        };
+        let bytes = timed(CALL_TIMEOUT, got.bytes()).await?;
+        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
     }
-}
 
-fn chrono_cutoff(age: Duration) -> chrono::DateTime<chrono::Utc> {
-    let age = chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
-    chrono::Utc::now()
-        .checked_sub_signed(age)
-        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
-}
-
-/// A multipart object fed by a body, with at most [`PARTS_IN_FLIGHT`]
-/// parts uploading at once.
-struct ObjectSink(WriteMultipart);
-
-impl Sink for ObjectSink {
-    async fn put(&mut self, chunk: Bytes) -> Result<(), ApiError> {
-        self.0
-            .wait_for_capacity(PARTS_IN_FLIGHT)
-            .await
-            .map_err(unavailable)?;
-        self.0.put(chunk);
+    /// Writes the store id.
+    pub async fn put_marker(&self, id: &str) -> Result<(), StoreError> {
+        let payload = PutPayload::from(Bytes::copy_from_slice(id.as_bytes()));
+        timed(CALL_TIMEOUT, self.store.put(&Path::from(MARKER), payload)).await?;
         Ok(())
+    }
+}
+
+/// A multipart object being written: chunks are copied into one part
+/// buffer (so a body of tiny chunks costs no more than its bytes), full
+/// parts upload in the background, at most [`PARTS_IN_FLIGHT`] at once.
+/// Dropped unfinished (a request cancelled), it aborts the upload.
+struct PartWriter {
+    upload: Option<Box<dyn MultipartUpload>>,
+    buffer: BytesMut,
+    tasks: JoinSet<object_store::Result<()>>,
+    /// One of [`WRITERS`], held until the writer is gone.
+    _slot: OwnedSemaphorePermit,
+}
+
+impl PartWriter {
+    async fn add(&mut self, mut bytes: &[u8]) -> Result<(), StoreError> {
+        while !bytes.is_empty() {
+            let room = PART - self.buffer.len();
+            let (now, rest) = bytes.split_at(room.min(bytes.len()));
+            self.buffer.extend_from_slice(now);
+            bytes = rest;
+            if self.buffer.len() == PART {
+                self.send_part().await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Uploads the buffer as the next part, after waiting for room.
+    async fn send_part(&mut self) -> Result<(), StoreError> {
+        self.wait_until_in_flight(PARTS_IN_FLIGHT - 1).await?;
+        let part = std::mem::replace(&mut self.buffer, BytesMut::with_capacity(PART)).freeze();
+        let upload = self
+            .upload
+            .as_mut()
+            .ok_or_else(|| StoreError::Unavailable("the upload was aborted".into()))?;
+        let put = upload.put_part(PutPayload::from(part));
+        self.tasks.spawn(async move {
+            tokio::time::timeout(PART_TIMEOUT, put)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(object_store::Error::Generic {
+                        store: "veil",
+                        source: "a part did not upload in time".into(),
+                    })
+                })
+        });
+        Ok(())
+    }
+
+    async fn wait_until_in_flight(&mut self, most: usize) -> Result<(), StoreError> {
+        while self.tasks.len() > most {
+            match self.tasks.join_next().await {
+                Some(Ok(Ok(()))) | None => {}
+                Some(Ok(Err(e))) => return Err(unavailable(&e)),
+                Some(Err(e)) => return Err(StoreError::Unavailable(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Uploads the last part and completes the object (or aborts it).
+    async fn finish(mut self) -> Result<(), StoreError> {
+        let done = async {
+            if !self.buffer.is_empty() {
+                self.send_part().await?;
+            }
+            self.wait_until_in_flight(0).await?;
+            let mut upload = self
+                .upload
+                .take()
+                .ok_or_else(|| StoreError::Unavailable("the upload was aborted".into()))?;
+            let completed = timed(CALL_TIMEOUT, upload.complete()).await;
+            if completed.is_err() {
+                let _ = timed(CALL_TIMEOUT, upload.abort()).await;
+            }
+            completed.map(|_| ())
+        }
+        .await;
+        if done.is_err() {
+            self.abort().await;
+        }
+        done
+    }
+
+    /// Abandons the object: nothing becomes visible.
+    async fn abort(&mut self) {
+        self.tasks.shutdown().await;
+        if let Some(mut upload) = self.upload.take() {
+            if let Err(e) = timed(CALL_TIMEOUT, upload.abort()).await {
+                tracing::warn!(error = %e, "aborting a multipart upload failed; the bucket's lifecycle rule removes it");
+            }
+        }
+    }
+}
+
+impl Drop for PartWriter {
+    fn drop(&mut self) {
+        if let Some(mut upload) = self.upload.take() {
+            self.tasks.abort_all();
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = timed(CALL_TIMEOUT, upload.abort()).await;
+                });
+            }
+        }
+    }
+}
+
+impl Sink for PartWriter {
+    async fn put(&mut self, chunk: Bytes) -> Result<(), ApiError> {
+        Ok(self.add(&chunk).await?)
     }
     async fn flush(&mut self) -> Result<(), ApiError> {
         Ok(())
     }
 }
 
-/// An S3 client: credentials from `AWS_*` variables, short timeouts and
-/// few retries so an unreachable store answers `503` in seconds, not
-/// minutes.
+/// An S3 client: credentials from `AWS_*` variables; connections give up
+/// after 5 s and reads after 30 s of silence, two quick retries, so an
+/// unreachable store answers `503` in seconds, while a download may take
+/// as long as it keeps moving.
 fn s3_store(s3: &S3Settings) -> Result<object_store::aws::AmazonS3, StoreError> {
     let mut b = AmazonS3Builder::from_env()
         .with_bucket_name(&s3.bucket)
@@ -239,7 +414,8 @@ fn s3_store(s3: &S3Settings) -> Result<object_store::aws::AmazonS3, StoreError> 
         .with_client_options(
             ClientOptions::new()
                 .with_connect_timeout(Duration::from_secs(5))
-                .with_timeout(Duration::from_secs(300))
+                .with_timeout_disabled()
+                .with_read_timeout(READ_TIMEOUT)
                 .with_allow_http(
                     s3.endpoint
                         .as_deref()
@@ -252,8 +428,7 @@ fn s3_store(s3: &S3Settings) -> Result<object_store::aws::AmazonS3, StoreError> 
     if let Some(e) = &s3.endpoint {
         b = b.with_endpoint(e);
     }
-    let store = b.build().map_err(unavailable)?;
-    Ok(store)
+    b.build().map_err(|e| unavailable(&e))
 }
 
 impl std::fmt::Debug for Objects {

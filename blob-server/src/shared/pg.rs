@@ -55,7 +55,10 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE veil_records (
         object bytea NOT NULL,
         PRIMARY KEY (slot, start)
     );
-    CREATE INDEX veil_parts_object ON veil_parts (object);"];
+    CREATE INDEX veil_parts_object ON veil_parts (object);
+    CREATE INDEX veil_records_purged ON veil_records (removed_at) WHERE state = 2 AND purged;
+    CREATE TABLE veil_store (one boolean PRIMARY KEY DEFAULT true CHECK (one), id text NOT NULL);
+    CREATE TABLE veil_jobs (name text PRIMARY KEY, last_run bigint NOT NULL);"];
 
 /// An arbitrary constant naming Veil's migration lock.
 const MIGRATION_LOCK: i64 = 0x7665_696c_0001;
@@ -98,14 +101,51 @@ fn unavailable(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-/// A database error: unreachable or broken connections are "unavailable"
-/// (503, try again); anything the server itself asked wrongly is loud.
+/// A database error: what means "try again" is "unavailable" (503): no
+/// connection, a broken one, and the SQLSTATE classes of transient
+/// trouble (08 connection, 40 serialization/deadlock, 53 resources, 57
+/// operator intervention such as a shutdown or a cancelled or timed-out
+/// statement, 58 system, 25006 read-only after a failover, 55P03 lock not
+/// available). Anything else is a statement the server got wrong: loud.
 fn db(e: tokio_postgres::Error) -> StoreError {
-    if e.code().is_some() {
-        StoreError::Records(e.to_string())
-    } else {
+    let transient = e.code().is_none_or(|c| {
+        let c = c.code();
+        ["08", "40", "53", "57", "58"]
+            .iter()
+            .any(|p| c.starts_with(p))
+            || c == "25006"
+            || c == "55P03"
+    });
+    if transient {
         unavailable(e)
+    } else {
+        StoreError::Records(e.to_string())
     }
+}
+
+/// Longest a record call may take before it is "unavailable" (a hung or
+/// stopped server answers nothing; TCP alone would wait for minutes).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs a record call with [`CALL_TIMEOUT`].
+pub async fn timed<T>(
+    call: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(CALL_TIMEOUT, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the database did not answer in time".into(),
+            ))
+        })
+}
+
+/// A column, or "corrupt" (never a panic) if its type is not the expected one.
+fn col<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a Row,
+    name: &str,
+) -> Result<T, StoreError> {
+    row.try_get(name).map_err(|_| StoreError::Corrupt)
 }
 
 fn i64_of(v: u64) -> i64 {
@@ -135,42 +175,56 @@ fn file_name(b: &[u8]) -> Result<FileName, StoreError> {
 const COLUMNS: &str = "object, size, received, expires_at, expires_in, max_downloads, downloads, delete_hash, proof_hash";
 
 fn proof_of(row: &Row) -> Result<Option<Digest32>, StoreError> {
-    row.get::<_, Option<&[u8]>>("proof_hash")
+    col::<Option<&[u8]>>(row, "proof_hash")?
         .map(digest)
         .transpose()
 }
 
 fn blob_of(row: &Row) -> Result<BlobRecord, StoreError> {
     Ok(BlobRecord {
-        size: u64_of(row.get("size")),
-        expires_at: u64_of(row.get("expires_at")),
-        max_downloads: u32_of(row.get("max_downloads")),
-        downloads: u32_of(row.get("downloads")),
-        delete_hash: digest(row.get("delete_hash"))?,
+        size: u64_of(col(row, "size")?),
+        expires_at: u64_of(col(row, "expires_at")?),
+        max_downloads: u32_of(col(row, "max_downloads")?),
+        downloads: u32_of(col(row, "downloads")?),
+        delete_hash: digest(col(row, "delete_hash")?)?,
         proof_hash: proof_of(row)?,
-        file: file_name(row.get("object"))?,
+        file: file_name(col(row, "object")?)?,
     })
 }
 
 fn upload_of(row: &Row) -> Result<UploadRecord, StoreError> {
     Ok(UploadRecord {
-        length: u64_of(row.get("size")),
-        offset: u64_of(row.get("received")),
-        upload_expires_at: u64_of(row.get("expires_at")),
-        expires_in: u64_of(row.get("expires_in")),
-        max_downloads: u32_of(row.get("max_downloads")),
-        delete_hash: digest(row.get("delete_hash"))?,
+        length: u64_of(col(row, "size")?),
+        offset: u64_of(col(row, "received")?),
+        upload_expires_at: u64_of(col(row, "expires_at")?),
+        expires_in: u64_of(col(row, "expires_in")?),
+        max_downloads: u32_of(col(row, "max_downloads")?),
+        delete_hash: digest(col(row, "delete_hash")?)?,
         proof_hash: proof_of(row)?,
-        file: file_name(row.get("object"))?,
+        file: file_name(col(row, "object")?)?,
     })
+}
+
+/// The first column of a row.
+fn first<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row) -> Result<T, StoreError> {
+    row.try_get(0).map_err(|_| StoreError::Corrupt)
 }
 
 impl Records {
     /// Connects, then applies any migrations not yet applied.
     pub async fn connect(url: &str, tombstone_for: u64) -> Result<Self, StoreError> {
-        let config: tokio_postgres::Config = url
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| StoreError::Records(e.to_string()))?;
+        // Server side: no statement (a claim waiting on a row lock, say)
+        // runs past the client's patience. Client side: dead peers are
+        // noticed by keepalives, connections give up after 5 s.
+        config
+            .options("-c statement_timeout=8000 -c lock_timeout=8000")
+            .connect_timeout(Duration::from_secs(5))
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(10))
+            .tcp_user_timeout(Duration::from_secs(10));
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -208,11 +262,11 @@ impl Records {
         tx.batch_execute("CREATE TABLE IF NOT EXISTS veil_schema (version integer NOT NULL)")
             .await
             .map_err(db)?;
-        let applied: i64 = tx
-            .query_one("SELECT count(*) FROM veil_schema", &[])
-            .await
-            .map_err(db)?
-            .get(0);
+        let applied: i64 = first(
+            &tx.query_one("SELECT count(*) FROM veil_schema", &[])
+                .await
+                .map_err(db)?,
+        )?;
         let applied = usize::try_from(applied).unwrap_or(usize::MAX);
         if applied > MIGRATIONS.len() {
             return Err(StoreError::Records(format!(
@@ -262,7 +316,48 @@ impl Records {
             )
             .await
             .map_err(db)?;
-        Ok(row.map(|r| u64_of(r.get(0))))
+        row.map(|r| first(&r).map(u64_of)).transpose()
+    }
+
+    /// The store id the records belong to: `candidate` if none was recorded
+    /// yet (the first instance of a deployment), and whether any record
+    /// exists at all.
+    pub async fn store_id(&self, candidate: &str) -> Result<(String, bool), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "INSERT INTO veil_store (id) VALUES ($1) ON CONFLICT DO NOTHING",
+                &[&candidate],
+            )
+            .await
+            .map_err(db)?;
+        let id: String = first(
+            &client
+                .query_one("SELECT id FROM veil_store", &[])
+                .await
+                .map_err(db)?,
+        )?;
+        let any: bool = first(
+            &client
+                .query_one("SELECT EXISTS (SELECT 1 FROM veil_records)", &[])
+                .await
+                .map_err(db)?,
+        )?;
+        Ok((id, any))
+    }
+
+    /// Seconds since a live blob was stored (by the database's clock).
+    pub async fn age(&self, slot: &Slot) -> Result<Option<u64>, StoreError> {
+        let sql = format!(
+            "SELECT {NOW_S} - (expires_at - expires_in) FROM veil_records WHERE slot = $1 AND state = {LIVE}"
+        );
+        let row = self
+            .client()
+            .await?
+            .query_opt(&sql, &[&&slot.0[..]])
+            .await
+            .map_err(db)?;
+        row.map(|r| first(&r).map(u64_of)).transpose()
     }
 
     /// A live, unexpired, not used-up blob.
@@ -281,8 +376,10 @@ impl Records {
     }
 
     /// Counts one download in one statement: only a live, unexpired blob
-    /// with downloads left, whose proof is `proof`; the last permitted one
-    /// turns the row into a tombstone in the same statement.
+    /// with downloads left; the last permitted one turns the row into a
+    /// tombstone in the same statement. `proof` is the stored proof hash
+    /// the caller already checked the client's proof against (in constant
+    /// time): the statement only confirms the row is the one checked.
     pub async fn claim(&self, slot: &Slot, proof: Option<Digest32>) -> Result<Claimed, StoreError> {
         let sql = format!(
             "UPDATE veil_records SET
@@ -303,7 +400,7 @@ impl Records {
         let Some(row) = row else {
             return Ok(Claimed::Gone);
         };
-        let last = row.get::<_, i16>("state") == TOMBSTONE;
+        let last = col::<i16>(&row, "state")? == TOMBSTONE;
         Ok(Claimed::Granted(blob_of(&row)?, last))
     }
 
@@ -355,13 +452,13 @@ impl Records {
         row.map(|r| {
             Ok(Removed {
                 slot: *slot,
-                object: file_name(r.get(0))?,
+                object: file_name(first(&r)?)?,
             })
         })
         .transpose()
     }
 
-    /// The deletion token hash of a live blob (`LIVE`) or an unfinished
+    /// The deletion token hash of an unexpired live blob or unfinished
     /// upload, for the caller to compare in constant time.
     pub async fn delete_hash(
         &self,
@@ -369,16 +466,16 @@ impl Records {
         upload: bool,
     ) -> Result<Option<Digest32>, StoreError> {
         let state = if upload { UPLOADING } else { LIVE };
+        let sql = format!(
+            "SELECT delete_hash FROM veil_records WHERE slot = $1 AND state = $2 AND expires_at > {NOW_S}"
+        );
         let row = self
             .client()
             .await?
-            .query_opt(
-                "SELECT delete_hash FROM veil_records WHERE slot = $1 AND state = $2",
-                &[&&slot.0[..], &state],
-            )
+            .query_opt(&sql, &[&&slot.0[..], &state])
             .await
             .map_err(db)?;
-        row.map(|r| digest(r.get(0))).transpose()
+        row.map(|r| digest(first(&r)?)).transpose()
     }
 
     // ---- uploads ----
@@ -451,8 +548,10 @@ impl Records {
             .await
             .map_err(db)?;
         if n == 0 {
-            drop(tx);
-            let still = self.upload(slot).await?;
+            let sql = format!(
+                "SELECT 1 FROM veil_records WHERE slot = $1 AND state = {UPLOADING} AND expires_at > {NOW_S}"
+            );
+            let still = tx.query_opt(&sql, &[&&slot.0[..]]).await.map_err(db)?;
             return Ok(if still.is_some() {
                 Recorded::Moved
             } else {
@@ -481,26 +580,42 @@ impl Records {
             .await
             .map_err(db)?;
         rows.iter()
-            .map(|r| Ok((u64_of(r.get(0)), file_name(r.get(1))?)))
+            .map(|r| {
+                let start: i64 = first(r)?;
+                let object: &[u8] = r.try_get(1).map_err(|_| StoreError::Corrupt)?;
+                Ok((u64_of(start), file_name(object)?))
+            })
             .collect()
     }
 
-    /// Turns a complete upload (all `length` bytes recorded) into a live
-    /// blob expiring `expires_in` from the database's now. `None`: it was
-    /// removed or changed meanwhile.
-    pub async fn finish_upload(&self, slot: &Slot, length: u64) -> Result<Option<u64>, StoreError> {
+    /// Turns an unexpired upload whose recorded offset is still `from`
+    /// into a live blob of `length` bytes in `object`, expiring
+    /// `expires_in` from the database's now: one statement, so the last
+    /// bytes are recorded exactly when the blob becomes visible (an upload
+    /// never reports complete without being a blob). `None`: it was
+    /// removed, expired or moved on meanwhile.
+    pub async fn finish_upload(
+        &self,
+        slot: &Slot,
+        from: u64,
+        length: u64,
+        object: FileName,
+    ) -> Result<Option<u64>, StoreError> {
         let sql = format!(
-            "UPDATE veil_records SET state = {LIVE}, expires_at = {NOW_S} + expires_in
-             WHERE slot = $1 AND state = {UPLOADING} AND received = $2 AND size = $2
+            "UPDATE veil_records SET state = {LIVE}, received = $3, object = $4, expires_at = {NOW_S} + expires_in
+             WHERE slot = $1 AND state = {UPLOADING} AND received = $2 AND size = $3 AND expires_at > {NOW_S}
              RETURNING expires_at"
         );
         let row = self
             .client()
             .await?
-            .query_opt(&sql, &[&&slot.0[..], &i64_of(length)])
+            .query_opt(
+                &sql,
+                &[&&slot.0[..], &i64_of(from), &i64_of(length), &&object.0[..]],
+            )
             .await
             .map_err(db)?;
-        Ok(row.map(|r| u64_of(r.get(0))))
+        row.map(|r| first(&r).map(u64_of)).transpose()
     }
 
     /// Forgets the parts of an upload once their objects are erased.
@@ -545,11 +660,12 @@ impl Records {
 
     /// Tombstones removed more than `grace` seconds ago whose objects are
     /// not erased yet (the remover crashed, or is still serving the last
-    /// download past the grace).
+    /// download past the grace), oldest first.
     pub async fn unpurged(&self, grace: u64, limit: i64) -> Result<Vec<Removed>, StoreError> {
         let sql = format!(
             "SELECT slot, object FROM veil_records
-             WHERE state = {TOMBSTONE} AND NOT purged AND removed_at <= {NOW_S} - $1 LIMIT $2"
+             WHERE state = {TOMBSTONE} AND NOT purged AND removed_at <= {NOW_S} - $1
+             ORDER BY removed_at LIMIT $2"
         );
         self.removed_rows(&sql, &[&i64_of(grace), &limit]).await
     }
@@ -562,13 +678,11 @@ impl Records {
         let rows = self.client().await?.query(sql, params).await.map_err(db)?;
         rows.iter()
             .map(|r| {
+                let slot: &[u8] = first(r)?;
+                let object: &[u8] = r.try_get(1).map_err(|_| StoreError::Corrupt)?;
                 Ok(Removed {
-                    slot: Slot(
-                        r.get::<_, &[u8]>(0)
-                            .try_into()
-                            .map_err(|_| StoreError::Corrupt)?,
-                    ),
-                    object: file_name(r.get(1))?,
+                    slot: Slot(slot.try_into().map_err(|_| StoreError::Corrupt)?),
+                    object: file_name(object)?,
                 })
             })
             .collect()
@@ -586,18 +700,40 @@ impl Records {
             .map_err(db)
     }
 
-    /// Whether any unpurged row or part names `object`.
-    pub async fn knows_object(&self, object: &FileName) -> Result<bool, StoreError> {
-        let row = self
+    /// Which of `objects` an unpurged row or a part names.
+    pub async fn known_objects(
+        &self,
+        objects: &[FileName],
+    ) -> Result<std::collections::HashSet<FileName>, StoreError> {
+        let names: Vec<&[u8]> = objects.iter().map(|o| &o.0[..]).collect();
+        let rows = self
             .client()
             .await?
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM veil_records WHERE object = $1 AND NOT purged)
-                     OR EXISTS (SELECT 1 FROM veil_parts WHERE object = $1)",
-                &[&&object.0[..]],
+            .query(
+                "SELECT object FROM veil_records WHERE object = ANY($1) AND NOT purged
+                 UNION SELECT object FROM veil_parts WHERE object = ANY($1)",
+                &[&names],
             )
             .await
             .map_err(db)?;
-        Ok(row.get(0))
+        rows.iter().map(|r| file_name(first(r)?)).collect()
+    }
+
+    /// Whether this instance should run job `name` now: at most once per
+    /// `every` seconds across all instances (the first to ask wins).
+    pub async fn take_job(&self, name: &str, every: u64) -> Result<bool, StoreError> {
+        let sql = format!(
+            "INSERT INTO veil_jobs (name, last_run) VALUES ($1, {NOW_S})
+             ON CONFLICT (name) DO UPDATE SET last_run = {NOW_S}
+             WHERE veil_jobs.last_run <= {NOW_S} - $2
+             RETURNING last_run"
+        );
+        let row = self
+            .client()
+            .await?
+            .query_opt(&sql, &[&name, &i64_of(every)])
+            .await
+            .map_err(db)?;
+        Ok(row.is_some())
     }
 }

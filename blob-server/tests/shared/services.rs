@@ -159,6 +159,26 @@ impl Postgres {
         }
     }
 
+    /// Freezes every process of the cluster (SIGSTOP): connections stay
+    /// open, nothing answers — a hung database, not a stopped one.
+    pub fn freeze(&self, on: bool) {
+        let pid = std::fs::read_to_string(self.dir.path().join("data/postmaster.pid")).unwrap();
+        let pid = pid.lines().next().unwrap().trim().to_owned();
+        let signal = if on { "-STOP" } else { "-CONT" };
+        let children = Command::new("pgrep").args(["-P", &pid]).output().unwrap();
+        let mut pids: Vec<String> = String::from_utf8_lossy(&children.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        pids.push(pid);
+        assert!(Command::new("kill")
+            .arg(signal)
+            .args(&pids)
+            .status()
+            .unwrap()
+            .success());
+    }
+
     /// One value from a query, as text.
     pub fn query(&self, sql: &str) -> String {
         let out = Command::new("psql")
@@ -217,6 +237,19 @@ impl S3 {
         s3
     }
 
+    /// The same server and bucket under another key prefix (not started
+    /// or stopped by this value).
+    pub fn elsewhere(&self, prefix: &str) -> Self {
+        Self {
+            endpoint: self.endpoint.clone(),
+            bucket: format!("{}/{prefix}", self.bucket),
+            key: self.key.clone(),
+            secret: self.secret.clone(),
+            port: 0,
+            child: None,
+        }
+    }
+
     /// Whether this harness controls the server (and so can stop it).
     pub fn is_local(&self) -> bool {
         self.port != 0
@@ -258,20 +291,44 @@ impl S3 {
         }
     }
 
-    /// How many objects the bucket holds (path-style ListObjectsV2; moto
-    /// does not check signatures). `None` for an external server.
-    pub fn object_count(&self) -> Option<usize> {
+    /// Freezes moto (SIGSTOP) or lets it go on: a hung store.
+    pub fn freeze(&self, on: bool) {
+        let child = self.child.as_ref().expect("a local moto");
+        let signal = if on { "-STOP" } else { "-CONT" };
+        assert!(Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success());
+    }
+
+    /// Whether the bucket holds `key` (under the instances' prefix). `None`
+    /// for an external server.
+    pub fn has(&self, key: &str) -> Option<bool> {
+        if !self.is_local() {
+            return None;
+        }
+        let out = Command::new("curl")
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-I"])
+            .arg(format!("{}/{}/veil-test/{key}", self.endpoint, self.bucket))
+            .output()
+            .unwrap();
+        Some(out.stdout == b"200")
+    }
+
+    /// Multipart uploads begun and neither completed nor aborted.
+    pub fn open_multipart_uploads(&self) -> Option<usize> {
         if !self.is_local() {
             return None;
         }
         let out = Command::new("curl")
             .args(["-sf"])
-            .arg(format!("{}/{}?list-type=2", self.endpoint, self.bucket))
+            .arg(format!("{}/{}?uploads", self.endpoint, self.bucket))
             .output()
             .unwrap();
         Some(
             String::from_utf8_lossy(&out.stdout)
-                .matches("<Key>")
+                .matches("<UploadId>")
                 .count(),
         )
     }
@@ -321,21 +378,39 @@ impl Objects<'_> {
     }
 }
 
+fn command(pg: &Postgres, objects: &Objects<'_>, program: &str, pre: &[&str]) -> Command {
+    let (key, secret) = objects.credentials();
+    let mut c = Command::new(program);
+    c.args(pre)
+        .arg(env!("CARGO_BIN_EXE_blob-server"))
+        .args(["--bind", "127.0.0.1:0", "--meta", &pg.url()])
+        .args(objects.args())
+        .arg("--static-dir")
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web"))
+        .env("AWS_ACCESS_KEY_ID", key)
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .env("VEIL_LOG", "warn");
+    c
+}
+
+/// Runs blob-server expecting it to refuse to start (within 20 s); its
+/// exit status and stderr.
+pub fn refuses(pg: &Postgres, objects: &Objects<'_>) -> (bool, String) {
+    let out = command(pg, objects, "timeout", &["20"]).output().unwrap();
+    (
+        !out.status.success() && out.status.code() != Some(124),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 impl Instance {
     pub fn start(pg: &Postgres, objects: &Objects<'_>, extra: &[&str]) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let (key, secret) = objects.credentials();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_blob-server"))
-            .args(["--bind", "127.0.0.1:0", "--meta", &pg.url()])
-            .args(objects.args())
+        // `env` execs blob-server: the child's pid is blob-server's.
+        let mut child = command(pg, objects, "env", &[])
             .arg("--data-dir")
             .arg(data.path())
-            .arg("--static-dir")
-            .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web"))
             .args(extra)
-            .env("AWS_ACCESS_KEY_ID", key)
-            .env("AWS_SECRET_ACCESS_KEY", secret)
-            .env("VEIL_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
