@@ -43,7 +43,10 @@ as_pg "$PGBIN/initdb" -A trust -U veil --no-sync -D "$PGDATA" >/dev/null
 PGPORT=$(free_port)
 as_pg "$PGBIN/pg_ctl" start -w -D "$PGDATA" -l "$PGDATA/log" \
   -o "-h 127.0.0.1 -p $PGPORT -k $WORK/pg -c max_connections=200" >/dev/null
-PGURL="postgres://veil@127.0.0.1:$PGPORT/postgres"
+# One database per store: the records of one deployment belong to one store.
+for db in veil_s3 veil_dir; do psql -q "postgres://veil@127.0.0.1:$PGPORT/postgres" -c "CREATE DATABASE $db"; done
+PGURL="postgres://veil@127.0.0.1:$PGPORT/veil_s3"
+PGURL_DIR="postgres://veil@127.0.0.1:$PGPORT/veil_dir"
 S3PORT=$(free_port)
 python3 -m moto.server -H 127.0.0.1 -p "$S3PORT" >/dev/null 2>&1 & PIDS+=($!)
 for _ in $(seq 200); do curl -s -o /dev/null "http://127.0.0.1:$S3PORT/" && break; sleep 0.1; done
@@ -68,7 +71,9 @@ for engine in local s3; do
   if [ $engine = local ]; then start; else start --meta "$PGURL" "${s3_flags[@]}"; fi
   base="http://127.0.0.1:$PORT"
   reset_hwm $PID; t0=$(now)
-  id=$(curl -sf -X POST -T "$WORK/1g.bin" -H 'Expect:' "$base/api/v1/blobs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  answer=$(curl -s -X POST -T "$WORK/1g.bin" -H 'Expect:' "$base/api/v1/blobs")
+  id=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["id"])' "$answer" 2>/dev/null) \
+    || { echo "1 GiB POST to the $engine engine failed: $answer" >&2; tail -5 "$WORK/server-$PORT.log" >&2; exit 1; }
   t1=$(now); post_rss=$(hwm_mb $PID)
   reset_hwm $PID; t2=$(now)
   python3 bench/tus_upload.py "$base" "$WORK/1g.bin" > /dev/null
@@ -93,7 +98,7 @@ declare -A CLAIMS
 for engine in sled postgres+dir postgres+moto; do
   case $engine in
     sled) start ;;
-    postgres+dir) start --meta "$PGURL" --storage "file://$WORK/objects-$RANDOM" ;;
+    postgres+dir) start --meta "$PGURL_DIR" --storage "file://$WORK/objects" ;;
     postgres+moto) start --meta "$PGURL" "${s3_flags[@]}" ;;
   esac
   base="http://127.0.0.1:$PORT"

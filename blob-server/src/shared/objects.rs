@@ -51,6 +51,10 @@ const WRITER_WAIT: Duration = Duration::from_secs(10);
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
 /// One part (5 MiB) may take this long to upload.
 const PART_TIMEOUT: Duration = Duration::from_secs(60);
+/// Completing a multipart upload makes the store assemble the object,
+/// which takes time with its size (moto: about 15 s per GiB; AWS answers
+/// large ones slowly too).
+const COMPLETE_TIMEOUT: Duration = Duration::from_secs(300);
 /// A download whose store sends nothing for this long is cut.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The object naming the store a deployment's records belong to.
@@ -348,7 +352,7 @@ impl PartWriter {
                 .upload
                 .take()
                 .ok_or_else(|| StoreError::Unavailable("the upload was aborted".into()))?;
-            let completed = timed(CALL_TIMEOUT, upload.complete()).await;
+            let completed = timed(COMPLETE_TIMEOUT, upload.complete()).await;
             if completed.is_err() {
                 let _ = timed(CALL_TIMEOUT, upload.abort()).await;
             }
