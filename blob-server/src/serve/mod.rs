@@ -72,6 +72,9 @@ pub async fn run(
 /// `stop` fires. Reads check expiry themselves; this only reclaims space.
 async fn sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(state.settings.sweep_interval);
+    // A sweep that waited on a slow store is not followed by a burst of
+    // the ticks it missed.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
@@ -81,6 +84,8 @@ async fn sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
         match state.engine.sweep(now).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "sweep"),
             Ok(_) => {}
+            // The store being away is logged where it is noticed (warn).
+            Err(crate::error::ApiError::Unavailable) => {}
             Err(e) => tracing::error!(error = %e, "sweep failed"),
         }
         state.throttle.prune(Instant::now());

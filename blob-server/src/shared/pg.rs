@@ -60,6 +60,9 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE veil_records (
     CREATE TABLE veil_store (one boolean PRIMARY KEY DEFAULT true CHECK (one), id text NOT NULL);
     CREATE TABLE veil_jobs (name text PRIMARY KEY, last_run bigint NOT NULL);"];
 
+/// A statement's parameters.
+type Params<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
+
 /// An arbitrary constant naming Veil's migration lock.
 const MIGRATION_LOCK: i64 = 0x7665_696c_0001;
 
@@ -253,6 +256,30 @@ impl Records {
         self.pool.get().await.map_err(unavailable)
     }
 
+    async fn opt(&self, sql: &str, params: Params<'_>) -> Result<Option<Row>, StoreError> {
+        self.client()
+            .await?
+            .query_opt(sql, params)
+            .await
+            .map_err(db)
+    }
+
+    async fn one(&self, sql: &str, params: Params<'_>) -> Result<Row, StoreError> {
+        self.client()
+            .await?
+            .query_one(sql, params)
+            .await
+            .map_err(db)
+    }
+
+    async fn all(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, StoreError> {
+        self.client().await?.query(sql, params).await.map_err(db)
+    }
+
+    async fn exec(&self, sql: &str, params: Params<'_>) -> Result<u64, StoreError> {
+        self.client().await?.execute(sql, params).await.map_err(db)
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
@@ -300,9 +327,7 @@ impl Records {
              ON CONFLICT (slot) DO NOTHING RETURNING expires_at"
         );
         let row = self
-            .client()
-            .await?
-            .query_opt(
+            .opt(
                 &sql,
                 &[
                     &&slot.0[..],
@@ -314,8 +339,7 @@ impl Records {
                     &new.proof_hash.as_ref().map(|p| &p.0[..]),
                 ],
             )
-            .await
-            .map_err(db)?;
+            .await?;
         row.map(|r| first(&r).map(u64_of)).transpose()
     }
 
@@ -351,12 +375,7 @@ impl Records {
         let sql = format!(
             "SELECT {NOW_S} - (expires_at - expires_in) FROM veil_records WHERE slot = $1 AND state = {LIVE}"
         );
-        let row = self
-            .client()
-            .await?
-            .query_opt(&sql, &[&&slot.0[..]])
-            .await
-            .map_err(db)?;
+        let row = self.opt(&sql, &[&&slot.0[..]]).await?;
         row.map(|r| first(&r).map(u64_of)).transpose()
     }
 
@@ -366,12 +385,7 @@ impl Records {
             "SELECT {COLUMNS} FROM veil_records WHERE slot = $1 AND state = {LIVE}
              AND expires_at > {NOW_S} AND (max_downloads = 0 OR downloads < max_downloads)"
         );
-        let row = self
-            .client()
-            .await?
-            .query_opt(&sql, &[&&slot.0[..]])
-            .await
-            .map_err(db)?;
+        let row = self.opt(&sql, &[&&slot.0[..]]).await?;
         row.as_ref().map(blob_of).transpose()
     }
 
@@ -392,11 +406,8 @@ impl Records {
              RETURNING {COLUMNS}, state"
         );
         let row = self
-            .client()
-            .await?
-            .query_opt(&sql, &[&&slot.0[..], &proof.as_ref().map(|p| &p.0[..])])
-            .await
-            .map_err(db)?;
+            .opt(&sql, &[&&slot.0[..], &proof.as_ref().map(|p| &p.0[..])])
+            .await?;
         let Some(row) = row else {
             return Ok(Claimed::Gone);
         };
@@ -437,9 +448,7 @@ impl Records {
              RETURNING object"
         );
         let row = self
-            .client()
-            .await?
-            .query_opt(
+            .opt(
                 &sql,
                 &[
                     &&slot.0[..],
@@ -447,8 +456,7 @@ impl Records {
                     &delete_hash.as_ref().map(|d| &d.0[..]),
                 ],
             )
-            .await
-            .map_err(db)?;
+            .await?;
         row.map(|r| {
             Ok(Removed {
                 slot: *slot,
@@ -469,12 +477,7 @@ impl Records {
         let sql = format!(
             "SELECT delete_hash FROM veil_records WHERE slot = $1 AND state = $2 AND expires_at > {NOW_S}"
         );
-        let row = self
-            .client()
-            .await?
-            .query_opt(&sql, &[&&slot.0[..], &state])
-            .await
-            .map_err(db)?;
+        let row = self.opt(&sql, &[&&slot.0[..], &state]).await?;
         row.map(|r| digest(first(&r)?)).transpose()
     }
 
@@ -494,9 +497,7 @@ impl Records {
              RETURNING {COLUMNS}"
         );
         let row = self
-            .client()
-            .await?
-            .query_one(
+            .one(
                 &sql,
                 &[
                     &&slot.0[..],
@@ -509,8 +510,7 @@ impl Records {
                     &rec.proof_hash.as_ref().map(|p| &p.0[..]),
                 ],
             )
-            .await
-            .map_err(db)?;
+            .await?;
         upload_of(&row)
     }
 
@@ -519,12 +519,7 @@ impl Records {
         let sql = format!(
             "SELECT {COLUMNS} FROM veil_records WHERE slot = $1 AND state = {UPLOADING} AND expires_at > {NOW_S}"
         );
-        let row = self
-            .client()
-            .await?
-            .query_opt(&sql, &[&&slot.0[..]])
-            .await
-            .map_err(db)?;
+        let row = self.opt(&sql, &[&&slot.0[..]]).await?;
         row.as_ref().map(upload_of).transpose()
     }
 
@@ -571,14 +566,11 @@ impl Records {
     /// The parts of an upload, in order: (first byte, object).
     pub async fn parts(&self, slot: &Slot) -> Result<Vec<(u64, FileName)>, StoreError> {
         let rows = self
-            .client()
-            .await?
-            .query(
+            .all(
                 "SELECT start, object FROM veil_parts WHERE slot = $1 ORDER BY start",
                 &[&&slot.0[..]],
             )
-            .await
-            .map_err(db)?;
+            .await?;
         rows.iter()
             .map(|r| {
                 let start: i64 = first(r)?;
@@ -607,24 +599,18 @@ impl Records {
              RETURNING expires_at"
         );
         let row = self
-            .client()
-            .await?
-            .query_opt(
+            .opt(
                 &sql,
                 &[&&slot.0[..], &i64_of(from), &i64_of(length), &&object.0[..]],
             )
-            .await
-            .map_err(db)?;
+            .await?;
         row.map(|r| first(&r).map(u64_of)).transpose()
     }
 
     /// Forgets the parts of an upload once their objects are erased.
     pub async fn drop_parts(&self, slot: &Slot) -> Result<(), StoreError> {
-        self.client()
-            .await?
-            .execute("DELETE FROM veil_parts WHERE slot = $1", &[&&slot.0[..]])
-            .await
-            .map_err(db)?;
+        self.exec("DELETE FROM veil_parts WHERE slot = $1", &[&&slot.0[..]])
+            .await?;
         Ok(())
     }
 
@@ -673,9 +659,9 @@ impl Records {
     async fn removed_rows(
         &self,
         sql: &str,
-        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        params: Params<'_>,
     ) -> Result<Vec<Removed>, StoreError> {
-        let rows = self.client().await?.query(sql, params).await.map_err(db)?;
+        let rows = self.all(sql, params).await?;
         rows.iter()
             .map(|r| {
                 let slot: &[u8] = first(r)?;
@@ -693,11 +679,7 @@ impl Records {
         let sql = format!(
             "DELETE FROM veil_records WHERE state = {TOMBSTONE} AND purged AND removed_at <= {NOW_S} - $1"
         );
-        self.client()
-            .await?
-            .execute(&sql, &[&self.tombstone_for])
-            .await
-            .map_err(db)
+        self.exec(&sql, &[&self.tombstone_for]).await
     }
 
     /// Which of `objects` an unpurged row or a part names.
@@ -707,15 +689,12 @@ impl Records {
     ) -> Result<std::collections::HashSet<FileName>, StoreError> {
         let names: Vec<&[u8]> = objects.iter().map(|o| &o.0[..]).collect();
         let rows = self
-            .client()
-            .await?
-            .query(
+            .all(
                 "SELECT object FROM veil_records WHERE object = ANY($1) AND NOT purged
                  UNION SELECT object FROM veil_parts WHERE object = ANY($1)",
                 &[&names],
             )
-            .await
-            .map_err(db)?;
+            .await?;
         rows.iter().map(|r| file_name(first(r)?)).collect()
     }
 
@@ -728,12 +707,7 @@ impl Records {
              WHERE veil_jobs.last_run <= {NOW_S} - $2
              RETURNING last_run"
         );
-        let row = self
-            .client()
-            .await?
-            .query_opt(&sql, &[&name, &i64_of(every)])
-            .await
-            .map_err(db)?;
+        let row = self.opt(&sql, &[&name, &i64_of(every)]).await?;
         Ok(row.is_some())
     }
 }

@@ -95,7 +95,7 @@ async fn tus_patch(
     at: &Instance,
     location: &str,
     offset: usize,
-    body: Vec<u8>,
+    body: impl Into<reqwest::Body>,
 ) -> reqwest::Response {
     c.patch(at.url(location))
         .header(TUS.0, TUS.1)
@@ -140,24 +140,6 @@ fn gated(first: Vec<u8>, rest: Vec<u8>, gate: watch::Receiver<bool>) -> reqwest:
         Ok(rest)
     });
     reqwest::Body::wrap_stream(first.chain(rest))
-}
-
-async fn gated_patch(
-    c: &Client,
-    at: &Instance,
-    location: &str,
-    offset: usize,
-    body: reqwest::Body,
-) -> StatusCode {
-    c.patch(at.url(location))
-        .header(TUS.0, TUS.1)
-        .header(OFFSET_STREAM.0, OFFSET_STREAM.1)
-        .header("upload-offset", offset.to_string())
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-        .status()
 }
 
 /// The hex name of the object a blob's record names (or `None`).
@@ -299,8 +281,8 @@ async fn tus_started_on_one_finished_on_the_other(c: &Client, a: &Instance, b: &
     );
     let race = async {
         tokio::join!(
-            gated_patch(c, a, &loc, 1_000_000, pa),
-            gated_patch(c, b, &loc, 1_000_000, pb),
+            async { tus_patch(c, a, &loc, 1_000_000, pa).await.status() },
+            async { tus_patch(c, b, &loc, 1_000_000, pb).await.status() },
         )
     };
     let release = async {
@@ -341,8 +323,16 @@ async fn two_final_patches_on_two_instances(c: &Client, a: &Instance, b: &Instan
     };
     let race = async {
         tokio::join!(
-            gated_patch(c, a, &loc, 1_000_000, last(gate.clone())),
-            gated_patch(c, b, &loc, 1_000_000, last(gate.clone())),
+            async {
+                tus_patch(c, a, &loc, 1_000_000, last(gate.clone()))
+                    .await
+                    .status()
+            },
+            async {
+                tus_patch(c, b, &loc, 1_000_000, last(gate.clone()))
+                    .await
+                    .status()
+            },
         )
     };
     let release = async {
@@ -611,6 +601,22 @@ async fn assert_unavailable(resp: reqwest::Response, what: &str) {
     );
 }
 
+/// A GET while a store hangs: a 503 within the call deadlines, not a
+/// connection dropped by the stall guard.
+async fn unavailable_in_time(c: &Client, url: &str, what: &str) {
+    let started = Instant::now();
+    assert_unavailable(
+        c.get(url).send().await.unwrap(),
+        &format!("GET with {what}"),
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(25),
+        "GET with {what} took {took:?}"
+    );
+}
+
 /// Every kind of request while a store is out: a clear 503.
 async fn all_unavailable(c: &Client, at: &Instance, id: &str, upload: &str, what: &str) {
     let blob = at.url(&format!("/api/v1/blobs/{id}"));
@@ -655,20 +661,7 @@ async fn postgres_outage_is_503_then_recovers(
     let (loc, _, _) = tus_create(c, a, 100, None).await;
     // Hung (SIGSTOP): answers within the call timeout, not a dropped connection.
     pg.freeze(true);
-    let started = Instant::now();
-    assert_unavailable(
-        c.get(a.url(&format!("/api/v1/blobs/{id}")))
-            .send()
-            .await
-            .unwrap(),
-        "GET with PostgreSQL hung",
-    )
-    .await;
-    assert!(
-        started.elapsed() < Duration::from_secs(25),
-        "a hung database took {:?}",
-        started.elapsed()
-    );
+    unavailable_in_time(c, &a.url(&format!("/api/v1/blobs/{id}")), "PostgreSQL hung").await;
     pg.freeze(false);
     until_ok("GET after PostgreSQL thaws", || {
         c.get(a.url(&format!("/api/v1/blobs/{id}")))
@@ -710,20 +703,7 @@ async fn s3_outage_is_503_then_recovers(
     let (id, _) = upload(c, a, data(100_000, 9), &[]).await;
     let (loc, _, _) = tus_create(c, a, 100, None).await;
     s3.freeze(true);
-    let started = Instant::now();
-    assert_unavailable(
-        c.get(b.url(&format!("/api/v1/blobs/{id}")))
-            .send()
-            .await
-            .unwrap(),
-        "GET with S3 hung",
-    )
-    .await;
-    assert!(
-        started.elapsed() < Duration::from_secs(25),
-        "a hung store took {:?}",
-        started.elapsed()
-    );
+    unavailable_in_time(c, &b.url(&format!("/api/v1/blobs/{id}")), "S3 hung").await;
     s3.freeze(false);
     s3.pause();
     for at in [a, b] {
