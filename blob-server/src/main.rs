@@ -43,7 +43,7 @@ async fn open_engine(settings: &config::Settings) -> anyhow::Result<Engine> {
             Ok(store.into())
         }
         config::EngineSettings::Shared(shared) => {
-            let engine = Shared::open(shared, settings.tombstone_for())
+            let engine = Shared::open(shared, &settings.data_dir, settings.tombstone_for())
                 .await
                 .context("cannot open the records (PostgreSQL) or the object store")?;
             Ok(engine.into())

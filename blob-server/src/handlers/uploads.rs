@@ -228,10 +228,13 @@ async fn append(
         }
         (now, outcome) = (written.record, written.outcome);
     }
-    outcome?;
     if now.offset < now.length {
+        outcome?;
         return Ok((now, None));
     }
+    // Every byte is here, even if the body then broke or ran past the
+    // length: finish now, or the upload would report complete (HEAD)
+    // without being a blob.
     if lane.cancelled().is_cancelled() {
         return Err(ApiError::NotFound);
     }

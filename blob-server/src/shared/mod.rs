@@ -49,6 +49,9 @@ const ORPHAN_BATCH: usize = 500;
 /// tombstone only if it is at least this old (younger: the store may not
 /// show a fresh write yet, e.g. NFS caching) — else `503`, try again.
 const MISSING_GRACE: u64 = 600;
+/// How long an instance waits for the first instance of a deployment to
+/// write the store id into the object store.
+const MARKER_WAIT: Duration = Duration::from_secs(10);
 /// Rows each sweep statement handles at most.
 const SWEEP_BATCH: i64 = 500;
 
@@ -69,8 +72,12 @@ struct Pending {
 impl Shared {
     /// Connects to both (and migrates the schema), then checks that the
     /// object store is the one the records belong to.
-    pub async fn open(cfg: &SharedStorage, tombstone_for: u64) -> Result<Self, StoreError> {
-        let objects = Objects::open(&cfg.objects)?;
+    pub async fn open(
+        cfg: &SharedStorage,
+        data_dir: &std::path::Path,
+        tombstone_for: u64,
+    ) -> Result<Self, StoreError> {
+        let objects = Objects::open(&cfg.objects, &data_dir.join("spool"))?;
         let records = Records::connect(&cfg.postgres, tombstone_for).await?;
         let shared = Self {
             records,
@@ -82,16 +89,42 @@ impl Shared {
     }
 
     /// A mistyped bucket or prefix would make every blob look missing and
-    /// be tombstoned: the first instance of a deployment writes a random
-    /// store id to both stores, and every later one must find the same id
-    /// in its object store (a fresh deployment without records may adopt it).
+    /// be tombstoned. The first instance of a deployment claims a random
+    /// store id in PostgreSQL and writes it to its object store; every
+    /// other instance must find that id in its own store (waiting a little
+    /// for the first to write it), or refuses to start.
     async fn check_store(&self) -> Result<(), StoreError> {
         let candidate = FileName::generate()?.to_string();
-        let (id, has_records) = timed(self.records.store_id(&candidate)).await?;
-        match self.objects.marker().await? {
-            Some(found) if found == id => Ok(()),
-            None if id == candidate || !has_records => self.objects.put_marker(&id).await,
-            _ => Err(StoreError::WrongStore),
+        let (id, mine) = timed(self.records.claim_store_id(&candidate)).await?;
+        if mine {
+            self.objects.put_marker(&id).await?;
+            return timed(self.records.store_id_written(&id)).await;
+        }
+        let deadline = tokio::time::Instant::now() + MARKER_WAIT;
+        loop {
+            match self.objects.marker().await? {
+                Some(found) if found == id => return Ok(()),
+                Some(_) => return Err(StoreError::WrongStore),
+                None if tokio::time::Instant::now() >= deadline => {
+                    return Err(StoreError::WrongStore)
+                }
+                None => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    }
+
+    /// Whether the object store still carries the deployment's store id
+    /// (a store that lost its data, or an empty mount point, does not).
+    async fn store_is_ours(&self) -> Result<bool, StoreError> {
+        let id = timed(self.records.store_id()).await?;
+        Ok(id.is_some() && self.objects.marker().await? == id)
+    }
+
+    /// Deletes an object whose fate is certain; a failure only leaves it
+    /// to the orphan scan (the answer does not change).
+    async fn erase_logged(&self, path: &object_store::path::Path) {
+        if let Err(e) = self.objects.delete(path).await {
+            tracing::warn!(error = %e, "erasing an unrecorded object failed; the orphan scan erases it");
         }
     }
 
@@ -103,6 +136,9 @@ impl Shared {
         limit: u64,
         new: &NewBlob,
     ) -> Result<u64, ApiError> {
+        // No body is taken in while the records are out of reach: it could
+        // not be recorded.
+        timed(self.records.ping()).await?;
         let name = FileName::generate()?;
         let path = Objects::blob(&name);
         let received = self
@@ -116,7 +152,7 @@ impl Shared {
         match timed(self.records.insert_blob(slot, new, received.written, name)).await? {
             Some(expires_at) => Ok(expires_at),
             None => {
-                self.objects.delete(&path).await?;
+                self.erase_logged(&path).await;
                 Err(ApiError::Internal("a fresh blob id was taken".into()))
             }
         }
@@ -174,9 +210,10 @@ impl Shared {
     }
 
     /// A record whose object the store does not have: gone if the record
-    /// was removed meanwhile; a tombstone (`404`) if it is still live and
-    /// old enough for the store to have shown its object; else
-    /// "unavailable" (the store may be catching up).
+    /// was removed meanwhile; a tombstone (`404`) if it is still live, old
+    /// enough for the store to have shown its object, and the store is
+    /// still this deployment's; else "unavailable" (the store may be
+    /// catching up, or have lost its data: an operator's matter).
     async fn missing(&self, slot: &Slot) -> Result<Download, ApiError> {
         match timed(self.records.age(slot)).await? {
             // Removed since we read it (used up, deleted, expired): its
@@ -184,6 +221,10 @@ impl Shared {
             None => return Ok(Download::Gone),
             Some(age) if age < MISSING_GRACE => return Err(ApiError::Unavailable),
             Some(_) => {}
+        }
+        if !self.store_is_ours().await? {
+            tracing::error!("the object store no longer carries this deployment's store id (data lost, or a mount point missing): blobs are not given up");
+            return Err(ApiError::Unavailable);
         }
         tracing::warn!("a live record's object is missing: the record becomes a tombstone");
         if let Some(r) = timed(self.records.remove_blob(slot, None)).await? {
@@ -269,10 +310,13 @@ impl Shared {
         let mut next = rec;
         next.offset = rec.offset.saturating_add(written).min(rec.length);
         if cancel.is_cancelled() {
-            self.objects.delete(&path).await?;
+            self.erase_logged(&path).await;
             return Err(ApiError::NotFound);
         }
-        if outcome.is_ok() && next.offset == rec.length {
+        // Every byte is here (even if the body then broke or went on past
+        // the length): finish now, or the upload would report complete
+        // without being a blob.
+        if next.offset == rec.length {
             let pending = Pending {
                 from: rec.offset,
                 part,
@@ -299,9 +343,12 @@ impl Shared {
                 finished: None,
             }),
             other => {
-                self.objects.delete(&path).await?;
+                self.erase_logged(&path).await;
                 match other {
                     Recorded::Moved => Err(ApiError::Conflict),
+                    Recorded::TooManyParts => Err(ApiError::BadRequest(
+                        "too many PATCHes for one upload: send larger ones",
+                    )),
                     _ => Err(ApiError::NotFound),
                 }
             }
@@ -327,69 +374,97 @@ impl Shared {
         pending: Option<Pending>,
     ) -> Result<Option<u64>, ApiError> {
         let from = pending.as_ref().map_or(rec.offset, |p| p.from);
-        let mut parts: Vec<_> = timed(self.records.parts(slot))
-            .await?
-            .into_iter()
-            .map(|(_, p)| Objects::part(&p))
-            .collect();
         let pending = pending.map(|p| Objects::part(&p.part));
-        parts.extend(pending.clone());
-        let erase_pending = || async {
+        let joiner = FileName::generate()?;
+        // One join at a time, and no PATCH recording meanwhile: the parts
+        // read below are all there will be.
+        if !timed(self.records.lease_join(slot, from, &joiner)).await? {
             if let Some(p) = &pending {
-                self.objects.delete(p).await?;
+                self.erase_logged(p).await;
             }
-            Ok::<_, StoreError>(())
-        };
+            return self.moved_or_gone(slot).await;
+        }
         let fresh = FileName::generate()?;
         let to = Objects::blob(&fresh);
-        let joined = if rec.length == 0 {
-            self.objects
-                .put_empty(&to)
+        let joined = self
+            .copy_parts(slot, rec.length, pending.as_ref(), &to)
+            .await;
+        let done = match joined {
+            Ok(()) => {
+                timed(
+                    self.records
+                        .finish_upload(slot, from, rec.length, fresh, &joiner),
+                )
                 .await
-                .map(|()| 0)
-                .map_err(ApiError::from)
-        } else if parts.is_empty() {
-            return Err(ApiError::Internal("a complete upload has no parts".into()));
-        } else {
-            self.objects.concatenate(&parts, &to).await
-        };
-        let size = match joined {
-            Ok(size) => size,
-            Err(e) => {
-                // Removed meanwhile (its parts erased under us)?
-                if timed(self.records.upload(slot)).await?.is_none() {
-                    erase_pending().await?;
-                    return Ok(None);
-                }
-                return Err(e);
             }
+            Err(e) => Err(e),
         };
-        if size != rec.length {
-            self.objects.delete(&to).await?;
-            return Err(ApiError::Internal(format!(
-                "an upload's parts hold {size} bytes, its record {}",
-                rec.length
-            )));
-        }
-        let Some(expires_at) =
-            timed(self.records.finish_upload(slot, from, rec.length, fresh)).await?
-        else {
-            self.objects.delete(&to).await?;
-            erase_pending().await?;
-            return Ok(None);
+        let expires_at = match done {
+            Ok(Some(expires_at)) => expires_at,
+            failed => {
+                // Ours to clean up: the copy, the pending part, the lease.
+                self.erase_logged(&to).await;
+                if let Some(p) = &pending {
+                    self.erase_logged(p).await;
+                }
+                if let Err(e) = timed(self.records.release_join(slot, &joiner)).await {
+                    tracing::warn!(error = %e, "releasing a join failed; it lapses by itself");
+                }
+                return match failed {
+                    Err(e) => Err(e.into()),
+                    _ => self.moved_or_gone(slot).await,
+                };
+            }
         };
         // The parts are no longer needed; one left behind is erased with
         // the blob (recorded) or by the orphan scan (the pending one).
-        for p in &parts {
-            if let Err(e) = self.objects.delete(p).await {
-                tracing::warn!(error = %e, "erasing a finished upload's part failed; erased later");
-                return Ok(Some(expires_at));
-            }
+        let parts = timed(self.records.parts(slot)).await.unwrap_or_default();
+        for p in parts.iter().map(|(_, p)| Objects::part(p)).chain(pending) {
+            self.erase_logged(&p).await;
         }
         if let Err(e) = timed(self.records.drop_parts(slot)).await {
             tracing::warn!(error = %e, "forgetting a finished upload's parts failed; forgotten with the blob");
         }
         Ok(Some(expires_at))
+    }
+
+    /// Streams the recorded parts (then `pending`) into `to` and checks the
+    /// size against the upload's length.
+    async fn copy_parts(
+        &self,
+        slot: &Slot,
+        length: u64,
+        pending: Option<&object_store::path::Path>,
+        to: &object_store::path::Path,
+    ) -> Result<(), StoreError> {
+        let mut parts: Vec<_> = timed(self.records.parts(slot))
+            .await?
+            .into_iter()
+            .map(|(_, p)| Objects::part(&p))
+            .collect();
+        parts.extend(pending.cloned());
+        if length == 0 {
+            return self.objects.put_empty(to).await;
+        }
+        if parts.is_empty() {
+            return Err(StoreError::Records("a complete upload has no parts".into()));
+        }
+        let size = self.objects.concatenate(&parts, to).await?;
+        if size != length {
+            return Err(StoreError::Records(format!(
+                "an upload's parts hold {size} bytes, its record {length}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// After a join could not finish: `409` if the upload is still there
+    /// (another request moved it on: ask `HEAD`), `None` (404) if gone.
+    async fn moved_or_gone(&self, slot: &Slot) -> Result<Option<u64>, ApiError> {
+        match timed(self.records.upload(slot)).await? {
+            Some(_) => Err(ApiError::Conflict),
+            None => Ok(None),
+        }
     }
 
     /// Whether `slot` is an unfinished upload whose deletion token hashes to `token`.
@@ -438,10 +513,14 @@ impl Shared {
         for r in timed(self.records.unpurged(PURGE_GRACE, SWEEP_BATCH)).await? {
             self.purge_logged(&r).await;
         }
-        timed(self.records.forget_tombstones()).await?;
+        if let Err(e) = timed(self.records.forget_tombstones()).await {
+            tracing::warn!(error = %e, "forgetting old tombstones failed; the next sweep retries");
+        }
         self.sweeps.fetch_add(1, Ordering::Relaxed);
         if timed(self.records.take_job("orphans", ORPHAN_SCAN_EVERY)).await? {
-            self.erase_orphans().await?;
+            if let Err(e) = self.erase_orphans().await {
+                tracing::warn!(error = %e, "the orphan scan stopped; it runs again in an hour");
+            }
         }
         Ok(n)
     }
@@ -464,7 +543,7 @@ impl Shared {
             let known = timed(self.records.known_objects(&names)).await?;
             for (name, path) in &batch {
                 if !known.contains(name) {
-                    self.objects.delete(path).await?;
+                    self.erase_logged(path).await;
                 }
             }
         }

@@ -27,7 +27,8 @@ use object_store::{
     BackoffConfig, ClientOptions, MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt,
     PutPayload, RetryConfig,
 };
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -37,33 +38,39 @@ use crate::error::ApiError;
 use crate::ids::FileName;
 use crate::store::StoreError;
 
-/// Bytes per multipart part (S3's minimum but for the last one), and parts
-/// in flight per object: an upload in progress holds at most about
-/// `PART * (PARTS_IN_FLIGHT + 1)` (15 MiB).
+/// Bytes per multipart part (S3's minimum but for the last one). A body
+/// is spooled to an unlinked file in `DATA/spool` until a part is full, so
+/// a slow upload holds a file, not memory; a part is in memory only while
+/// it is sent, at most [`PARTS_IN_FLIGHT`] per upload and
+/// [`PARTS_AT_ONCE`] per instance (about 160 MiB in all).
 const PART: usize = 5 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 2;
-/// Uploads writing to the store at once per instance; more wait (up to
-/// [`WRITER_WAIT`], then `503`). Bounds upload memory to about 64 × 15 MiB
-/// whatever the number of connections.
-const WRITERS: usize = 64;
-const WRITER_WAIT: Duration = Duration::from_secs(10);
+const PARTS_AT_ONCE: usize = 32;
+/// How long a full part may wait for its turn before the upload is `503`.
+const PART_WAIT: Duration = Duration::from_secs(60);
 /// A call that does not answer in this time is "unavailable".
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
-/// One part (5 MiB) may take this long to upload.
+/// One part (5 MiB) may take this long to upload (0.7 Mbit/s).
 const PART_TIMEOUT: Duration = Duration::from_secs(60);
 /// Completing a multipart upload makes the store assemble the object,
 /// which takes time with its size (moto: about 15 s per GiB; AWS answers
 /// large ones slowly too).
 const COMPLETE_TIMEOUT: Duration = Duration::from_secs(300);
-/// A download whose store sends nothing for this long is cut.
+/// A read whose store sends nothing for this long is cut.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// The object naming the store a deployment's records belong to.
 const MARKER: &str = "veil-store-id";
 
 /// The object store.
 pub struct Objects {
+    /// Reads, lists, deletes: a client that gives up after
+    /// [`READ_TIMEOUT`] without a response.
     store: Arc<dyn ObjectStore>,
-    writers: Arc<Semaphore>,
+    /// Multipart writes: no client-side read timeout (completing a large
+    /// object takes the store a while); each call has its own deadline.
+    writes: Arc<dyn ObjectStore>,
+    parts: Arc<Semaphore>,
+    spool: std::path::PathBuf,
 }
 
 /// An object-store failure, for the log: without URLs (they name objects
@@ -94,28 +101,33 @@ async fn timed<T>(
 }
 
 impl Objects {
-    /// Opens the configured storage.
-    pub fn open(storage: &ObjectStorage) -> Result<Self, StoreError> {
-        let store: Arc<dyn ObjectStore> = match storage {
+    /// Opens the configured storage; bodies are spooled under `spool`
+    /// (emptied here: what a crash left is of no use).
+    pub fn open(storage: &ObjectStorage, spool: &std::path::Path) -> Result<Self, StoreError> {
+        let (store, writes): (Arc<dyn ObjectStore>, Arc<dyn ObjectStore>) = match storage {
             ObjectStorage::Dir(dir) => {
                 std::fs::create_dir_all(dir)?;
-                Arc::new(
+                let local: Arc<dyn ObjectStore> = Arc::new(
                     LocalFileSystem::new_with_prefix(dir)
                         .map_err(|e| unavailable(&e))?
                         .with_fsync(true),
-                )
+                );
+                (local.clone(), local)
             }
-            ObjectStorage::S3(s3) => {
-                let bucket = s3_store(s3)?;
-                match &s3.prefix {
-                    Some(p) => Arc::new(PrefixStore::new(bucket, p.as_str())),
-                    None => Arc::new(bucket),
-                }
-            }
+            ObjectStorage::S3(s3) => (
+                with_prefix(s3_store(s3, Some(READ_TIMEOUT))?, s3.prefix.as_deref()),
+                with_prefix(s3_store(s3, None)?, s3.prefix.as_deref()),
+            ),
         };
+        if spool.exists() {
+            std::fs::remove_dir_all(spool)?;
+        }
+        std::fs::create_dir_all(spool)?;
         Ok(Self {
             store,
-            writers: Arc::new(Semaphore::new(WRITERS)),
+            writes,
+            parts: Arc::new(Semaphore::new(PARTS_AT_ONCE)),
+            spool: spool.to_owned(),
         })
     }
 
@@ -155,7 +167,7 @@ impl Objects {
         let received = match stream_into(body, &mut sink, already, limit, cancel).await {
             Ok(r) => r,
             Err(e) => {
-                sink.abort().await;
+                sink.abort();
                 return Err(e);
             }
         };
@@ -167,37 +179,41 @@ impl Objects {
         if keep && received.written > 0 {
             sink.finish().await?;
         } else {
-            sink.abort().await;
+            sink.abort();
         }
         Ok(received)
     }
 
-    /// A multipart writer for `path`, once one of the instance's writer
-    /// slots is free.
-    async fn writer(&self, path: &Path) -> Result<PartWriter, ApiError> {
-        let slot = tokio::time::timeout(WRITER_WAIT, self.writers.clone().acquire_owned())
-            .await
-            .map_err(|_| ApiError::Busy)?
-            .map_err(|_| ApiError::Busy)?;
-        let upload = timed(CALL_TIMEOUT, self.store.put_multipart(path)).await?;
+    /// A multipart writer for `path`, spooling to a fresh unlinked file.
+    async fn writer(&self, path: &Path) -> Result<PartWriter, StoreError> {
+        let spool_path = self.spool.join(FileName::generate()?.to_string());
+        let spool = tokio::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&spool_path)
+            .await?;
+        tokio::fs::remove_file(&spool_path).await?;
+        let upload = timed(CALL_TIMEOUT, self.writes.put_multipart(path)).await?;
         Ok(PartWriter {
             upload: Some(upload),
-            buffer: BytesMut::with_capacity(PART),
+            spool,
+            spooled: 0,
             tasks: JoinSet::new(),
-            _slot: slot,
+            parts: self.parts.clone(),
         })
     }
 
     /// Writes an empty object (a zero-byte blob; S3 refuses a multipart
     /// upload without parts).
     pub async fn put_empty(&self, path: &Path) -> Result<(), StoreError> {
-        timed(CALL_TIMEOUT, self.store.put(path, PutPayload::default())).await?;
+        timed(CALL_TIMEOUT, self.writes.put(path, PutPayload::default())).await?;
         Ok(())
     }
 
     /// Copies `parts` in order into one new object at `to`, streaming;
     /// returns its size.
-    pub async fn concatenate(&self, parts: &[Path], to: &Path) -> Result<u64, ApiError> {
+    pub async fn concatenate(&self, parts: &[Path], to: &Path) -> Result<u64, StoreError> {
         let mut out = self.writer(to).await?;
         let mut size = 0u64;
         for part in parts {
@@ -205,7 +221,11 @@ impl Objects {
                 let Some(mut stream) = self.read(part).await? else {
                     return Err(StoreError::Unavailable("a recorded part is missing".into()));
                 };
-                while let Some(chunk) = stream.try_next().await? {
+                while let Some(chunk) = stream
+                    .try_next()
+                    .await
+                    .map_err(|e| StoreError::Unavailable(format!("reading a part: {e}")))?
+                {
                     size += chunk.len() as u64;
                     out.add(&chunk).await?;
                 }
@@ -213,8 +233,8 @@ impl Objects {
             }
             .await;
             if let Err(e) = copied {
-                out.abort().await;
-                return Err(e.into());
+                out.abort();
+                return Err(e);
             }
         }
         out.finish().await?;
@@ -228,11 +248,23 @@ impl Objects {
         path: &Path,
     ) -> Result<Option<BoxStream<'static, std::io::Result<Bytes>>>, StoreError> {
         match tokio::time::timeout(CALL_TIMEOUT, self.store.get(path)).await {
-            Ok(Ok(got)) => Ok(Some(
-                got.into_stream()
-                    .map_err(|e| std::io::Error::other(without_urls(&e.to_string())))
-                    .boxed(),
-            )),
+            Ok(Ok(got)) => {
+                let stream = got
+                    .into_stream()
+                    .map_err(|e| std::io::Error::other(without_urls(&e.to_string())));
+                // Each chunk within READ_TIMEOUT (a hung NFS mount, too).
+                let stream = futures_util::stream::unfold(stream.boxed(), |mut s| async move {
+                    match tokio::time::timeout(READ_TIMEOUT, s.next()).await {
+                        Ok(Some(item)) => Some((item, s)),
+                        Ok(None) => None,
+                        Err(_) => Some((
+                            Err(std::io::Error::other("the object store stopped sending")),
+                            futures_util::stream::empty().boxed(),
+                        )),
+                    }
+                });
+                Ok(Some(stream.boxed()))
+            }
             Ok(Err(object_store::Error::NotFound { .. })) => Ok(None),
             Ok(Err(e)) => Err(unavailable(&e)),
             Err(_) => Err(StoreError::Unavailable(
@@ -252,9 +284,12 @@ impl Objects {
         }
     }
 
-    /// Every object, as a stream (the orphan scan reads it in batches).
+    /// Every blob and part object, as a stream (the orphan scan reads it
+    /// in batches); nothing else in the store is listed.
     pub fn list(&self) -> BoxStream<'static, Result<ObjectMeta, StoreError>> {
-        self.store.list(None).map_err(|e| unavailable(&e)).boxed()
+        let blobs = self.store.list(Some(&Path::from("b")));
+        let parts = self.store.list(Some(&Path::from("p")));
+        blobs.chain(parts).map_err(|e| unavailable(&e)).boxed()
     }
 
     /// The store id written in this store, if any.
@@ -277,47 +312,59 @@ impl Objects {
     /// Writes the store id.
     pub async fn put_marker(&self, id: &str) -> Result<(), StoreError> {
         let payload = PutPayload::from(Bytes::copy_from_slice(id.as_bytes()));
-        timed(CALL_TIMEOUT, self.store.put(&Path::from(MARKER), payload)).await?;
+        timed(CALL_TIMEOUT, self.writes.put(&Path::from(MARKER), payload)).await?;
         Ok(())
     }
 }
 
-/// A multipart object being written: chunks are copied into one part
-/// buffer (so a body of tiny chunks costs no more than its bytes), full
-/// parts upload in the background, at most [`PARTS_IN_FLIGHT`] at once.
-/// Dropped unfinished (a request cancelled), it aborts the upload.
+/// A multipart object being written: chunks go to the spool file until a
+/// part is full; the part is then read back and sent in the background
+/// (its memory held only while it is sent). Dropped unfinished (a request
+/// cancelled), it aborts the upload.
 struct PartWriter {
     upload: Option<Box<dyn MultipartUpload>>,
-    buffer: BytesMut,
+    spool: tokio::fs::File,
+    spooled: usize,
     tasks: JoinSet<object_store::Result<()>>,
-    /// One of [`WRITERS`], held until the writer is gone.
-    _slot: OwnedSemaphorePermit,
+    parts: Arc<Semaphore>,
 }
 
 impl PartWriter {
     async fn add(&mut self, mut bytes: &[u8]) -> Result<(), StoreError> {
         while !bytes.is_empty() {
-            let room = PART - self.buffer.len();
+            let room = PART.saturating_sub(self.spooled);
             let (now, rest) = bytes.split_at(room.min(bytes.len()));
-            self.buffer.extend_from_slice(now);
+            self.spool.write_all(now).await?;
+            self.spooled += now.len();
             bytes = rest;
-            if self.buffer.len() == PART {
+            if self.spooled >= PART {
                 self.send_part().await?;
             }
         }
         Ok(())
     }
 
-    /// Uploads the buffer as the next part, after waiting for room.
+    /// Sends the spooled bytes as the next part, once this upload has room
+    /// and the instance a turn.
     async fn send_part(&mut self) -> Result<(), StoreError> {
         self.wait_until_in_flight(PARTS_IN_FLIGHT - 1).await?;
-        let part = std::mem::replace(&mut self.buffer, BytesMut::with_capacity(PART)).freeze();
+        let turn = tokio::time::timeout(PART_WAIT, self.parts.clone().acquire_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable("too many parts waiting to be sent".into()))?
+            .map_err(|_| StoreError::Unavailable("the part queue is closed".into()))?;
+        let mut part = BytesMut::zeroed(self.spooled);
+        self.spool.seek(std::io::SeekFrom::Start(0)).await?;
+        self.spool.read_exact(&mut part).await?;
+        self.spool.set_len(0).await?;
+        self.spool.seek(std::io::SeekFrom::Start(0)).await?;
+        self.spooled = 0;
         let upload = self
             .upload
             .as_mut()
             .ok_or_else(|| StoreError::Unavailable("the upload was aborted".into()))?;
-        let put = upload.put_part(PutPayload::from(part));
+        let put = upload.put_part(PutPayload::from(part.freeze()));
         self.tasks.spawn(async move {
+            let _turn = turn;
             tokio::time::timeout(PART_TIMEOUT, put)
                 .await
                 .unwrap_or_else(|_| {
@@ -344,33 +391,36 @@ impl PartWriter {
     /// Uploads the last part and completes the object (or aborts it).
     async fn finish(mut self) -> Result<(), StoreError> {
         let done = async {
-            if !self.buffer.is_empty() {
+            if self.spooled > 0 {
                 self.send_part().await?;
             }
             self.wait_until_in_flight(0).await?;
-            let mut upload = self
+            let upload = self
                 .upload
-                .take()
+                .as_mut()
                 .ok_or_else(|| StoreError::Unavailable("the upload was aborted".into()))?;
-            let completed = timed(COMPLETE_TIMEOUT, upload.complete()).await;
-            if completed.is_err() {
-                let _ = timed(CALL_TIMEOUT, upload.abort()).await;
-            }
-            completed.map(|_| ())
+            timed(COMPLETE_TIMEOUT, upload.complete()).await?;
+            self.upload = None;
+            Ok(())
         }
         .await;
         if done.is_err() {
-            self.abort().await;
+            self.abort();
         }
         done
     }
 
-    /// Abandons the object: nothing becomes visible.
-    async fn abort(&mut self) {
-        self.tasks.shutdown().await;
+    /// Abandons the object: nothing becomes visible. The store is told in
+    /// the background (an answer never waits on it).
+    fn abort(&mut self) {
+        self.tasks.abort_all();
         if let Some(mut upload) = self.upload.take() {
-            if let Err(e) = timed(CALL_TIMEOUT, upload.abort()).await {
-                tracing::warn!(error = %e, "aborting a multipart upload failed; the bucket's lifecycle rule removes it");
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    if let Err(e) = timed(CALL_TIMEOUT, upload.abort()).await {
+                        tracing::warn!(error = %e, "aborting a multipart upload failed; the bucket's lifecycle rule removes it");
+                    }
+                });
             }
         }
     }
@@ -378,14 +428,7 @@ impl PartWriter {
 
 impl Drop for PartWriter {
     fn drop(&mut self) {
-        if let Some(mut upload) = self.upload.take() {
-            self.tasks.abort_all();
-            if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(async move {
-                    let _ = timed(CALL_TIMEOUT, upload.abort()).await;
-                });
-            }
-        }
+        self.abort();
     }
 }
 
@@ -398,11 +441,33 @@ impl Sink for PartWriter {
     }
 }
 
+/// `store` under `prefix`, if any.
+fn with_prefix(store: object_store::aws::AmazonS3, prefix: Option<&str>) -> Arc<dyn ObjectStore> {
+    match prefix {
+        Some(p) => Arc::new(PrefixStore::new(store, p)),
+        None => Arc::new(store),
+    }
+}
+
 /// An S3 client: credentials from `AWS_*` variables; connections give up
-/// after 5 s and reads after 30 s of silence, two quick retries, so an
-/// unreachable store answers `503` in seconds, while a download may take
-/// as long as it keeps moving.
-fn s3_store(s3: &S3Settings) -> Result<object_store::aws::AmazonS3, StoreError> {
+/// after 5 s, two quick retries, so an unreachable store answers `503` in
+/// seconds; with `read_timeout`, a response must begin within it.
+fn s3_store(
+    s3: &S3Settings,
+    read_timeout: Option<Duration>,
+) -> Result<object_store::aws::AmazonS3, StoreError> {
+    let mut client = ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_timeout_disabled()
+        .with_allow_http(
+            s3.endpoint
+                .as_deref()
+                .is_some_and(|e| e.starts_with("http://")),
+        );
+    client = match read_timeout {
+        Some(t) => client.with_read_timeout(t),
+        None => client.with_read_timeout_disabled(),
+    };
     let mut b = AmazonS3Builder::from_env()
         .with_bucket_name(&s3.bucket)
         .with_virtual_hosted_style_request(!s3.path_style)
@@ -415,17 +480,7 @@ fn s3_store(s3: &S3Settings) -> Result<object_store::aws::AmazonS3, StoreError> 
             max_retries: 2,
             retry_timeout: Duration::from_secs(10),
         })
-        .with_client_options(
-            ClientOptions::new()
-                .with_connect_timeout(Duration::from_secs(5))
-                .with_timeout_disabled()
-                .with_read_timeout(READ_TIMEOUT)
-                .with_allow_http(
-                    s3.endpoint
-                        .as_deref()
-                        .is_some_and(|e| e.starts_with("http://")),
-                ),
-        );
+        .with_client_options(client);
     if let Some(r) = &s3.region {
         b = b.with_region(r);
     }

@@ -21,6 +21,14 @@ use crate::ids::{Digest32, FileName, Slot};
 use crate::record::{BlobRecord, UploadRecord};
 use crate::store::StoreError;
 
+/// Most parts (PATCHes that brought bytes) one upload may have: each is
+/// an object and a row, and the join reads them one by one.
+pub const MAX_PARTS: i64 = 4096;
+
+/// Seconds one instance may hold an upload for joining its parts before
+/// another may try (a join that crashed).
+const JOIN_LEASE: i64 = 600;
+
 /// Row states.
 const UPLOADING: i16 = 0;
 const LIVE: i16 = 1;
@@ -44,7 +52,10 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE veil_records (
         delete_hash bytea NOT NULL,
         proof_hash bytea,
         removed_at bigint,
-        purged boolean NOT NULL DEFAULT false
+        purged boolean NOT NULL DEFAULT false,
+        purge_tried_at bigint,
+        joiner bytea,
+        joining_until bigint
     );
     CREATE INDEX veil_records_due ON veil_records (state, expires_at);
     CREATE INDEX veil_records_unpurged ON veil_records (removed_at) WHERE state = 2 AND NOT purged;
@@ -57,7 +68,12 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE veil_records (
     );
     CREATE INDEX veil_parts_object ON veil_parts (object);
     CREATE INDEX veil_records_purged ON veil_records (removed_at) WHERE state = 2 AND purged;
-    CREATE TABLE veil_store (one boolean PRIMARY KEY DEFAULT true CHECK (one), id text NOT NULL);
+    CREATE TABLE veil_store (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        id text NOT NULL,
+        claimed_at bigint NOT NULL,
+        written boolean NOT NULL DEFAULT false
+    );
     CREATE TABLE veil_jobs (name text PRIMARY KEY, last_run bigint NOT NULL);"];
 
 /// A statement's parameters.
@@ -79,8 +95,10 @@ pub enum Claimed {
 pub enum Recorded {
     /// Recorded, with the part that holds the new bytes.
     Done,
-    /// Another request moved the offset first.
+    /// Another request moved the offset first, or is joining the upload.
     Moved,
+    /// The upload has [`MAX_PARTS`] parts already.
+    TooManyParts,
     /// The upload is gone (terminated, expired, finished).
     Gone,
 }
@@ -343,31 +361,42 @@ impl Records {
         row.map(|r| first(&r).map(u64_of)).transpose()
     }
 
-    /// The store id the records belong to: `candidate` if none was recorded
-    /// yet (the first instance of a deployment), and whether any record
-    /// exists at all.
-    pub async fn store_id(&self, candidate: &str) -> Result<(String, bool), StoreError> {
-        let client = self.client().await?;
-        client
-            .execute(
-                "INSERT INTO veil_store (id) VALUES ($1) ON CONFLICT DO NOTHING",
-                &[&candidate],
-            )
-            .await
-            .map_err(db)?;
-        let id: String = first(
-            &client
-                .query_one("SELECT id FROM veil_store", &[])
-                .await
-                .map_err(db)?,
-        )?;
-        let any: bool = first(
-            &client
-                .query_one("SELECT EXISTS (SELECT 1 FROM veil_records)", &[])
-                .await
-                .map_err(db)?,
-        )?;
-        Ok((id, any))
+    /// The deployment's store id, and whether this instance must write it
+    /// to the object store: `candidate` becomes the id when none exists
+    /// (or a previous claimant never confirmed writing it within a
+    /// minute); only that instance writes the marker.
+    pub async fn claim_store_id(&self, candidate: &str) -> Result<(String, bool), StoreError> {
+        let sql = format!(
+            "INSERT INTO veil_store (id, claimed_at) VALUES ($1, {NOW_S})
+             ON CONFLICT (one) DO UPDATE SET id = $1, claimed_at = {NOW_S}
+             WHERE NOT veil_store.written AND veil_store.claimed_at < {NOW_S} - 60
+             RETURNING id"
+        );
+        if self.opt(&sql, &[&candidate]).await?.is_some() {
+            return Ok((candidate.to_owned(), true));
+        }
+        let row = self.one("SELECT id FROM veil_store", &[]).await?;
+        Ok((first(&row)?, false))
+    }
+
+    /// Records that the marker `id` is in the object store.
+    pub async fn store_id_written(&self, id: &str) -> Result<(), StoreError> {
+        self.exec("UPDATE veil_store SET written = true WHERE id = $1", &[&id])
+            .await?;
+        Ok(())
+    }
+
+    /// The deployment's store id, if one is recorded.
+    pub async fn store_id(&self) -> Result<Option<String>, StoreError> {
+        self.opt("SELECT id FROM veil_store", &[])
+            .await?
+            .map(|r| first(&r))
+            .transpose()
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.one("SELECT 1", &[]).await.map(|_| ())
     }
 
     /// Seconds since a live blob was stored (by the database's clock).
@@ -536,7 +565,9 @@ impl Records {
         let tx = client.transaction().await.map_err(db)?;
         let sql = format!(
             "UPDATE veil_records SET received = $3
-             WHERE slot = $1 AND state = {UPLOADING} AND received = $2 AND expires_at > {NOW_S}"
+             WHERE slot = $1 AND state = {UPLOADING} AND received = $2 AND expires_at > {NOW_S}
+               AND (joining_until IS NULL OR joining_until < {NOW_S})
+               AND (SELECT count(*) FROM veil_parts WHERE slot = $1) < {MAX_PARTS}"
         );
         let n = tx
             .execute(&sql, &[&&slot.0[..], &i64_of(from), &i64_of(to)])
@@ -547,10 +578,18 @@ impl Records {
                 "SELECT 1 FROM veil_records WHERE slot = $1 AND state = {UPLOADING} AND expires_at > {NOW_S}"
             );
             let still = tx.query_opt(&sql, &[&&slot.0[..]]).await.map_err(db)?;
-            return Ok(if still.is_some() {
-                Recorded::Moved
-            } else {
-                Recorded::Gone
+            let parts: i64 = first(
+                &tx.query_one(
+                    "SELECT count(*) FROM veil_parts WHERE slot = $1",
+                    &[&&slot.0[..]],
+                )
+                .await
+                .map_err(db)?,
+            )?;
+            return Ok(match still {
+                None => Recorded::Gone,
+                Some(_) if parts >= MAX_PARTS => Recorded::TooManyParts,
+                Some(_) => Recorded::Moved,
             });
         }
         tx.execute(
@@ -561,6 +600,37 @@ impl Records {
         .map_err(db)?;
         tx.commit().await.map_err(db)?;
         Ok(Recorded::Done)
+    }
+
+    /// Takes the upload for joining (its offset still `from`, no other
+    /// join under way): from now until the lease ends or is released, no
+    /// PATCH can record a part and no other instance can join. `false`:
+    /// the upload moved on, is gone, or another join holds it.
+    pub async fn lease_join(
+        &self,
+        slot: &Slot,
+        from: u64,
+        joiner: &FileName,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "UPDATE veil_records SET joiner = $3, joining_until = {NOW_S} + {JOIN_LEASE}
+             WHERE slot = $1 AND state = {UPLOADING} AND received = $2 AND expires_at > {NOW_S}
+               AND (joining_until IS NULL OR joining_until < {NOW_S})"
+        );
+        let n = self
+            .exec(&sql, &[&&slot.0[..], &i64_of(from), &&joiner.0[..]])
+            .await?;
+        Ok(n == 1)
+    }
+
+    /// Gives a join's lease back (the join failed).
+    pub async fn release_join(&self, slot: &Slot, joiner: &FileName) -> Result<(), StoreError> {
+        self.exec(
+            "UPDATE veil_records SET joiner = NULL, joining_until = NULL WHERE slot = $1 AND joiner = $2",
+            &[&&slot.0[..], &&joiner.0[..]],
+        )
+        .await?;
+        Ok(())
     }
 
     /// The parts of an upload, in order: (first byte, object).
@@ -592,16 +662,25 @@ impl Records {
         from: u64,
         length: u64,
         object: FileName,
+        joiner: &FileName,
     ) -> Result<Option<u64>, StoreError> {
         let sql = format!(
-            "UPDATE veil_records SET state = {LIVE}, received = $3, object = $4, expires_at = {NOW_S} + expires_in
+            "UPDATE veil_records SET state = {LIVE}, received = $3, object = $4, expires_at = {NOW_S} + expires_in,
+                joiner = NULL, joining_until = NULL
              WHERE slot = $1 AND state = {UPLOADING} AND received = $2 AND size = $3 AND expires_at > {NOW_S}
+               AND joiner = $5
              RETURNING expires_at"
         );
         let row = self
             .opt(
                 &sql,
-                &[&&slot.0[..], &i64_of(from), &i64_of(length), &&object.0[..]],
+                &[
+                    &&slot.0[..],
+                    &i64_of(from),
+                    &i64_of(length),
+                    &&object.0[..],
+                    &&joiner.0[..],
+                ],
             )
             .await?;
         row.map(|r| first(&r).map(u64_of)).transpose()
@@ -647,11 +726,16 @@ impl Records {
     /// Tombstones removed more than `grace` seconds ago whose objects are
     /// not erased yet (the remover crashed, or is still serving the last
     /// download past the grace), oldest first.
+    /// Each is taken by one instance and not offered again for `grace`
+    /// seconds, so a purge that keeps failing does not block the others.
     pub async fn unpurged(&self, grace: u64, limit: i64) -> Result<Vec<Removed>, StoreError> {
         let sql = format!(
-            "SELECT slot, object FROM veil_records
-             WHERE state = {TOMBSTONE} AND NOT purged AND removed_at <= {NOW_S} - $1
-             ORDER BY removed_at LIMIT $2"
+            "UPDATE veil_records SET purge_tried_at = {NOW_S}
+             WHERE slot IN (SELECT slot FROM veil_records
+                            WHERE state = {TOMBSTONE} AND NOT purged AND removed_at <= {NOW_S} - $1
+                              AND coalesce(purge_tried_at, 0) <= {NOW_S} - $1
+                            ORDER BY removed_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+             RETURNING slot, object"
         );
         self.removed_rows(&sql, &[&i64_of(grace), &limit]).await
     }
@@ -677,7 +761,8 @@ impl Records {
     /// Deletes tombstones whose objects are erased and whose time is up.
     pub async fn forget_tombstones(&self) -> Result<u64, StoreError> {
         let sql = format!(
-            "DELETE FROM veil_records WHERE state = {TOMBSTONE} AND purged AND removed_at <= {NOW_S} - $1"
+            "DELETE FROM veil_records WHERE slot IN (SELECT slot FROM veil_records
+                WHERE state = {TOMBSTONE} AND purged AND removed_at <= {NOW_S} - $1 LIMIT 1000)"
         );
         self.exec(&sql, &[&self.tombstone_for]).await
     }

@@ -316,6 +316,23 @@ impl S3 {
         Some(out.stdout == b"200")
     }
 
+    /// Writes the store id object, as the first instance did (signed, with
+    /// boto3, which moto installs: moto refuses signed reads of objects
+    /// written anonymously).
+    pub fn put_marker(&self, id: &str) {
+        let script = "import boto3, sys; boto3.client('s3', endpoint_url=sys.argv[1], \
+            region_name='us-east-1', aws_access_key_id=sys.argv[2], \
+            aws_secret_access_key=sys.argv[3]).put_object(Bucket=sys.argv[4], \
+            Key='veil-test/veil-store-id', Body=sys.argv[5].encode())";
+        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+        let status = Command::new(python)
+            .args(["-c", script])
+            .args([&self.endpoint, &self.key, &self.secret, &self.bucket, id])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
     /// Multipart uploads begun and neither completed nor aborted.
     pub fn open_multipart_uploads(&self) -> Option<usize> {
         if !self.is_local() {
@@ -393,10 +410,10 @@ fn command(pg: &Postgres, objects: &Objects<'_>, program: &str, pre: &[&str]) ->
     c
 }
 
-/// Runs blob-server expecting it to refuse to start (within 20 s); its
+/// Runs blob-server expecting it to refuse to start (within 40 s); its
 /// exit status and stderr.
 pub fn refuses(pg: &Postgres, objects: &Objects<'_>) -> (bool, String) {
-    let out = command(pg, objects, "timeout", &["20"]).output().unwrap();
+    let out = command(pg, objects, "timeout", &["40"]).output().unwrap();
     (
         !out.status.success() && out.status.code() != Some(124),
         String::from_utf8_lossy(&out.stderr).into_owned(),
