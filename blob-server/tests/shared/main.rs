@@ -173,6 +173,7 @@ async fn several_instances_over_postgres_and_s3() {
     upload_on_one_download_on_the_other(&c, &a, &b).await;
     tus_started_on_one_finished_on_the_other(&c, &a, &b).await;
     two_final_patches_on_two_instances(&c, &a, &b).await;
+    a_final_patch_racing_a_middle_one(&c, &a, &b).await;
     burn_is_served_once_across_instances(&c, &a, &b, &pg, &s3).await;
     limit_of_three_is_exact_across_instances(&c, &a, &b).await;
     stalled_uploads_do_not_block_others(&c, &a).await;
@@ -355,6 +356,55 @@ async fn two_final_patches_on_two_instances(c: &Client, a: &Instance, b: &Instan
     assert_eq!(
         tus_offset(c, b, &loc).await,
         (StatusCode::OK, Some(body.len()))
+    );
+}
+
+/// A final PATCH on one instance and a middle one on the other, from the
+/// same offset: each answers 204 or 409 (never 500 or 404), and resuming
+/// from `HEAD` completes the blob intact.
+async fn a_final_patch_racing_a_middle_one(c: &Client, a: &Instance, b: &Instance) {
+    let body = data(4 * 1024 * 1024, 14);
+    let (loc, id, _) = tus_create(c, a, body.len(), Some(body[..1_000_000].to_vec())).await;
+    let (open, gate) = watch::channel(false);
+    let last = gated(
+        body[1_000_000..1_500_000].to_vec(),
+        body[1_500_000..].to_vec(),
+        gate.clone(),
+    );
+    let middle = gated(
+        body[1_000_000..1_500_000].to_vec(),
+        body[1_500_000..2_000_000].to_vec(),
+        gate,
+    );
+    let race = async {
+        tokio::join!(
+            async { tus_patch(c, a, &loc, 1_000_000, last).await.status() },
+            async { tus_patch(c, b, &loc, 1_000_000, middle).await.status() },
+        )
+    };
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        open.send(true).unwrap();
+    };
+    let ((sa, sb), ()) = tokio::join!(race, release);
+    for s in [sa, sb] {
+        assert!(
+            s == 204 || s == 409,
+            "a final PATCH racing a middle one: {sa} {sb}"
+        );
+    }
+    let (_, Some(offset)) = tus_offset(c, b, &loc).await else {
+        panic!("no offset after the race");
+    };
+    if offset < body.len() {
+        let done = tus_patch(c, b, &loc, offset, body[offset..].to_vec()).await;
+        assert_eq!(done.status(), 204, "resuming from {offset}");
+    }
+    let (status, got) = get(c, a, &id).await;
+    assert_eq!(status, 200);
+    assert!(
+        got == body,
+        "a final PATCH racing a middle one: bytes differ"
     );
 }
 
