@@ -142,6 +142,51 @@ fn gated(first: Vec<u8>, rest: Vec<u8>, gate: watch::Receiver<bool>) -> reqwest:
     reqwest::Body::wrap_stream(first.chain(rest))
 }
 
+/// Sends a PATCH from `offset` to each instance at once, each carrying
+/// `body[offset..first]` and then, once both are past their checks,
+/// `body[first..end]` (one end per instance); their statuses.
+async fn race_patches(
+    c: &Client,
+    (a, b): (&Instance, &Instance),
+    location: &str,
+    body: &[u8],
+    (offset, first): (usize, usize),
+    (end_a, end_b): (usize, usize),
+) -> (StatusCode, StatusCode) {
+    let (open, gate) = watch::channel(false);
+    let pa = gated(
+        body[offset..first].to_vec(),
+        body[first..end_a].to_vec(),
+        gate.clone(),
+    );
+    let pb = gated(
+        body[offset..first].to_vec(),
+        body[first..end_b].to_vec(),
+        gate,
+    );
+    let race = async {
+        tokio::join!(
+            async { tus_patch(c, a, location, offset, pa).await.status() },
+            async { tus_patch(c, b, location, offset, pb).await.status() },
+        )
+    };
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        open.send(true).unwrap();
+    };
+    tokio::join!(race, release).0
+}
+
+/// `DELETE /api/v1/blobs/{id}` with the deletion token; the status.
+async fn delete_blob(c: &Client, at: &Instance, id: &str, token: &str) -> StatusCode {
+    c.delete(at.url(&format!("/api/v1/blobs/{id}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 /// The hex name of the object a blob's record names (or `None`).
 fn object_of(pg: &Postgres, id: &str) -> Option<String> {
     let slot = slot(&BlobId::parse(id).unwrap());
@@ -270,28 +315,15 @@ async fn tus_started_on_one_finished_on_the_other(c: &Client, a: &Instance, b: &
     // Two PATCHes from the same offset on two instances, both past the
     // offset check before either records anything: the record decides,
     // one wins, the other is told the offset moved.
-    let (open, gate) = watch::channel(false);
-    let pa = gated(
-        body[1_000_000..2_000_000].to_vec(),
-        body[2_000_000..5_000_000].to_vec(),
-        gate.clone(),
-    );
-    let pb = gated(
-        body[1_000_000..2_000_000].to_vec(),
-        body[2_000_000..6_000_000].to_vec(),
-        gate,
-    );
-    let race = async {
-        tokio::join!(
-            async { tus_patch(c, a, &loc, 1_000_000, pa).await.status() },
-            async { tus_patch(c, b, &loc, 1_000_000, pb).await.status() },
-        )
-    };
-    let release = async {
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        open.send(true).unwrap();
-    };
-    let ((sa, sb), ()) = tokio::join!(race, release);
+    let (sa, sb) = race_patches(
+        c,
+        (a, b),
+        &loc,
+        &body,
+        (1_000_000, 2_000_000),
+        (5_000_000, 6_000_000),
+    )
+    .await;
     let mut codes = [sa.as_u16(), sb.as_u16()];
     codes.sort_unstable();
     assert_eq!(codes, [204, 409], "racing PATCHes on two instances");
@@ -315,33 +347,8 @@ async fn tus_started_on_one_finished_on_the_other(c: &Client, a: &Instance, b: &
 async fn two_final_patches_on_two_instances(c: &Client, a: &Instance, b: &Instance) {
     let body = data(7 * 1024 * 1024, 11);
     let (loc, id, _) = tus_create(c, a, body.len(), Some(body[..1_000_000].to_vec())).await;
-    let (open, gate) = watch::channel(false);
-    let last = |g| {
-        gated(
-            body[1_000_000..2_000_000].to_vec(),
-            body[2_000_000..].to_vec(),
-            g,
-        )
-    };
-    let race = async {
-        tokio::join!(
-            async {
-                tus_patch(c, a, &loc, 1_000_000, last(gate.clone()))
-                    .await
-                    .status()
-            },
-            async {
-                tus_patch(c, b, &loc, 1_000_000, last(gate.clone()))
-                    .await
-                    .status()
-            },
-        )
-    };
-    let release = async {
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        open.send(true).unwrap();
-    };
-    let ((sa, sb), ()) = tokio::join!(race, release);
+    let n = body.len();
+    let (sa, sb) = race_patches(c, (a, b), &loc, &body, (1_000_000, 2_000_000), (n, n)).await;
     let mut codes = [sa.as_u16(), sb.as_u16()];
     codes.sort_unstable();
     assert!(
@@ -365,28 +372,16 @@ async fn two_final_patches_on_two_instances(c: &Client, a: &Instance, b: &Instan
 async fn a_final_patch_racing_a_middle_one(c: &Client, a: &Instance, b: &Instance) {
     let body = data(4 * 1024 * 1024, 14);
     let (loc, id, _) = tus_create(c, a, body.len(), Some(body[..1_000_000].to_vec())).await;
-    let (open, gate) = watch::channel(false);
-    let last = gated(
-        body[1_000_000..1_500_000].to_vec(),
-        body[1_500_000..].to_vec(),
-        gate.clone(),
-    );
-    let middle = gated(
-        body[1_000_000..1_500_000].to_vec(),
-        body[1_500_000..2_000_000].to_vec(),
-        gate,
-    );
-    let race = async {
-        tokio::join!(
-            async { tus_patch(c, a, &loc, 1_000_000, last).await.status() },
-            async { tus_patch(c, b, &loc, 1_000_000, middle).await.status() },
-        )
-    };
-    let release = async {
-        tokio::time::sleep(Duration::from_millis(800)).await;
-        open.send(true).unwrap();
-    };
-    let ((sa, sb), ()) = tokio::join!(race, release);
+    let n = body.len();
+    let (sa, sb) = race_patches(
+        c,
+        (a, b),
+        &loc,
+        &body,
+        (1_000_000, 1_500_000),
+        (n, 2_000_000),
+    )
+    .await;
     for s in [sa, sb] {
         assert!(
             s == 204 || s == 409,
@@ -504,13 +499,11 @@ async fn expiry_and_deletion_are_seen_by_both(
         object_of(pg, &short).unwrap(),
         object_of(pg, &deleted).unwrap(),
     ];
-    let resp = c
-        .delete(b.url(&format!("/api/v1/blobs/{deleted}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 204, "deletion on the other instance");
+    assert_eq!(
+        delete_blob(c, b, &deleted, &token).await,
+        204,
+        "deletion on the other instance"
+    );
     assert_eq!(get(c, a, &deleted).await.0, 404, "deleted on B, gone on A");
     assert_eq!(get(c, b, &deleted).await.0, 404);
     tokio::time::sleep(Duration::from_millis(2100)).await;
@@ -557,13 +550,11 @@ async fn expiry_and_deletion_are_seen_by_both(
     // Deleting an expired blob finds nothing.
     let (expiring, token) = upload(c, a, data(10, 12), &[("veil-expires-in", "1")]).await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let resp = c
-        .delete(b.url(&format!("/api/v1/blobs/{expiring}")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 404, "deleting an expired blob");
+    assert_eq!(
+        delete_blob(c, b, &expiring, &token).await,
+        404,
+        "deleting an expired blob"
+    );
     // Tombstones stay (purged) after their objects are erased.
     let tombstones = count(
         pg,
@@ -718,13 +709,7 @@ async fn all_unavailable(c: &Client, at: &Instance, id: &str, upload: &str, what
         &format!("DELETE {what}"),
     )
     .await;
-    let head = c
-        .head(at.url(upload))
-        .header(TUS.0, TUS.1)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(head.status(), 503, "tus HEAD {what}");
+    assert_eq!(tus_offset(c, at, upload).await.0, 503, "tus HEAD {what}");
     let patch = tus_patch(c, at, upload, 0, vec![1; 10]).await;
     assert_eq!(patch.status(), 503, "tus PATCH {what}");
 }
