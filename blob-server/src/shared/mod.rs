@@ -14,7 +14,6 @@
 pub mod objects;
 pub mod pg;
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,7 +58,6 @@ const SWEEP_BATCH: i64 = 500;
 pub struct Shared {
     records: Records,
     objects: Objects,
-    sweeps: AtomicU64,
 }
 
 /// What a PATCH leaves to the finishing step: the part it wrote, at the
@@ -79,11 +77,7 @@ impl Shared {
     ) -> Result<Self, StoreError> {
         let objects = Objects::open(&cfg.objects, &data_dir.join("spool"))?;
         let records = Records::connect(&cfg.postgres, tombstone_for).await?;
-        let shared = Self {
-            records,
-            objects,
-            sweeps: AtomicU64::new(0),
-        };
+        let shared = Self { records, objects };
         shared.check_store().await?;
         Ok(shared)
     }
@@ -516,7 +510,6 @@ impl Shared {
         if let Err(e) = timed(self.records.forget_tombstones()).await {
             tracing::warn!(error = %e, "forgetting old tombstones failed; the next sweep retries");
         }
-        self.sweeps.fetch_add(1, Ordering::Relaxed);
         if timed(self.records.take_job("orphans", ORPHAN_SCAN_EVERY)).await? {
             if let Err(e) = self.erase_orphans().await {
                 tracing::warn!(error = %e, "the orphan scan stopped; it runs again in an hour");

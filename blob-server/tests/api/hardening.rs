@@ -465,12 +465,7 @@ async fn wrong_guesses_cost_work_but_never_lock_out_the_recipient() {
     use veil_core::work;
     let app = spawn_app().await;
     let (proof, hash) = proof_pair(3);
-    let id = app
-        .upload(b"secret".to_vec(), &[("Veil-Proof-Hash", &hash)])
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.upload_secret(&hash).await;
     let get = |proof: String, nonce: Option<u64>| {
         let mut req = app
             .client
@@ -663,12 +658,7 @@ async fn guesses_sent_all_at_once_get_no_more_free_checks() {
     use blob_server::throttle::FREE_FAILURES;
     let app = spawn_app().await;
     let (_, hash) = proof_pair(3);
-    let id = app
-        .upload(b"secret".to_vec(), &[("Veil-Proof-Hash", &hash)])
-        .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = app.upload_secret(&hash).await;
     let guesses = (0..60u8).map(|seed| {
         let (wrong, _) = proof_pair(100 + seed);
         let req = app

@@ -119,6 +119,15 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
+    /// Uploads `secret` behind the proof hash `hash`; its id.
+    pub async fn upload_secret(&self, hash: &str) -> String {
+        self.upload(b"secret".to_vec(), &[("Veil-Proof-Hash", hash)])
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     pub async fn get(&self, id: &str, proof: Option<&str>) -> reqwest::Response {
         let mut req = self.client.get(self.url(&format!("/api/v1/blobs/{id}")));
         if let Some(p) = proof {

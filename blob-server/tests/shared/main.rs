@@ -687,19 +687,18 @@ async fn unavailable_in_time(c: &Client, url: &str, what: &str) {
     );
 }
 
-/// Every kind of request while a store is out: a clear 503.
-async fn all_unavailable(c: &Client, at: &Instance, id: &str, upload: &str, what: &str) {
+/// A download and an upload while a store is out: clear 503s.
+async fn get_and_post_unavailable(c: &Client, at: &Instance, id: &str, what: &str) {
     let blob = at.url(&format!("/api/v1/blobs/{id}"));
     assert_unavailable(c.get(&blob).send().await.unwrap(), &format!("GET {what}")).await;
-    assert_unavailable(
-        c.post(at.url("/api/v1/blobs"))
-            .body(vec![1; 10])
-            .send()
-            .await
-            .unwrap(),
-        &format!("POST {what}"),
-    )
-    .await;
+    let post = c.post(at.url("/api/v1/blobs")).body(vec![1; 10]).send();
+    assert_unavailable(post.await.unwrap(), &format!("POST {what}")).await;
+}
+
+/// Every kind of request while a store is out: a clear 503.
+async fn all_unavailable(c: &Client, at: &Instance, id: &str, upload: &str, what: &str) {
+    get_and_post_unavailable(c, at, id, what).await;
+    let blob = at.url(&format!("/api/v1/blobs/{id}"));
     assert_unavailable(
         c.delete(&blob)
             .bearer_auth("A".repeat(43))
@@ -771,17 +770,7 @@ async fn s3_outage_is_503_then_recovers(
     s3.freeze(false);
     s3.pause();
     for at in [a, b] {
-        let blob = at.url(&format!("/api/v1/blobs/{id}"));
-        assert_unavailable(c.get(&blob).send().await.unwrap(), "GET without S3").await;
-        assert_unavailable(
-            c.post(at.url("/api/v1/blobs"))
-                .body(vec![1; 10])
-                .send()
-                .await
-                .unwrap(),
-            "POST without S3",
-        )
-        .await;
+        get_and_post_unavailable(c, at, &id, "without S3").await;
         assert_eq!(
             tus_patch(c, at, &loc, 0, vec![1; 10]).await.status(),
             503,
