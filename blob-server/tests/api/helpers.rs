@@ -259,6 +259,19 @@ pub async fn patch(
 }
 
 /// The server's offset (`HEAD`), or `None` for a non-200 answer.
+/// The upload's offset once it is `want`, or whatever it is after 2 s: a
+/// client that broke off gets its error before the server has recorded the
+/// bytes that did arrive (the PATCH runs to its end without the client).
+pub async fn offset_settled(app: &TestApp, location: &str, want: u64) -> Option<u64> {
+    for _ in 0..100 {
+        if offset(app, location).await == Some(want) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    offset(app, location).await
+}
+
 pub async fn offset(app: &TestApp, location: &str) -> Option<u64> {
     let r = app
         .client
