@@ -54,7 +54,7 @@ def ikm_for(secret: bytes, password, kdf) -> bytes:
     return secret + pw
 
 
-def metadata_plain(meta) -> bytes:
+def fields(meta) -> bytes:
     out = bytearray()
     for s in (meta["name"], meta["type"]):
         b = s.encode()
@@ -64,8 +64,58 @@ def metadata_plain(meta) -> bytes:
     for line in meta["report"]:
         b = line.encode()
         out += struct.pack(">H", len(b)) + b
-    padded = max(1, -(-len(out) // 256)) * 256
-    return bytes(out) + bytes(padded - len(out))
+    return bytes(out)
+
+
+def metadata_plain(v) -> tuple[int, bytes]:
+    """The version and the metadata plaintext (FORMAT.md §4)."""
+    if v.get("files") is None:
+        out = fields(v["metadata"])
+        padded = max(1, -(-len(out) // 256)) * 256
+        return 1, out + bytes(padded - len(out))
+    out = struct.pack(">I", len(v["files"])) + b"".join(fields(f) for f in v["files"])
+    blocks = 1
+    while blocks * 256 < len(out):
+        blocks *= 2
+    return 2, out + bytes(blocks * 256 - len(out))
+
+
+def safe_path(p: str) -> bool:
+    """FORMAT.md §4 "Shares": a path in safe form."""
+    segs = p.split("/")
+    return all(s and "\\" not in s and not s.startswith(".")
+               and not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in s) for s in segs)
+
+
+def one_file(v, container: bytes, content_key: bytes, prefix: bytes) -> None:
+    """Opens only the records of one file of a share (§4 "One file alone")."""
+    sel = v["one_file"]
+    files = v["files"]
+    start = sum(f["size"] for f in files[:sel["index"]])
+    end = start + files[sel["index"]]["size"]
+    rs = v["record_size"]
+    total = sum(f["size"] for f in files)
+    padded = padme(total)
+    last = max(1, -(-padded // rs)) - 1
+    first = min(start // rs, last)
+    final = min(max(end - 1, start) // rs, last)
+    head = 60 + struct.unpack(">I", container[56:60])[0]
+    plain_len = lambda i: min(rs, padded - i * rs)
+    frm = head + first * (rs + 16)
+    to = head + final * (rs + 16) + plain_len(final) + 16
+    assert (frm, to, first * rs) == (sel["from"], sel["to"], sel["content_start"]), "one-file range"
+    aes = AESGCM(content_key)
+    out = bytearray()
+    at = frm
+    for i in range(first, final + 1):
+        n = plain_len(i) + 16
+        nonce = prefix + struct.pack(">I", i) + bytes([1 if i == last else 0])
+        out += aes.decrypt(nonce, container[at:at + n], None)
+        at += n
+    assert at == to
+    plain = bytes.fromhex(v["plaintext"])
+    got = bytes(out[start - first * rs:end - first * rs])
+    assert got == plain[start:end], "one file's bytes"
 
 
 def build(v) -> bytes:
@@ -83,9 +133,11 @@ def build(v) -> bytes:
     assert b64(hashlib.sha256(proof).digest()) == v["download_proof_sha256"], "proof hash"
 
     salt = bytes.fromhex(v["salt"])
-    meta_plain = metadata_plain(v["metadata"])
+    version, meta_plain = metadata_plain(v)
+    if version == 2:
+        assert all(safe_path(f["name"]) for f in v["files"]), "paths in safe form"
     params = struct.pack(">III", kdf["m_cost"], kdf["t_cost"], kdf["p_cost"]) if kdf else bytes(12)
-    header = (b"VEIL" + bytes([1, 1 if kdf else 0, 0, 0]) + struct.pack(">I", v["record_size"])
+    header = (b"VEIL" + bytes([version, 1 if kdf else 0, 0, 0]) + struct.pack(">I", v["record_size"])
               + params + salt + struct.pack(">I", len(meta_plain) + 16))
     assert len(header) == 60
 
@@ -107,6 +159,8 @@ def build(v) -> bytes:
     for i in range(records):
         nonce = prefix + struct.pack(">I", i) + bytes([1 if i == records - 1 else 0])
         out += aes.encrypt(nonce, content[i * rs:(i + 1) * rs], None)
+    if version == 2:
+        one_file(v, bytes(out), content_key, prefix)
     return bytes(out)
 
 

@@ -33,6 +33,9 @@ pub enum Error {
     /// The declared file size is beyond what the format can carry.
     #[error("the file is too large for this format")]
     FileTooLarge,
+    /// A share with no files, or more than [`crate::share::MAX_FILES`].
+    #[error("a share holds between 1 and 65,536 files")]
+    ShareSize,
     /// More or fewer bytes were pushed than the size declared in the metadata.
     #[error("the data pushed does not match the declared size")]
     SizeMismatch,

@@ -1,11 +1,15 @@
 //! The fixed 60-byte container header: its layout, and its strict parser.
+//! Versions 1 (one file) and 2 (a share) share it; they differ in byte 4
+//! and in how long the sealed metadata may be.
 
 use crate::keys::Argon2Params;
 
 /// `VEIL` in ASCII: the first four bytes of every container.
 pub const MAGIC: [u8; 4] = *b"VEIL";
-/// The format version this crate writes and reads.
-pub const VERSION: u8 = 1;
+/// The version of a container holding one file.
+pub const VERSION_FILE: u8 = 1;
+/// The version of a container holding a share: several files and folders.
+pub const VERSION_SHARE: u8 = 2;
 /// Length of the fixed header in bytes.
 pub const HEADER_LEN: usize = 60;
 /// AES-GCM tag length, added to every sealed record and to the metadata.
@@ -18,8 +22,13 @@ pub const MIN_RECORD_SIZE: u32 = 16;
 pub const MAX_RECORD_SIZE: u32 = 16 * 1024 * 1024;
 /// Metadata plaintext is zero-padded to a multiple of this many bytes.
 pub const METADATA_BLOCK: usize = 256;
-/// Largest metadata plaintext (64 KiB).
+/// Largest metadata plaintext of a version 1 container (64 KiB).
 pub const MAX_METADATA_LEN: usize = 64 * 1024;
+/// Largest metadata plaintext (the manifest) of a version 2 container (16 MiB).
+pub const MAX_SHARE_METADATA_LEN: usize = 16 * 1024 * 1024;
+/// The most bytes a header and its sealed metadata take, of any version: a
+/// server reading a container's head never reads more.
+pub const MAX_HEAD_LEN: usize = HEADER_LEN + MAX_SHARE_METADATA_LEN + TAG_LEN;
 
 const KDF_NONE: u8 = 0;
 const KDF_ARGON2ID: u8 = 1;
@@ -28,6 +37,8 @@ const KDF_ARGON2ID: u8 = 1;
 /// bytes are mixed into every subkey and are the metadata's associated data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
+    /// [`VERSION_FILE`] or [`VERSION_SHARE`].
+    pub version: u8,
     /// Argon2id parameters when the file needs a password.
     pub kdf: Option<Argon2Params>,
     /// Plaintext bytes per record.
@@ -59,7 +70,7 @@ impl Header {
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
         out[0..4].copy_from_slice(&MAGIC);
-        out[4] = VERSION;
+        out[4] = self.version;
         let params = match self.kdf {
             Some(p) => {
                 out[5] = KDF_ARGON2ID;
@@ -84,9 +95,12 @@ impl Header {
         if b[0..4] != MAGIC {
             return Err(HeaderError::Magic);
         }
-        if b[4] != VERSION {
-            return Err(HeaderError::Version);
-        }
+        let version = b[4];
+        let max_metadata = match version {
+            VERSION_FILE => MAX_METADATA_LEN,
+            VERSION_SHARE => MAX_SHARE_METADATA_LEN,
+            _ => return Err(HeaderError::Version),
+        };
         if b[6..8] != [0, 0] {
             return Err(HeaderError::Field);
         }
@@ -110,10 +124,11 @@ impl Header {
         let metadata_len = u32::from_be_bytes([b[56], b[57], b[58], b[59]]);
         let plain = (metadata_len as usize).checked_sub(TAG_LEN);
         match plain {
-            Some(p) if p > 0 && p <= MAX_METADATA_LEN && p % METADATA_BLOCK == 0 => {}
+            Some(p) if p > 0 && p <= max_metadata && p % METADATA_BLOCK == 0 => {}
             _ => return Err(HeaderError::Field),
         }
         Ok(Self {
+            version,
             kdf,
             record_size,
             salt,
@@ -128,6 +143,7 @@ mod tests {
 
     fn sample() -> Header {
         Header {
+            version: VERSION_FILE,
             kdf: Some(Argon2Params::DEFAULT),
             record_size: DEFAULT_RECORD_SIZE,
             salt: [7; 32],
@@ -154,8 +170,14 @@ mod tests {
         b[0] = b'X';
         assert_eq!(Header::parse(&b), Err(HeaderError::Magic));
         let mut b = good;
-        b[4] = 2;
+        b[4] = 3;
         assert_eq!(Header::parse(&b), Err(HeaderError::Version));
+        // A v1 header may not declare a share's metadata length.
+        let mut b = good;
+        b[56..60].copy_from_slice(&(1024 * 256 + 16u32).to_be_bytes());
+        assert_eq!(Header::parse(&b), Err(HeaderError::Field));
+        b[4] = VERSION_SHARE;
+        assert_eq!(Header::parse(&b).map(|h| h.version), Ok(VERSION_SHARE));
         for (i, v) in [(5, 2u8), (6, 1), (7, 1), (8, 0xff), (9, 0), (59, 17)] {
             let mut b = good;
             b[i] = v;

@@ -6,6 +6,8 @@
 //!   key derived from them with HKDF-SHA256, including the download proof.
 //! - [`format`]: the fixed 60-byte header of the container.
 //! - [`metadata`]: the sealed file name, type, size and removal report.
+//! - [`share`]: what a container holds, one file or a share of many, and
+//!   where each file lies in the content.
 //! - [`padding`]: PADMÉ, so stored sizes reveal only a bucket.
 //! - [`password`]: passwords in NFC, the one normalisation every client uses.
 //! - [`prepare`]: whether a file is media to clean, and the report of one sent as is.
@@ -14,6 +16,7 @@
 //!   links, tus metadata, what a download answer means.
 //! - [`stream`]: the streaming [`Encryptor`] and [`Decryptor`] (STREAM-style
 //!   AES-256-GCM records).
+//! - [`zip`]: the streamed, uncompressed ZIP a recipient saves a share as.
 //! - [`work`]: the proof of work a server may ask of download attempts
 //!   after wrong proofs (solved by clients, verified by `blob-server`).
 //! - `wasm` (wasm32 only): the JavaScript bindings, including the
@@ -37,9 +40,11 @@ pub mod password;
 pub mod prepare;
 pub mod preview;
 pub mod protocol;
+pub mod share;
 pub mod stream;
 pub mod strip;
 pub mod work;
+pub mod zip;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
@@ -48,4 +53,5 @@ pub use error::{DecryptError, Error};
 pub use format::{Header, DEFAULT_RECORD_SIZE, HEADER_LEN};
 pub use keys::{Argon2Params, DownloadProof, FileKey, Link, LinkSecret};
 pub use metadata::Metadata;
-pub use stream::{container_len, Decryptor, Encryptor};
+pub use share::Manifest;
+pub use stream::{container_len, Decryptor, Encryptor, Selection};

@@ -31,8 +31,8 @@ pub struct Metadata {
 }
 
 impl Metadata {
-    /// Encodes and zero-pads to a multiple of [`METADATA_BLOCK`].
-    pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+    /// Checks the limits of FORMAT.md on every field.
+    pub(crate) fn check(&self) -> Result<(), Error> {
         if self.name.len() > MAX_NAME_LEN {
             return Err(Error::MetadataTooLong("name"));
         }
@@ -47,31 +47,30 @@ impl Metadata {
         if self.size > MAX_FILE_SIZE {
             return Err(Error::FileTooLarge);
         }
-        let mut out = Zeroizing::new(Vec::with_capacity(METADATA_BLOCK));
-        put_str(&mut out, &self.name);
-        put_str(&mut out, &self.mime);
+        Ok(())
+    }
+
+    /// Appends the fields (name, type, size, report), unpadded: a v1
+    /// container's whole metadata, or one entry of a v2 manifest.
+    pub(crate) fn write_fields(&self, out: &mut Vec<u8>) -> Result<(), Error> {
+        self.check()?;
+        put_str(out, &self.name);
+        put_str(out, &self.mime);
         out.extend_from_slice(&self.size.to_be_bytes());
-        // Bounded by MAX_REPORT_ITEMS above.
+        // Bounded by MAX_REPORT_ITEMS in `check`.
         out.extend_from_slice(
             &u16::try_from(self.report.len())
                 .unwrap_or(u16::MAX)
                 .to_be_bytes(),
         );
         for item in &self.report {
-            put_str(&mut out, item);
+            put_str(out, item);
         }
-        let padded = out.len().div_ceil(METADATA_BLOCK).max(1) * METADATA_BLOCK;
-        if padded > MAX_METADATA_LEN {
-            return Err(Error::MetadataTooLong("report"));
-        }
-        out.resize(padded, 0);
-        Ok(out)
+        Ok(())
     }
 
-    /// Decodes; `None` for anything malformed, including non-zero padding.
-    #[must_use]
-    pub fn decode(bytes: &[u8]) -> Option<Self> {
-        let mut r = Reader(bytes);
+    /// Reads the fields written by [`Metadata::write_fields`].
+    pub(crate) fn read_fields(r: &mut Reader<'_>) -> Option<Self> {
         let name = r.string(MAX_NAME_LEN)?;
         let mime = r.string(MAX_TYPE_LEN)?;
         let size = u64::from_be_bytes(r.take(8)?.try_into().ok()?);
@@ -86,21 +85,39 @@ impl Metadata {
         for _ in 0..count {
             report.push(r.string(MAX_REPORT_ITEM_LEN)?);
         }
-        if r.0.iter().any(|&b| b != 0) {
-            return None;
-        }
-        // One encoding per value: no whole block of padding beyond the
-        // fields (an extra all-zero block would be a second spelling).
-        let used = bytes.len() - r.0.len();
-        if bytes.len() != used.div_ceil(METADATA_BLOCK).max(1) * METADATA_BLOCK {
-            return None;
-        }
         Some(Self {
             name,
             mime,
             size,
             report,
         })
+    }
+
+    /// Encodes as a v1 container's metadata: the fields, zero-padded to a
+    /// multiple of [`METADATA_BLOCK`] (the fewest blocks that hold them).
+    pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        let mut out = Zeroizing::new(Vec::with_capacity(METADATA_BLOCK));
+        self.write_fields(&mut out)?;
+        let padded = out.len().div_ceil(METADATA_BLOCK).max(1) * METADATA_BLOCK;
+        if padded > MAX_METADATA_LEN {
+            return Err(Error::MetadataTooLong("report"));
+        }
+        out.resize(padded, 0);
+        Ok(out)
+    }
+
+    /// Decodes a v1 container's metadata; `None` for anything malformed,
+    /// including non-zero padding.
+    #[must_use]
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut r = Reader(bytes);
+        let meta = Self::read_fields(&mut r)?;
+        // One encoding per value: no whole block of padding beyond the
+        // fields (an extra all-zero block would be a second spelling).
+        r.padding(bytes.len(), |used| {
+            used.div_ceil(METADATA_BLOCK).max(1) * METADATA_BLOCK
+        })?;
+        Some(meta)
     }
 }
 
@@ -130,10 +147,11 @@ pub fn safe_file_name(name: &str) -> String {
     }
 }
 
-struct Reader<'a>(&'a [u8]);
+/// A bounds-checked cursor over metadata bytes.
+pub(crate) struct Reader<'a>(pub(crate) &'a [u8]);
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if n > self.0.len() {
             return None;
         }
@@ -141,8 +159,11 @@ impl<'a> Reader<'a> {
         self.0 = tail;
         Some(head)
     }
-    fn u16(&mut self) -> Option<u16> {
+    pub(crate) fn u16(&mut self) -> Option<u16> {
         Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
+    }
+    pub(crate) fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
     }
     fn string(&mut self, max: usize) -> Option<String> {
         let len = usize::from(self.u16()?);
@@ -150,6 +171,15 @@ impl<'a> Reader<'a> {
             return None;
         }
         String::from_utf8(self.take(len)?.to_vec()).ok()
+    }
+    /// Checks that what is left is zeros and that `total` is exactly the
+    /// padded length `padded(used)` of the `used` bytes read so far.
+    pub(crate) fn padding(&self, total: usize, padded: impl Fn(usize) -> usize) -> Option<()> {
+        if self.0.iter().any(|&b| b != 0) {
+            return None;
+        }
+        let used = total.saturating_sub(self.0.len());
+        (total == padded(used)).then_some(())
     }
 }
 

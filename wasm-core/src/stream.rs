@@ -20,6 +20,7 @@ use crate::format::{Header, HEADER_LEN, MAX_RECORD_SIZE, MIN_RECORD_SIZE, TAG_LE
 use crate::keys::{random_bytes, FileKey};
 use crate::metadata::Metadata;
 use crate::padding::padme;
+use crate::share::Manifest;
 
 /// Nonce length of AES-GCM.
 pub const NONCE_LEN: usize = 12;
@@ -261,21 +262,32 @@ pub struct Encryptor {
     content_key: Zeroizing<[u8; 32]>,
 }
 
-/// Total container length for `meta` at `record_size`: what the server will
-/// store, known before encrypting (useful for `Upload-Length`).
-pub fn container_len(meta: &Metadata, record_size: u32) -> Result<u64, Error> {
-    let layout = Layout::new(meta.size, record_size).ok_or(Error::FileTooLarge)?;
-    let meta_len = meta.encode()?.len() + TAG_LEN;
+/// Total container length for `manifest` at `record_size`: what the server
+/// will store, known before encrypting (useful for `Upload-Length`).
+pub fn container_len(manifest: &Manifest, record_size: u32) -> Result<u64, Error> {
+    let layout = Layout::new(manifest.total_size()?, record_size).ok_or(Error::FileTooLarge)?;
+    let meta_len = manifest.encode()?.len() + TAG_LEN;
     Ok(HEADER_LEN as u64 + meta_len as u64 + layout.sealed_len())
 }
 
 impl Encryptor {
-    /// Starts a container for a file described by `meta` (its `size` must be
-    /// exact), with a fresh random salt.
+    /// Starts a version 1 container for one file described by `meta` (its
+    /// `size` must be exact), with a fresh random salt.
     pub fn new(key: &FileKey, meta: &Metadata, record_size: u32) -> Result<Self, Error> {
+        Self::for_manifest(key, &Manifest::file(meta.clone()), record_size)
+    }
+
+    /// Starts a container for `manifest` (a lone file or a share), with a
+    /// fresh random salt. Push the files' bytes one after the other, in
+    /// manifest order.
+    pub fn for_manifest(
+        key: &FileKey,
+        manifest: &Manifest,
+        record_size: u32,
+    ) -> Result<Self, Error> {
         let mut salt = [0u8; 32];
         random_bytes(&mut salt)?;
-        Self::with_salt(key, meta, record_size, salt)
+        Self::with_salt(key, manifest, record_size, salt)
     }
 
     /// Like [`Encryptor::new`] with a caller-chosen salt. Only for test vectors.
@@ -286,23 +298,36 @@ impl Encryptor {
         record_size: u32,
         salt: [u8; 32],
     ) -> Result<Self, Error> {
-        Self::with_salt(key, meta, record_size, salt)
+        Self::with_salt(key, &Manifest::file(meta.clone()), record_size, salt)
+    }
+
+    /// Like [`Encryptor::for_manifest`] with a caller-chosen salt. Only for test vectors.
+    #[cfg(feature = "test-vectors")]
+    pub fn manifest_with_salt(
+        key: &FileKey,
+        manifest: &Manifest,
+        record_size: u32,
+        salt: [u8; 32],
+    ) -> Result<Self, Error> {
+        Self::with_salt(key, manifest, record_size, salt)
     }
 
     fn with_salt(
         key: &FileKey,
-        meta: &Metadata,
+        manifest: &Manifest,
         record_size: u32,
         salt: [u8; 32],
     ) -> Result<Self, Error> {
         if !(MIN_RECORD_SIZE..=MAX_RECORD_SIZE).contains(&record_size) {
             return Err(Error::InvalidRecordSize);
         }
-        let layout = Layout::new(meta.size, record_size).ok_or(Error::FileTooLarge)?;
-        let mut meta_plain = meta.encode()?;
+        let size = manifest.total_size()?;
+        let layout = Layout::new(size, record_size).ok_or(Error::FileTooLarge)?;
+        let mut meta_plain = manifest.encode()?;
         let metadata_len = u32::try_from(meta_plain.len() + TAG_LEN)
             .map_err(|_| Error::MetadataTooLong("report"))?;
         let header = Header {
+            version: manifest.version(),
             kdf: key.kdf(),
             record_size,
             salt,
@@ -323,7 +348,7 @@ impl Encryptor {
         prefix.extend_from_slice(&sealed_meta);
         Ok(Self {
             cipher: Aes256Gcm::new(&subkeys.content.into()),
-            framer: Framer::new(subkeys.nonce_prefix, layout, meta.size),
+            framer: Framer::new(subkeys.nonce_prefix, layout, size),
             prefix,
             content_key: Zeroizing::new(subkeys.content),
         })
@@ -416,15 +441,22 @@ enum State {
     Metadata(Box<Header>, [u8; HEADER_LEN]),
     Records(Box<Records>),
     /// Every record was located (and, for `push`, opened).
-    Done(Box<Metadata>),
+    Done(Box<Manifest>),
     Failed,
 }
 
 struct Records {
     nonce_prefix: [u8; 7],
     layout: Layout,
-    meta: Metadata,
+    manifest: Manifest,
+    /// The content length (every file's size).
+    size: u64,
     next: u32,
+    /// The last record wanted: the container's last, unless
+    /// [`Decryptor::select`] chose fewer.
+    until: u32,
+    /// Bytes of header and sealed metadata.
+    head_len: u64,
     /// Plaintext bytes already located (data and padding).
     produced: u64,
 }
@@ -440,6 +472,15 @@ pub(crate) struct SealedRecord {
     pub keep: usize,
 }
 
+/// The records [`Decryptor::select`] chose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// The container bytes holding them (for an HTTP `Range`).
+    pub bytes: Range<u64>,
+    /// Where in the content their plaintext starts.
+    pub content_start: u64,
+}
+
 impl Decryptor {
     /// A decryptor for the file the key was unlocked for.
     #[must_use]
@@ -452,14 +493,56 @@ impl Decryptor {
         }
     }
 
-    /// The file's metadata, once the header and metadata have verified.
+    /// What the container holds, once the header and metadata have verified.
     #[must_use]
-    pub fn metadata(&self) -> Option<&Metadata> {
+    pub fn manifest(&self) -> Option<&Manifest> {
         match &self.state {
-            State::Records(r) => Some(&r.meta),
+            State::Records(r) => Some(&r.manifest),
             State::Done(m) => Some(m),
             _ => None,
         }
+    }
+
+    /// Whether exactly the header and metadata have been pushed: the
+    /// moment [`Decryptor::select`] may be called.
+    #[must_use]
+    pub fn at_records(&self) -> bool {
+        matches!(&self.state, State::Records(r) if r.next == 0 && r.produced == 0)
+            && self.buf.is_empty()
+    }
+
+    /// Right after the header and metadata (and nothing more) were pushed:
+    /// restricts the decryptor to the records holding `content` bytes, so a
+    /// recipient can fetch one file or a few (FORMAT.md §4, "Shares").
+    /// Push those records next, from the container byte range returned;
+    /// the plaintext then starts at the returned content offset, and
+    /// `finish` succeeds once the last of them verified.
+    pub fn select(&mut self, content: Range<u64>) -> Result<Selection, DecryptError> {
+        if !self.at_records() {
+            return Err(DecryptError);
+        }
+        let State::Records(r) = &mut self.state else {
+            return Err(DecryptError);
+        };
+        if content.start > content.end || content.end > r.size {
+            return Err(DecryptError);
+        }
+        let rs = r.layout.record_size;
+        let to_index = |at: u64| u32::try_from(at / rs).map(|i| i.min(r.layout.last));
+        let first = to_index(content.start).map_err(|_| DecryptError)?;
+        let last = to_index(content.end.saturating_sub(1).max(content.start))
+            .map_err(|_| DecryptError)?;
+        let head = r.head_len;
+        let sealed = rs + TAG_LEN as u64;
+        let from = head + u64::from(first) * sealed;
+        let to = head + u64::from(last) * sealed + r.layout.plain_len(last) + TAG_LEN as u64;
+        r.next = first;
+        r.until = last;
+        r.produced = u64::from(first) * rs;
+        Ok(Selection {
+            bytes: from..to,
+            content_start: r.produced,
+        })
     }
 
     /// Feeds ciphertext; returns the plaintext of the records it completed.
@@ -545,15 +628,15 @@ impl Decryptor {
         };
         let last = r.next == r.layout.last;
         let plain = r.layout.plain_len(r.next);
-        let data_left = r.meta.size.saturating_sub(r.produced);
+        let data_left = r.size.saturating_sub(r.produced);
         out.push(SealedRecord {
             nonce: record_nonce(&r.nonce_prefix, r.next, last),
             bytes,
             keep: usize::try_from(data_left.min(plain)).unwrap_or(usize::MAX),
         });
         r.produced += plain;
-        self.state = if last {
-            State::Done(Box::new(std::mem::take(&mut r.meta)))
+        self.state = if r.next == r.until {
+            State::Done(Box::new(r.manifest))
         } else {
             r.next += 1;
             State::Records(r)
@@ -580,17 +663,21 @@ impl Decryptor {
                 cipher
                     .decrypt_in_place(&Nonce::from([0u8; NONCE_LEN]), &bytes, &mut *plain)
                     .map_err(|_| DecryptError)?;
-                let meta = Metadata::decode(&plain).ok_or(DecryptError)?;
-                let layout = Layout::new(meta.size, header.record_size).ok_or(DecryptError)?;
+                let manifest = Manifest::decode(header.version, &plain).ok_or(DecryptError)?;
+                let size = manifest.total_size().map_err(|_| DecryptError)?;
+                let layout = Layout::new(size, header.record_size).ok_or(DecryptError)?;
                 self.content = Some((
                     Aes256Gcm::new(&keys.content.into()),
                     Zeroizing::new(keys.content),
                 ));
                 self.state = State::Records(Box::new(Records {
                     nonce_prefix: keys.nonce_prefix,
+                    until: layout.last,
                     layout,
-                    meta,
+                    manifest,
+                    size,
                     next: 0,
+                    head_len: HEADER_LEN as u64 + u64::from(header.metadata_len),
                     produced: 0,
                 }));
             }
@@ -603,9 +690,10 @@ impl Decryptor {
         Ok(())
     }
 
-    /// Succeeds only if the whole container, through its last record, arrived
-    /// and verified, with nothing after it.
-    pub fn finish(self) -> Result<Metadata, DecryptError> {
+    /// Succeeds only if the whole container (or the records chosen with
+    /// [`Decryptor::select`]), through its last record, arrived and
+    /// verified, with nothing after it.
+    pub fn finish(self) -> Result<Manifest, DecryptError> {
         match self.state {
             State::Done(m) => Ok(*m),
             _ => Err(DecryptError),

@@ -15,7 +15,9 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
-use veil_core::{Argon2Params, Decryptor, Encryptor, Link, LinkSecret, Metadata, HEADER_LEN};
+use veil_core::{
+    Argon2Params, Decryptor, Encryptor, Link, LinkSecret, Manifest, Metadata, HEADER_LEN,
+};
 
 #[derive(Serialize, Deserialize, PartialEq, Debug)]
 struct Kdf {
@@ -42,7 +44,15 @@ struct Vector {
     fragment: String,
     salt: String,
     record_size: u32,
-    metadata: Meta,
+    /// A one-file container's metadata (version 1)...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    metadata: Option<Meta>,
+    /// ...or a share's files, in content order (version 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    files: Option<Vec<Meta>>,
+    /// For a share: the records of its last file alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    one_file: Option<OneFile>,
     plaintext: String,
     download_proof: String,
     download_proof_sha256: String,
@@ -50,6 +60,36 @@ struct Vector {
     metadata_key: String,
     nonce_prefix: String,
     container: String,
+}
+
+/// The container bytes that hold one file of a share, and where in the
+/// content their plaintext starts (`Decryptor::select`).
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct OneFile {
+    index: usize,
+    from: u64,
+    to: u64,
+    content_start: u64,
+}
+
+impl From<&Metadata> for Meta {
+    fn from(m: &Metadata) -> Self {
+        Self {
+            name: m.name.clone(),
+            mime: m.mime.clone(),
+            size: m.size,
+            report: m.report.clone(),
+        }
+    }
+}
+
+fn to_metadata(m: &Meta) -> Metadata {
+    Metadata {
+        name: m.name.clone(),
+        mime: m.mime.clone(),
+        size: m.size,
+        report: m.report.clone(),
+    }
 }
 
 fn dir() -> PathBuf {
@@ -68,6 +108,8 @@ struct Case {
     record_size: u32,
     password: Option<&'static str>,
     kdf: Option<Argon2Params>,
+    /// A share: each file's path and size (`size` is then their sum).
+    share: Option<Vec<(&'static str, usize)>>,
 }
 
 const SMALL_KDF: Argon2Params = Argon2Params {
@@ -85,6 +127,7 @@ fn cases() -> Vec<Case> {
             record_size: 64,
             password: None,
             kdf: None,
+            share: None,
         },
         Case {
             file: "02-one-record.json",
@@ -93,6 +136,7 @@ fn cases() -> Vec<Case> {
             record_size: 64,
             password: None,
             kdf: None,
+            share: None,
         },
         Case {
             file: "03-one-byte-over.json",
@@ -101,6 +145,7 @@ fn cases() -> Vec<Case> {
             record_size: 64,
             password: None,
             kdf: None,
+            share: None,
         },
         Case {
             file: "04-multi-record.json",
@@ -109,6 +154,7 @@ fn cases() -> Vec<Case> {
             record_size: 64,
             password: None,
             kdf: None,
+            share: None,
         },
         Case {
             file: "05-password-small-kdf.json",
@@ -118,6 +164,7 @@ fn cases() -> Vec<Case> {
             record_size: 64,
             password: Some("correct horse battery staple"),
             kdf: Some(SMALL_KDF),
+            share: None,
         },
         Case {
             file: "06-password-default-kdf.json",
@@ -126,6 +173,7 @@ fn cases() -> Vec<Case> {
             record_size: 64,
             password: Some("pässwörd ✓"),
             kdf: Some(Argon2Params::DEFAULT),
+            share: None,
         },
         Case {
             file: "07-default-record-size.json",
@@ -134,6 +182,7 @@ fn cases() -> Vec<Case> {
             record_size: 65_536,
             password: None,
             kdf: None,
+            share: None,
         },
         Case {
             file: "08-password-nfd.json",
@@ -143,6 +192,44 @@ fn cases() -> Vec<Case> {
             record_size: 64,
             password: Some("pa\u{308}sswo\u{308}rd"),
             kdf: Some(SMALL_KDF),
+            share: None,
+        },
+        Case {
+            file: "09-share.json",
+            description: "a share (version 2) of three files, one in a folder, one empty: \
+                50 + 0 + 30 bytes concatenated, padded to 80, two records",
+            size: 80,
+            record_size: 64,
+            password: None,
+            kdf: None,
+            share: Some(vec![("photos/a.jpg", 50), ("empty.txt", 0), ("notes.txt", 30)]),
+        },
+        Case {
+            file: "10-share-password-four-blocks.json",
+            description: "a share of twelve files under a password: the manifest takes three \
+                256-byte blocks and is padded to four (a power of two)",
+            size: 12 * 20,
+            record_size: 64,
+            password: Some("correct horse battery staple"),
+            kdf: Some(SMALL_KDF),
+            share: Some(
+                [
+                    "trip/day-01/IMG_0001.jpg",
+                    "trip/day-01/IMG_0002.jpg",
+                    "trip/day-01/IMG_0003.jpg",
+                    "trip/day-02/IMG_0004.jpg",
+                    "trip/day-02/IMG_0005.jpg",
+                    "trip/day-02/IMG_0006.jpg",
+                    "trip/day-03/IMG_0007.jpg",
+                    "trip/day-03/IMG_0008.jpg",
+                    "trip/day-03/IMG_0009.jpg",
+                    "trip/day-04/IMG_0010.jpg",
+                    "trip/day-04/IMG_0011.jpg",
+                    "trip/day-04/IMG_0012.jpg",
+                ]
+                .map(|p| (p, 20))
+                .to_vec(),
+            ),
         },
     ]
 }
@@ -153,17 +240,35 @@ fn build(case: &Case, index: u8) -> Vector {
     let link = Link::from_parts(LinkSecret::from_bytes(secret), case.kdf).unwrap();
     let key = link.unlock(case.password).unwrap();
     let plaintext = pattern(case.size);
-    let meta = Metadata {
-        name: format!("vector-{index}.bin"),
-        mime: "application/octet-stream".into(),
-        size: case.size as u64,
-        report: if index.is_multiple_of(2) {
+    let report = |n: usize| {
+        if n.is_multiple_of(2) {
             vec!["GPS position".into(), "camera: NIKON D5000".into()]
         } else {
             vec![]
-        },
+        }
     };
-    let mut enc = Encryptor::new_with_salt(&key, &meta, case.record_size, salt).unwrap();
+    let manifest = match &case.share {
+        None => Manifest::file(Metadata {
+            name: format!("vector-{index}.bin"),
+            mime: "application/octet-stream".into(),
+            size: case.size as u64,
+            report: report(usize::from(index)),
+        }),
+        Some(files) => Manifest::share(
+            files
+                .iter()
+                .enumerate()
+                .map(|(i, (path, size))| Metadata {
+                    name: (*path).into(),
+                    mime: if path.ends_with(".jpg") { "image/jpeg" } else { "text/plain" }.into(),
+                    size: *size as u64,
+                    report: report(i),
+                })
+                .collect(),
+        )
+        .unwrap(),
+    };
+    let mut enc = Encryptor::manifest_with_salt(&key, &manifest, case.record_size, salt).unwrap();
     let mut container = enc.header().to_vec();
     container.extend(enc.push(&plaintext).unwrap());
     container.extend(enc.finish().unwrap());
@@ -182,12 +287,11 @@ fn build(case: &Case, index: u8) -> Vector {
         fragment: link.fragment().to_string(),
         salt: hex::encode(salt),
         record_size: case.record_size,
-        metadata: Meta {
-            name: meta.name,
-            mime: meta.mime,
-            size: meta.size,
-            report: meta.report,
-        },
+        metadata: (!manifest.is_share()).then(|| Meta::from(&manifest.files()[0])),
+        files: manifest
+            .is_share()
+            .then(|| manifest.files().iter().map(Meta::from).collect()),
+        one_file: manifest.is_share().then(|| one_file(link.unlock(case.password).unwrap(), &container, &manifest)),
         plaintext: hex::encode(&plaintext),
         download_proof: proof.to_base64().to_string(),
         download_proof_sha256: proof.verifier_base64(),
@@ -195,6 +299,21 @@ fn build(case: &Case, index: u8) -> Vector {
         metadata_key: hex::encode(metadata),
         nonce_prefix: hex::encode(nonce),
         container: hex::encode(&container),
+    }
+}
+
+/// Where the last file of a share lies, found by the reference decryptor.
+fn one_file(key: veil_core::FileKey, container: &[u8], manifest: &Manifest) -> OneFile {
+    let index = manifest.files().len() - 1;
+    let mut dec = Decryptor::new(key);
+    let head = HEADER_LEN + u32::from_be_bytes(container[56..60].try_into().unwrap()) as usize;
+    assert!(dec.push(&container[..head]).unwrap().is_empty());
+    let sel = dec.select(manifest.content_range(index, index).unwrap()).unwrap();
+    OneFile {
+        index,
+        from: sel.bytes.start,
+        to: sel.bytes.end,
+        content_start: sel.content_start,
     }
 }
 
@@ -255,14 +374,32 @@ fn vectors_match_and_decrypt() {
         for piece in container.chunks(7) {
             plain.extend(dec.push(piece).unwrap());
         }
-        let meta = dec.finish().unwrap();
+        let manifest = dec.finish().unwrap();
         assert_eq!(hex::encode(&plain), stored.plaintext, "{}", case.file);
-        assert_eq!(meta.name, stored.metadata.name);
-        assert_eq!(meta.size, stored.metadata.size);
-        assert_eq!(meta.report, stored.metadata.report);
+        let files: Vec<Meta> = manifest.files().iter().map(Meta::from).collect();
+        match (&stored.metadata, &stored.files) {
+            (Some(one), None) => assert_eq!(files, [Meta::from(&to_metadata(one))]),
+            (None, Some(many)) => assert_eq!(&files, many),
+            _ => panic!("{}: metadata or files, not both", case.file),
+        }
         assert_eq!(
             container.len() as u64,
-            veil_core::container_len(&meta, stored.record_size).unwrap()
+            veil_core::container_len(&manifest, stored.record_size).unwrap()
         );
+        // One file alone, from its records only.
+        if let Some(one) = &stored.one_file {
+            let mut dec = Decryptor::new(link.unlock(stored.password.as_deref()).unwrap());
+            let head = HEADER_LEN + u32::from_be_bytes(container[56..60].try_into().unwrap()) as usize;
+            dec.push(&container[..head]).unwrap();
+            let range = manifest.content_range(one.index, one.index).unwrap();
+            dec.select(range.clone()).unwrap();
+            let part = dec
+                .push(&container[one.from as usize..one.to as usize])
+                .unwrap();
+            dec.finish().unwrap();
+            let skip = (range.start - one.content_start) as usize;
+            let want = &plain[range.start as usize..range.end as usize];
+            assert_eq!(&part[skip..skip + want.len()], want, "{}", case.file);
+        }
     }
 }

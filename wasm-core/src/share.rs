@@ -1,0 +1,361 @@
+//! What a container holds: one file (a version 1 container) or a *share*
+//! of several files and folders (version 2), and where each file's bytes
+//! lie in the decrypted content (FORMAT.md §4, "Shares").
+//!
+//! A share's files are concatenated in manifest order into one content, so
+//! one link, one key, one claim and one download carry them all, and a
+//! recipient can fetch the records of one file alone ([`Manifest::span`]).
+//! Paths are relative, made safe by the sender ([`share_path`]) and
+//! checked again by every decoder, so a saver can join them under a
+//! directory as they are.
+
+use std::collections::HashSet;
+use std::ops::Range;
+
+use zeroize::Zeroizing;
+
+use crate::error::Error;
+use crate::format::{MAX_SHARE_METADATA_LEN, METADATA_BLOCK, VERSION_FILE, VERSION_SHARE};
+use crate::metadata::{safe_file_name, Metadata, Reader, MAX_FILE_SIZE, MAX_NAME_LEN};
+
+/// Most files in one share.
+pub const MAX_FILES: usize = 65_536;
+
+/// The files of one container, in content order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    version: u8,
+    files: Vec<Metadata>,
+}
+
+impl Manifest {
+    /// One file, as a version 1 container (its `name` is a file name).
+    #[must_use]
+    pub fn file(meta: Metadata) -> Self {
+        Self {
+            version: VERSION_FILE,
+            files: vec![meta],
+        }
+    }
+
+    /// A share (version 2) of `files`, whose `name`s are relative paths as
+    /// the sender has them. Each path is made safe ([`share_path`]) and
+    /// unique (a second `a.jpg` becomes `a (2).jpg`; a file whose path is
+    /// another's folder is renamed the same way), so nothing given is lost.
+    pub fn share(mut files: Vec<Metadata>) -> Result<Self, Error> {
+        if files.is_empty() || files.len() > MAX_FILES {
+            return Err(Error::ShareSize);
+        }
+        let mut taken = HashSet::new();
+        let mut folders = HashSet::new();
+        for f in &files {
+            let path = share_path(&f.name);
+            folders.extend(parents(&path).map(str::to_owned));
+        }
+        for f in &mut files {
+            let path = share_path(&f.name);
+            f.name = unique(&path, |p| taken.contains(p) || folders.contains(p));
+            taken.insert(f.name.clone());
+        }
+        let m = Self {
+            version: VERSION_SHARE,
+            files,
+        };
+        m.total_size()?;
+        Ok(m)
+    }
+
+    /// The container version this manifest is written as (1 or 2).
+    #[must_use]
+    pub fn version(&self) -> u8 {
+        self.version
+    }
+
+    /// The files, in content order.
+    #[must_use]
+    pub fn files(&self) -> &[Metadata] {
+        &self.files
+    }
+
+    /// Whether this is a share (paths) rather than a lone file (a name).
+    #[must_use]
+    pub fn is_share(&self) -> bool {
+        self.version == VERSION_SHARE
+    }
+
+    /// The content length: every file's size, summed.
+    pub fn total_size(&self) -> Result<u64, Error> {
+        self.files
+            .iter()
+            .try_fold(0u64, |sum, f| sum.checked_add(f.size))
+            .filter(|&t| t <= MAX_FILE_SIZE)
+            .ok_or(Error::FileTooLarge)
+    }
+
+    /// Where file `index` starts in the content.
+    #[must_use]
+    pub fn offset(&self, index: usize) -> u64 {
+        self.files.iter().take(index).map(|f| f.size).sum()
+    }
+
+    /// The content bytes of files `first..=last` (one contiguous range).
+    #[must_use]
+    pub fn content_range(&self, first: usize, last: usize) -> Option<Range<u64>> {
+        let last_file = self.files.get(last)?;
+        if first > last {
+            return None;
+        }
+        let start = self.offset(first);
+        Some(start..self.offset(last) + last_file.size)
+    }
+
+    /// The name a recipient saves file `index` under: its path in a share
+    /// (already safe), the safe form of its name in a lone file.
+    #[must_use]
+    pub fn save_path(&self, index: usize) -> Option<String> {
+        let f = self.files.get(index)?;
+        Some(if self.is_share() {
+            f.name.clone()
+        } else {
+            safe_file_name(&f.name)
+        })
+    }
+
+    /// Encodes the metadata plaintext for this manifest's version.
+    pub fn encode(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        if !self.is_share() {
+            return match self.files.as_slice() {
+                [one] => one.encode(),
+                _ => Err(Error::ShareSize),
+            };
+        }
+        let mut out = Zeroizing::new(Vec::with_capacity(METADATA_BLOCK));
+        let count = u32::try_from(self.files.len()).map_err(|_| Error::ShareSize)?;
+        out.extend_from_slice(&count.to_be_bytes());
+        for f in &self.files {
+            f.write_fields(&mut out)?;
+        }
+        let padded = share_padded(out.len());
+        if padded > MAX_SHARE_METADATA_LEN {
+            return Err(Error::MetadataTooLong("share"));
+        }
+        out.resize(padded, 0);
+        Ok(out)
+    }
+
+    /// Decodes a container's metadata plaintext for its header `version`;
+    /// `None` for anything malformed: bad padding, a path that is not in
+    /// safe form, two files at one path, a file where another has a folder.
+    #[must_use]
+    pub fn decode(version: u8, bytes: &[u8]) -> Option<Self> {
+        if version == VERSION_FILE {
+            return Metadata::decode(bytes).map(Self::file);
+        }
+        if version != VERSION_SHARE {
+            return None;
+        }
+        let mut r = Reader(bytes);
+        let count = usize::try_from(r.u32()?).ok()?;
+        if count == 0 || count > MAX_FILES {
+            return None;
+        }
+        // Each entry takes at least 14 bytes: no allocation beyond the input.
+        let mut files = Vec::with_capacity(count.min(bytes.len() / 14));
+        for _ in 0..count {
+            files.push(Metadata::read_fields(&mut r)?);
+        }
+        r.padding(bytes.len(), share_padded)?;
+        let m = Self {
+            version,
+            files,
+        };
+        m.total_size().ok()?;
+        let mut seen = HashSet::new();
+        let mut folders = HashSet::new();
+        for f in &m.files {
+            if f.name.is_empty() || share_path(&f.name) != f.name || !seen.insert(f.name.as_str()) {
+                return None;
+            }
+            folders.extend(parents(&f.name));
+        }
+        if m.files.iter().any(|f| folders.contains(f.name.as_str())) {
+            return None;
+        }
+        Some(m)
+    }
+}
+
+/// A v2 manifest is padded to a power-of-two number of 256-byte blocks, so
+/// its length tells the server the number of files only within a factor
+/// of two (FORMAT.md §5).
+fn share_padded(used: usize) -> usize {
+    used.div_ceil(METADATA_BLOCK).max(1).next_power_of_two() * METADATA_BLOCK
+}
+
+/// The folders `path` is in: `a`, `a/b` for `a/b/c`.
+fn parents(path: &str) -> impl Iterator<Item = &str> {
+    path.match_indices('/').map(move |(i, _)| &path[..i])
+}
+
+/// The safe form of a sender's relative path, as a share stores it:
+/// segments split at `/` or `\`; empty and `.` segments dropped; in each
+/// segment control characters become `_` and a leading `.` becomes `_.`
+/// (so `..` is `_..`, and no segment is hidden or climbs); joined with `/`;
+/// `veil-download` if nothing is left. A path in safe form is its own safe
+/// form, which is what decoders check.
+#[must_use]
+pub fn share_path(raw: &str) -> String {
+    let segments: Vec<String> = raw
+        .split(['/', '\\'])
+        .filter(|s| !s.is_empty() && *s != ".")
+        .map(|s| {
+            let clean: String = s
+                .chars()
+                .map(|c| if c.is_control() { '_' } else { c })
+                .collect();
+            if clean.starts_with('.') {
+                format!("_{clean}")
+            } else {
+                clean
+            }
+        })
+        .collect();
+    if segments.is_empty() {
+        "veil-download".to_owned()
+    } else {
+        segments.join("/")
+    }
+}
+
+/// `path`, or `stem (2).ext`, `stem (3).ext`, … : the first that `taken`
+/// refuses not. Stays within [`MAX_NAME_LEN`] when the path does.
+fn unique(path: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(path) {
+        return path.to_owned();
+    }
+    let (dir, base) = match path.rfind('/') {
+        Some(i) => (&path[..=i], &path[i + 1..]),
+        None => ("", path),
+    };
+    let (stem, ext) = match base.rfind('.') {
+        Some(i) if i > 0 => (&base[..i], &base[i..]),
+        _ => (base, ""),
+    };
+    (2u64..)
+        .map(|n| format!("{dir}{stem} ({n}){ext}"))
+        .find(|p| !taken(p) && p.len() <= MAX_NAME_LEN.max(path.len()))
+        .unwrap_or_else(|| path.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(name: &str, size: u64) -> Metadata {
+        Metadata {
+            name: name.into(),
+            mime: "image/jpeg".into(),
+            size,
+            report: vec!["removed: GPS position".into()],
+        }
+    }
+
+    #[test]
+    fn paths_are_made_safe() {
+        for (raw, safe) in [
+            ("photos/a.jpg", "photos/a.jpg"),
+            ("/etc/passwd", "etc/passwd"),
+            ("../../x", "_../_../x"),
+            ("a\\b\\c.txt", "a/b/c.txt"),
+            ("./a//b/./c", "a/b/c"),
+            ("dir/.ssh/id", "dir/_.ssh/id"),
+            ("a\0b\n/c", "a_b_/c"),
+            ("", "veil-download"),
+            ("/./", "veil-download"),
+        ] {
+            assert_eq!(share_path(raw), safe, "{raw:?}");
+            assert_eq!(share_path(safe), safe, "idempotent for {safe:?}");
+        }
+    }
+
+    #[test]
+    fn round_trip_offsets_and_ranges() {
+        let m = Manifest::share(vec![meta("d/a.jpg", 10), meta("d/b.jpg", 0), meta("c.png", 5)])
+            .unwrap();
+        let enc = m.encode().unwrap();
+        assert_eq!(enc.len(), 256);
+        assert_eq!(Manifest::decode(2, &enc), Some(m.clone()));
+        assert_eq!(m.total_size(), Ok(15));
+        assert_eq!(m.offset(2), 10);
+        assert_eq!(m.content_range(1, 2), Some(10..15));
+        assert_eq!(m.content_range(2, 1), None);
+        assert_eq!(m.content_range(0, 3), None);
+        assert_eq!(m.save_path(0).as_deref(), Some("d/a.jpg"));
+    }
+
+    #[test]
+    fn duplicates_and_folder_clashes_are_renamed() {
+        let m = Manifest::share(vec![
+            meta("a.jpg", 1),
+            meta("x/a.jpg", 1),
+            meta("a.jpg", 1),
+            meta("x", 1),
+            meta(".hidden", 1),
+        ])
+        .unwrap();
+        let names: Vec<_> = m.files().iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a.jpg", "x/a.jpg", "a (2).jpg", "x (2)", "_.hidden"]);
+        assert!(Manifest::decode(2, &m.encode().unwrap()).is_some());
+    }
+
+    #[test]
+    fn decoders_refuse_unsafe_or_clashing_manifests() {
+        // Encoded by hand, bypassing `share`'s repairs.
+        for names in [
+            vec!["../x"],
+            vec!["/abs"],
+            vec!["a//b"],
+            vec![".bashrc"],
+            vec!["a\nb"],
+            vec![""],
+            vec!["a", "a"],
+            vec!["a", "a/b"],
+        ] {
+            let m = Manifest {
+                version: VERSION_SHARE,
+                files: names.iter().map(|n| meta(n, 1)).collect(),
+            };
+            assert_eq!(Manifest::decode(2, &m.encode().unwrap()), None, "{names:?}");
+        }
+    }
+
+    #[test]
+    fn padding_is_a_power_of_two_of_blocks_and_unique() {
+        let files: Vec<_> = (0..40).map(|i| meta(&format!("p/{i:04}.jpg"), 1)).collect();
+        let m = Manifest::share(files).unwrap();
+        let enc = m.encode().unwrap();
+        // 4 + 40 entries of 57 bytes: 9 blocks, padded to 16.
+        assert_eq!(enc.len(), 16 * 256);
+        let mut longer = enc.to_vec();
+        longer.resize(enc.len() * 2, 0);
+        assert_eq!(Manifest::decode(2, &longer), None);
+        let mut dirty = enc.to_vec();
+        if let Some(b) = dirty.last_mut() {
+            *b = 1;
+        }
+        assert_eq!(Manifest::decode(2, &dirty), None);
+        // Count 0 and a count beyond the entries.
+        let mut zero = vec![0u8; 256];
+        assert_eq!(Manifest::decode(2, &zero), None);
+        zero[3] = 9;
+        assert_eq!(Manifest::decode(2, &zero), None);
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(Manifest::share(vec![]), Err(Error::ShareSize));
+        let big = Manifest::share(vec![meta("a", MAX_FILE_SIZE), meta("b", 1)]);
+        assert_eq!(big, Err(Error::FileTooLarge));
+        assert_eq!(Manifest::decode(3, &[0; 256]), None);
+    }
+}
