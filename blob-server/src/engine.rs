@@ -5,11 +5,13 @@
 //! server's clock for the local engine, the database's for the shared one,
 //! so instances agree on expiry.
 
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
+use std::ops::Range;
 use std::sync::Arc;
 
 use axum::body::Body;
 use futures_util::StreamExt;
+use tokio::io::AsyncReadExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::blocking::blocking;
@@ -141,8 +143,9 @@ impl Engine {
         }
     }
 
-    /// Claims one download; nothing is consumed unless `Granted`.
-    pub async fn claim(
+    /// A live blob's head (header and sealed metadata, docs/API.md
+    /// "GET …/head") if the proof matches; consumes nothing.
+    pub async fn look(
         &self,
         slot: Slot,
         now: u64,
@@ -150,39 +153,68 @@ impl Engine {
     ) -> Result<Download, ApiError> {
         let store = match self {
             Self::Local(store) => store,
-            Self::Shared(shared) => return shared.claim(&slot, proof).await,
+            Self::Shared(shared) => return shared.look(&slot, proof).await,
+        };
+        blocking(store, move |s| {
+            Ok(match s.open_live(&slot, now, proof)? {
+                Claim::Gone => Ok(Download::Gone),
+                Claim::WrongProof => Ok(Download::WrongProof),
+                Claim::Granted { record, file, .. } => read_head(file, record),
+            })
+        })
+        .await?
+    }
+
+    /// Claims one download (of `range` of the blob, if given); nothing is
+    /// consumed unless `Granted`.
+    pub async fn claim(
+        &self,
+        slot: Slot,
+        now: u64,
+        proof: Option<Digest32>,
+        range: Option<Range<u64>>,
+    ) -> Result<Download, ApiError> {
+        let store = match self {
+            Self::Local(store) => store,
+            Self::Shared(shared) => return shared.claim(&slot, proof, range).await,
         };
         blocking(store, move |s| {
             Ok(match s.claim(&slot, now, proof)? {
                 Claim::Gone => Download::Gone,
                 Claim::WrongProof => Download::WrongProof,
-                // Small blobs are read in the same trip to the blocking
-                // pool: one hop per request instead of three (a 1 KiB GET
-                // is mostly overhead).
-                Claim::Granted {
-                    record, mut file, ..
-                } if record.size <= SMALL_BLOB => {
-                    let mut bytes = Vec::with_capacity(usize::try_from(record.size).unwrap_or(0));
-                    file.read_to_end(&mut bytes)?;
-                    Download::Granted {
-                        record,
-                        body: Body::from(bytes),
-                    }
-                }
                 Claim::Granted {
                     record,
-                    file,
+                    mut file,
                     reading,
                 } => {
-                    let file = tokio::fs::File::from_std(file);
-                    let stream = tokio_util::io::ReaderStream::with_capacity(file, DOWNLOAD_CHUNK)
-                        .map(move |chunk| {
-                            let _keep = &reading; // dropped with the body: then the file may be erased
-                            chunk
-                        });
-                    Download::Granted {
-                        record,
-                        body: Body::from_stream(stream),
+                    let range = range.unwrap_or(0..record.size);
+                    let len = range.end.saturating_sub(range.start);
+                    if range.start > 0 {
+                        file.seek(SeekFrom::Start(range.start))?;
+                    }
+                    // Small blobs are read in the same trip to the blocking
+                    // pool: one hop per request instead of three (a 1 KiB
+                    // GET is mostly overhead).
+                    if len <= SMALL_BLOB {
+                        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+                        file.take(len).read_to_end(&mut bytes)?;
+                        Download::Granted {
+                            record,
+                            body: Body::from(bytes),
+                        }
+                    } else {
+                        let file = tokio::fs::File::from_std(file).take(len);
+                        let stream =
+                            tokio_util::io::ReaderStream::with_capacity(file, DOWNLOAD_CHUNK).map(
+                                move |chunk| {
+                                    let _keep = &reading; // dropped with the body: then the file may be erased
+                                    chunk
+                                },
+                            );
+                        Download::Granted {
+                            record,
+                            body: Body::from_stream(stream),
+                        }
                     }
                 }
             })
@@ -341,4 +373,33 @@ async fn receive(tmp: &std::path::Path, body: Body, limit: u64) -> Result<u64, A
     received.outcome?;
     file.sync_all().await?;
     Ok(received.written)
+}
+
+/// The length of a blob's head from its first bytes, within its `size`
+/// (docs/API.md, "GET …/head"): only the header's fields are read.
+pub(crate) fn head_len(first: &[u8], size: u64) -> Result<u64, ApiError> {
+    veil_core::format::head_len(first)
+        .filter(|&len| len <= size)
+        .ok_or(ApiError::NotAContainer)
+}
+
+/// Reads a local blob's head: the fixed header, then the metadata it announces.
+fn read_head(mut file: std::fs::File, record: BlobRecord) -> Result<Download, ApiError> {
+    let mut head = vec![0u8; veil_core::HEADER_LEN];
+    if record.size < head.len() as u64 {
+        return Err(ApiError::NotAContainer);
+    }
+    file.read_exact(&mut head)?;
+    let len = head_len(&head, record.size)?;
+    let rest = len.saturating_sub(head.len() as u64);
+    file.take(rest).read_to_end(&mut head)?;
+    if head.len() as u64 != len {
+        return Err(ApiError::Internal(
+            "a blob file is shorter than its record".into(),
+        ));
+    }
+    Ok(Download::Granted {
+        record,
+        body: Body::from(head),
+    })
 }

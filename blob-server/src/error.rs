@@ -46,6 +46,13 @@ pub enum ApiError {
     /// The record store or object store is unreachable: try again shortly.
     #[error("storage unavailable")]
     Unavailable,
+    /// The blob does not begin with a container header this server reads
+    /// (its head cannot be served).
+    #[error("not a Veil container")]
+    NotAContainer,
+    /// A `Range` outside the blob (`416`); the blob's size.
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable(u64),
     /// The path exists, the method does not.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -123,6 +130,13 @@ impl IntoResponse for ApiError {
                 "storage unavailable; try again shortly",
             ),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+            Self::NotAContainer => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "the blob is not a Veil container",
+            ),
+            Self::RangeNotSatisfiable(_) => {
+                (StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable")
+            }
             Self::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
@@ -139,6 +153,11 @@ impl IntoResponse for ApiError {
             Self::Busy | Self::Unavailable => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from(BUSY_RETRY_AFTER));
+            }
+            Self::RangeNotSatisfiable(size) => {
+                if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                    resp.headers_mut().insert(header::CONTENT_RANGE, v);
+                }
             }
             _ => {}
         }

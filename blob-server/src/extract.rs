@@ -1,4 +1,5 @@
-//! The `{id}` of `/api/v1/blobs/{id}` and `/api/v1/uploads/{id}`, parsed
+//! The `{id}` of `/api/v1/blobs/{id}` (and `…/{id}/head`) and
+//! `/api/v1/uploads/{id}`, parsed
 //! once at the edge. Anything that is not a well-formed id, including bytes
 //! that are not UTF-8 once percent-decoded, is rejected exactly like an
 //! unknown id: `404` with the usual JSON body.
@@ -9,7 +10,7 @@ use axum::http::request::Parts;
 use crate::error::ApiError;
 use crate::ids::BlobId;
 
-/// A blob or upload id taken from the last path segment.
+/// A blob or upload id: the path segment after `blobs` or `uploads`.
 pub struct Id(pub BlobId);
 
 impl<S: Send + Sync> FromRequestParts<S> for Id {
@@ -20,8 +21,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
         parts
             .uri
             .path()
-            .rsplit('/')
-            .next()
+            .split('/')
+            .skip_while(|s| !matches!(*s, "blobs" | "uploads"))
+            .nth(1)
             .and_then(BlobId::parse)
             .map(Id)
             .ok_or(ApiError::NotFound)

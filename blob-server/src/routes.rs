@@ -13,7 +13,7 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 use crate::handlers::{blobs, service, uploads};
 use crate::{headers, AppState};
-use veil_core::protocol::{BLOBS, CONFIG, DELETE_PREFIX, SHARE_PREFIX, UPLOADS};
+use veil_core::protocol::{BLOBS, CONFIG, DELETE_PREFIX, LOOK_SUFFIX, SHARE_PREFIX, UPLOADS};
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
@@ -25,6 +25,7 @@ pub fn app(state: AppState) -> Router {
             &format!("{BLOBS}/{{id}}"),
             get(blobs::download).head(blobs::head).delete(blobs::delete),
         )
+        .route(&format!("{BLOBS}/{{id}}{LOOK_SUFFIX}"), get(blobs::look))
         .route(UPLOADS, post(uploads::create).options(uploads::options))
         .route(
             &format!("{UPLOADS}/{{id}}"),

@@ -284,6 +284,32 @@ impl Store {
         Ok((rec.expires_at > now && rec.downloads_left() != Some(0)).then_some(rec))
     }
 
+    /// Opens a live blob whose proof matches, consuming nothing (the
+    /// recipient's look at a share's contents before downloading).
+    pub fn open_live(
+        &self,
+        slot: &Slot,
+        now: u64,
+        proof: Option<Digest32>,
+    ) -> Result<Claim, StoreError> {
+        let reading = self.readers.enter(*slot);
+        let Some(rec) = self.peek(slot, now)? else {
+            return Ok(Claim::Gone);
+        };
+        if rec.proof_hash.is_some() && proof != rec.proof_hash {
+            return Ok(Claim::WrongProof);
+        }
+        match File::open(self.path("blobs", &rec.file)) {
+            Ok(file) => Ok(Claim::Granted {
+                record: rec,
+                file,
+                reading,
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Claim::Gone),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Claims one download: checks expiry and proof, then counts it with
     /// compare-and-swap. Nothing is consumed unless `Granted` is returned.
     pub fn claim(

@@ -137,6 +137,17 @@ impl Header {
     }
 }
 
+/// The length of a container's head (the header and the sealed metadata
+/// it announces), from its first [`HEADER_LEN`] bytes alone; `None` if
+/// they are not a header this crate reads. What a server reads, bounded by
+/// [`MAX_HEAD_LEN`], to hand a recipient a share's manifest before any
+/// download.
+#[must_use]
+pub fn head_len(first: &[u8]) -> Option<u64> {
+    let h = Header::parse(first).ok()?;
+    Some(HEADER_LEN as u64 + u64::from(h.metadata_len))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -165,10 +165,7 @@ impl Manifest {
             files.push(Metadata::read_fields(&mut r)?);
         }
         r.padding(bytes.len(), share_padded)?;
-        let m = Self {
-            version,
-            files,
-        };
+        let m = Self { version, files };
         m.total_size().ok()?;
         let mut seen = HashSet::new();
         let mut folders = HashSet::new();
@@ -280,8 +277,12 @@ mod tests {
 
     #[test]
     fn round_trip_offsets_and_ranges() {
-        let m = Manifest::share(vec![meta("d/a.jpg", 10), meta("d/b.jpg", 0), meta("c.png", 5)])
-            .unwrap();
+        let m = Manifest::share(vec![
+            meta("d/a.jpg", 10),
+            meta("d/b.jpg", 0),
+            meta("c.png", 5),
+        ])
+        .unwrap();
         let enc = m.encode().unwrap();
         assert_eq!(enc.len(), 256);
         assert_eq!(Manifest::decode(2, &enc), Some(m.clone()));
@@ -304,7 +305,10 @@ mod tests {
         ])
         .unwrap();
         let names: Vec<_> = m.files().iter().map(|f| f.name.as_str()).collect();
-        assert_eq!(names, ["a.jpg", "x/a.jpg", "a (2).jpg", "x (2)", "_.hidden"]);
+        assert_eq!(
+            names,
+            ["a.jpg", "x/a.jpg", "a (2).jpg", "x (2)", "_.hidden"]
+        );
         assert!(Manifest::decode(2, &m.encode().unwrap()).is_some());
     }
 

@@ -530,8 +530,8 @@ impl Decryptor {
         let rs = r.layout.record_size;
         let to_index = |at: u64| u32::try_from(at / rs).map(|i| i.min(r.layout.last));
         let first = to_index(content.start).map_err(|_| DecryptError)?;
-        let last = to_index(content.end.saturating_sub(1).max(content.start))
-            .map_err(|_| DecryptError)?;
+        let last =
+            to_index(content.end.saturating_sub(1).max(content.start)).map_err(|_| DecryptError)?;
         let head = r.head_len;
         let sealed = rs + TAG_LEN as u64;
         let from = head + u64::from(first) * sealed;

@@ -86,7 +86,10 @@ fn le64(out: &mut Vec<u8>, v: u64) {
 }
 /// `v` as a 32-bit field, or the ZIP64 marker when it does not fit.
 fn field32(v: u64) -> u32 {
-    u32::try_from(v).ok().filter(|&x| u64::from(x) < MAX32).unwrap_or(u32::MAX)
+    u32::try_from(v)
+        .ok()
+        .filter(|&x| u64::from(x) < MAX32)
+        .unwrap_or(u32::MAX)
 }
 
 impl ZipWriter {
@@ -242,7 +245,10 @@ impl ZipWriter {
             le64(&mut out, end64);
             le32(&mut out, 1);
         }
-        let count16 = u16::try_from(count).ok().filter(|&c| c < 0xFFFF).unwrap_or(u16::MAX);
+        let count16 = u16::try_from(count)
+            .ok()
+            .filter(|&c| c < 0xFFFF)
+            .unwrap_or(u16::MAX);
         le32(&mut out, END);
         le16(&mut out, 0);
         le16(&mut out, 0);

@@ -174,7 +174,11 @@ fn a_zip_of_more_than_65535_entries_uses_zip64_end_records() {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let last = n - 1;
     assert_eq!(
         String::from_utf8_lossy(&run.stdout).trim(),
@@ -192,14 +196,23 @@ fn check_with_python(zip: &[u8], manifest: &Manifest, bodies: &[Vec<u8>]) {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let want: String = manifest
         .files()
         .iter()
         .zip(bodies)
         .map(|(f, b)| {
             use sha2::Digest;
-            format!("{} {} {} 2056\n", f.name, f.size, hex::encode(sha2::Sha256::digest(b)))
+            format!(
+                "{} {} {} 2056\n",
+                f.name,
+                f.size,
+                hex::encode(sha2::Sha256::digest(b))
+            )
         })
         .collect();
     assert_eq!(String::from_utf8_lossy(&run.stdout), want);

@@ -1,6 +1,8 @@
-//! `/api/v1/blobs`: one-request upload, download behind the proof check and
-//! an atomic claim, HEAD, and DELETE with the deletion token.
+//! `/api/v1/blobs`: one-request upload, download (whole or one range)
+//! behind the proof check and an atomic claim, the look at a container's
+//! head that consumes nothing, HEAD, and DELETE with the deletion token.
 
+use std::ops::Range;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -13,7 +15,7 @@ use super::{bearer, H_DOWNLOADS_LEFT, H_EXPIRES_AT, H_PROOF, H_PROOF_REQUIRED, H
 use crate::engine::{Download, NewBlob};
 use crate::error::ApiError;
 use crate::extract::Id;
-use crate::ids::{slot, BlobId, DeleteToken, Proof};
+use crate::ids::{slot, BlobId, DeleteToken, Proof, Slot};
 use crate::options::{number, Options};
 use crate::record::BlobRecord;
 use crate::AppState;
@@ -81,6 +83,7 @@ fn blob_headers(resp: &mut Response, rec: &BlobRecord) {
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(rec.size));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(H_EXPIRES_AT, HeaderValue::from(rec.expires_at));
     h.insert(
         H_PROOF_REQUIRED,
@@ -100,30 +103,35 @@ pub async fn head(State(st): State<AppState>, Id(id): Id) -> Result<Response, Ap
     Ok(resp)
 }
 
-/// `GET /api/v1/blobs/{id}`: checks the proof (and, after wrong proofs,
-/// the work bound to it), claims one download, then streams it.
-pub async fn download(
-    State(st): State<AppState>,
-    Id(id): Id,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let slot = slot(&id);
+/// A proof-checked attempt on one blob, in progress: holds the blob's gate
+/// from reading the failure count until the outcome is recorded (see
+/// throttle::GATES).
+struct Attempt<'a> {
+    gate: Option<tokio::sync::MutexGuard<'a, ()>>,
+    proof: Option<crate::ids::Digest32>,
+}
+
+/// Admits an attempt (a download or a look): a request without a proof
+/// guesses nothing, so it is neither gated nor counted (a blob that needs
+/// a proof just answers 403); one with a proof waits for the blob's gate
+/// and, after wrong proofs, must carry work bound to that proof.
+async fn admit<'a>(
+    st: &'a AppState,
+    id: &BlobId,
+    slot: &Slot,
+    headers: &HeaderMap,
+) -> Result<Attempt<'a>, ApiError> {
     // A malformed proof is simply a wrong one.
     let proof_text = headers
         .get(H_PROOF)
         .and_then(|v| v.to_str().ok())
         .filter(|p| Proof::parse(p).is_some());
-    // A request without a proof guesses nothing: it is neither gated nor
-    // counted (a blob that needs a proof just answers 403). A request with
-    // one is checked one at a time per blob, from reading the count to
-    // recording the outcome (see throttle::GATES); the transfer runs
-    // outside the gate.
     let gate = match proof_text {
-        Some(_) => Some(st.throttle.gate(&slot).await),
+        Some(_) => Some(st.throttle.gate(slot).await),
         None => None,
     };
     let bits = match gate {
-        Some(_) => st.throttle.required_bits(&slot, Instant::now()),
+        Some(_) => st.throttle.required_bits(slot, Instant::now()),
         None => 0,
     };
     if bits > 0 {
@@ -139,22 +147,112 @@ pub async fn download(
             return Err(ApiError::WorkRequired(bits));
         }
     }
-    let proof = proof_text.and_then(Proof::parse).map(|p| p.hash());
-    let now = st.clock.now();
-    let (record, body) = match st.engine.claim(slot, now, proof).await? {
-        Download::Gone => return Err(ApiError::NotFound),
-        Download::WrongProof => {
-            if gate.is_some() {
-                st.throttle.failed(&slot, Instant::now());
+    Ok(Attempt {
+        gate,
+        proof: proof_text.and_then(Proof::parse).map(|p| p.hash()),
+    })
+}
+
+impl Attempt<'_> {
+    /// Records the outcome (a wrong proof counts against the blob; a right
+    /// one clears its count) and lets the next attempt in.
+    fn settle(
+        self,
+        st: &AppState,
+        slot: &Slot,
+        outcome: Download,
+    ) -> Result<(BlobRecord, Body), ApiError> {
+        match outcome {
+            Download::Gone => Err(ApiError::NotFound),
+            Download::WrongProof => {
+                if self.gate.is_some() {
+                    st.throttle.failed(slot, Instant::now());
+                }
+                Err(ApiError::WrongProof)
             }
-            return Err(ApiError::WrongProof);
+            Download::Granted { record, body } => {
+                st.throttle.succeeded(slot);
+                Ok((record, body))
+            }
         }
-        Download::Granted { record, body } => (record, body),
+    }
+}
+
+/// The one byte range a download asks for (`Range: bytes=…`, RFC 9110
+/// §14), checked against the blob's size before anything is claimed.
+/// `None`: no `Range`, or one this server ignores (several ranges, or not
+/// `bytes`), and the whole blob is sent.
+async fn wanted_range(
+    st: &AppState,
+    slot: Slot,
+    headers: &HeaderMap,
+) -> Result<Option<Range<u64>>, ApiError> {
+    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
     };
-    st.throttle.succeeded(&slot);
-    drop(gate);
+    let Ok(parsed) = http_range_header::parse_range_header(value) else {
+        return Ok(None);
+    };
+    let rec = st
+        .engine
+        .peek(slot, st.clock.now())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    match parsed.validate(rec.size).as_deref() {
+        Ok([one]) => Ok(Some(*one.start()..one.end() + 1)),
+        Ok(_) => Ok(None),
+        Err(_) => Err(ApiError::RangeNotSatisfiable(rec.size)),
+    }
+}
+
+/// `GET /api/v1/blobs/{id}`: checks the proof (and, after wrong proofs,
+/// the work bound to it), claims one download, then streams it (or the
+/// one `Range` asked for: `206`).
+pub async fn download(
+    State(st): State<AppState>,
+    Id(id): Id,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let slot = slot(&id);
+    let range = wanted_range(&st, slot, &headers).await?;
+    let attempt = admit(&st, &id, &slot, &headers).await?;
+    let outcome = st
+        .engine
+        .claim(slot, st.clock.now(), attempt.proof, range.clone())
+        .await?;
+    let (record, body) = attempt.settle(&st, &slot, outcome)?;
     let mut resp = body.into_response();
     blob_headers(&mut resp, &record);
+    if let Some(r) = range {
+        *resp.status_mut() = StatusCode::PARTIAL_CONTENT;
+        let h = resp.headers_mut();
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(r.end - r.start));
+        let value = format!("bytes {}-{}/{}", r.start, r.end - 1, record.size);
+        h.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&value).map_err(|e| ApiError::Internal(e.to_string()))?,
+        );
+    }
+    Ok(resp)
+}
+
+/// `GET /api/v1/blobs/{id}/head`: the container's header and sealed
+/// metadata (a share's manifest), behind the same proof check and
+/// throttle as a download, **consuming nothing**: the recipient sees what
+/// a link holds before any download counts.
+pub async fn look(
+    State(st): State<AppState>,
+    Id(id): Id,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let slot = slot(&id);
+    let attempt = admit(&st, &id, &slot, &headers).await?;
+    let outcome = st.engine.look(slot, st.clock.now(), attempt.proof).await?;
+    let (record, body) = attempt.settle(&st, &slot, outcome)?;
+    let mut resp = body.into_response();
+    blob_headers(&mut resp, &record);
+    // The head's own length, not the blob's.
+    resp.headers_mut().remove(header::CONTENT_LENGTH);
     Ok(resp)
 }
 

@@ -14,6 +14,7 @@
 pub mod objects;
 pub mod pg;
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ use crate::error::ApiError;
 use crate::ids::{Digest32, FileName, Slot};
 use crate::record::UploadRecord;
 use crate::store::StoreError;
+use veil_core::HEADER_LEN;
 
 /// A tombstone whose objects are still there this long after its removal
 /// is purged by any instance's sweeper (the remover crashed, or is still
@@ -164,6 +166,7 @@ impl Shared {
         self: &Arc<Self>,
         slot: &Slot,
         proof: Option<Digest32>,
+        range: Option<Range<u64>>,
     ) -> Result<Download, ApiError> {
         let Some(rec) = timed(self.records.live(slot)).await? else {
             return Ok(Download::Gone);
@@ -175,7 +178,7 @@ impl Shared {
             }
         }
         let path = Objects::blob(&rec.file);
-        let stream = match self.objects.read(&path).await? {
+        let stream = match self.objects.read(&path, range).await? {
             Some(s) => s,
             None => return self.missing(slot).await,
         };
@@ -201,6 +204,41 @@ impl Shared {
             chunk
         }));
         Ok(Download::Granted { record, body })
+    }
+
+    /// A live blob's head (header and sealed metadata) if the proof
+    /// matches, consuming nothing.
+    pub async fn look(&self, slot: &Slot, proof: Option<Digest32>) -> Result<Download, ApiError> {
+        let Some(rec) = timed(self.records.live(slot)).await? else {
+            return Ok(Download::Gone);
+        };
+        if rec.proof_hash.is_some() && proof != rec.proof_hash {
+            return Ok(Download::WrongProof);
+        }
+        let path = Objects::blob(&rec.file);
+        let mut head = Vec::new();
+        let mut want = HEADER_LEN as u64;
+        // Twice at most: the fixed header, then the metadata it announces.
+        while (head.len() as u64) < want {
+            let range = head.len() as u64..want;
+            let Some(mut stream) = self.objects.read(&path, Some(range)).await? else {
+                return self.missing(slot).await;
+            };
+            let before = head.len();
+            while let Some(chunk) = stream.next().await {
+                head.extend_from_slice(&chunk.map_err(StoreError::Io)?);
+            }
+            if head.len() == before {
+                return Err(ApiError::Internal(
+                    "an object is shorter than its record".into(),
+                ));
+            }
+            want = crate::engine::head_len(&head, rec.size)?;
+        }
+        Ok(Download::Granted {
+            record: rec,
+            body: Body::from(head),
+        })
     }
 
     /// A record whose object the store does not have: gone if the record

@@ -24,8 +24,8 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{
-    BackoffConfig, ClientOptions, MultipartUpload, ObjectMeta, ObjectStore, ObjectStoreExt,
-    PutPayload, RetryConfig,
+    BackoffConfig, ClientOptions, GetOptions, GetRange, MultipartUpload, ObjectMeta, ObjectStore,
+    ObjectStoreExt, PutPayload, RetryConfig,
 };
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
@@ -218,7 +218,7 @@ impl Objects {
         let mut size = 0u64;
         for part in parts {
             let copied = async {
-                let Some(mut stream) = self.read(part).await? else {
+                let Some(mut stream) = self.read(part, None).await? else {
                     return Err(StoreError::Unavailable("a recorded part is missing".into()));
                 };
                 while let Some(chunk) = stream
@@ -241,13 +241,18 @@ impl Objects {
         Ok(size)
     }
 
-    /// The object's bytes as a stream, once the store has answered; `None`
-    /// if there is no such object.
+    /// The object's bytes (or `range` of them) as a stream, once the store
+    /// has answered; `None` if there is no such object.
     pub async fn read(
         &self,
         path: &Path,
+        range: Option<std::ops::Range<u64>>,
     ) -> Result<Option<BoxStream<'static, std::io::Result<Bytes>>>, StoreError> {
-        match tokio::time::timeout(CALL_TIMEOUT, self.store.get(path)).await {
+        let opts = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        match tokio::time::timeout(CALL_TIMEOUT, self.store.get_opts(path, opts)).await {
             Ok(Ok(got)) => {
                 let stream = got
                     .into_stream()

@@ -216,6 +216,7 @@ async fn several_instances_over_postgres_and_s3() {
     let c = Client::new();
 
     upload_on_one_download_on_the_other(&c, &a, &b).await;
+    a_share_is_looked_at_and_fetched_in_part(&c, &a, &b).await;
     tus_started_on_one_finished_on_the_other(&c, &a, &b).await;
     two_final_patches_on_two_instances(&c, &a, &b).await;
     a_final_patch_racing_a_middle_one(&c, &a, &b).await;
@@ -302,6 +303,66 @@ async fn upload_on_one_download_on_the_other(c: &Client, a: &Instance, b: &Insta
             .unwrap();
         assert_eq!(head.headers()["content-length"], size.to_string().as_str());
     }
+}
+
+/// A share's head (consuming nothing) and one range of it (one download)
+/// from the object store: the shared engine's `look` and ranged claim.
+async fn a_share_is_looked_at_and_fetched_in_part(c: &Client, a: &Instance, b: &Instance) {
+    use veil_core::{Encryptor, Link, Manifest, Metadata, DEFAULT_RECORD_SIZE};
+    let link = Link::generate(None).unwrap();
+    let key = link.unlock(None).unwrap();
+    let files = [data(200_000, 3), data(70_000, 4)];
+    let manifest = Manifest::share(
+        files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Metadata {
+                name: format!("f{i}"),
+                mime: String::new(),
+                size: f.len() as u64,
+                report: vec![],
+            })
+            .collect(),
+    )
+    .unwrap();
+    let mut enc = Encryptor::for_manifest(&key, &manifest, DEFAULT_RECORD_SIZE).unwrap();
+    let mut container = enc.header().to_vec();
+    for f in &files {
+        container.extend(enc.push(f).unwrap());
+    }
+    container.extend(enc.finish().unwrap());
+    let proof = key.download_proof();
+    let hash = proof.verifier_base64();
+    let (id, _) = upload(
+        c,
+        a,
+        container.clone(),
+        &[("Veil-Proof-Hash", &hash), ("Veil-Max-Downloads", "1")],
+    )
+    .await;
+    let p = proof.to_base64().to_string();
+    let head_len = 60 + u32::from_be_bytes(container[56..60].try_into().unwrap()) as usize;
+    for _ in 0..2 {
+        let resp = c
+            .get(b.url(&format!("/api/v1/blobs/{id}/head")))
+            .header("Veil-Proof", &p)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "look");
+        assert!(resp.bytes().await.unwrap()[..] == container[..head_len]);
+    }
+    let resp = c
+        .get(b.url(&format!("/api/v1/blobs/{id}")))
+        .header("Veil-Proof", &p)
+        .header("Range", format!("bytes={head_len}-{}", head_len + 999))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 206);
+    assert!(resp.bytes().await.unwrap()[..] == container[head_len..head_len + 1000]);
+    // That was the one download.
+    assert_eq!(get(c, a, &id).await.0, 404);
 }
 
 async fn tus_started_on_one_finished_on_the_other(c: &Client, a: &Instance, b: &Instance) {

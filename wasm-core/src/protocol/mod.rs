@@ -17,6 +17,9 @@ pub use tus::{parse_upload_metadata, upload_metadata, MetadataError, RawOptions,
 
 /// One-request uploads and, under it, each blob.
 pub const BLOBS: &str = "/api/v1/blobs";
+/// After a blob's path: its head (header and sealed metadata), fetched
+/// with the proof without consuming a download.
+pub const LOOK_SUFFIX: &str = "/head";
 /// tus uploads and, under them, each upload.
 pub const UPLOADS: &str = "/api/v1/uploads";
 /// The server's limits.
@@ -73,8 +76,9 @@ pub const TUS_CONTENT_TYPE: &str = "application/offset+octet-stream";
 #[must_use]
 pub fn as_json() -> String {
     use header::*;
-    let pairs: [(&str, &str); 26] = [
+    let pairs: [(&str, &str); 29] = [
         ("blobs", BLOBS),
+        ("lookSuffix", LOOK_SUFFIX),
         ("uploads", UPLOADS),
         ("config", CONFIG),
         ("sharePrefix", SHARE_PREFIX),
@@ -100,6 +104,8 @@ pub fn as_json() -> String {
         ("contentLength", "content-length"),
         ("authorization", "authorization"),
         ("location", "location"),
+        ("range", "range"),
+        ("contentRange", "content-range"),
     ];
     // Without `format!`: the page's module stays free of formatting code.
     let mut out = String::from("{");
