@@ -19,6 +19,9 @@ pub enum Failure {
     /// output (each verified record by record, but the file as a whole is
     /// not: the rest is missing or forged).
     DamagedAfterStdout(u64),
+    /// 5 too: damaged after this many files of a share were complete,
+    /// verified and saved (the others were not).
+    DamagedAfterFiles(usize),
     /// 6: the server cannot be reached.
     Unreachable(String),
     /// 7: the link is incomplete or malformed.
@@ -32,7 +35,7 @@ impl Failure {
             Self::Other(_) => 1,
             Self::Gone => 3,
             Self::WrongPassword => 4,
-            Self::Damaged | Self::DamagedAfterStdout(_) => 5,
+            Self::Damaged | Self::DamagedAfterStdout(_) | Self::DamagedAfterFiles(_) => 5,
             Self::Unreachable(_) => 6,
             Self::BadLink => 7,
         })
@@ -50,6 +53,11 @@ impl fmt::Display for Failure {
                 f,
                 "the file is damaged or was tampered with: standard output already received {n} bytes of it, \
                  which are not the whole file; discard them"
+            ),
+            Self::DamagedAfterFiles(n) => write!(
+                f,
+                "the share is damaged or was tampered with: the {n} file(s) saved before the damage \
+                 are complete and verified; the others were not saved"
             ),
             Self::Unreachable(why) => write!(f, "the server cannot be reached: {why}"),
             Self::BadLink => f.write_str("the link is incomplete or malformed"),

@@ -1,13 +1,17 @@
-//! `veil get LINK`: download, verify and decrypt streaming (constant
-//! memory), into a temporary file that is renamed to the final name only
-//! after the last record verified.
+//! `veil get LINK`: look at what the link holds (consuming nothing), then
+//! download, verify and decrypt streaming (constant memory) every file, or
+//! the one `--file` names (one byte range: one download); each file goes
+//! to a temporary file renamed to its name only once all of it verified.
+//! `--list` stops after the look.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
-use veil_core::protocol::{header, DownloadAnswer, ShareLink, BLOBS};
-use veil_core::{Decryptor, Link};
+use veil_core::format::MAX_HEAD_LEN;
+use veil_core::protocol::{header, DownloadAnswer, ShareLink, BLOBS, LOOK_SUFFIX};
+use veil_core::share::Splitter;
+use veil_core::{Decryptor, Link, Manifest};
 
 use crate::exit::{transport, Failure};
 use crate::progress;
@@ -17,17 +21,27 @@ use crate::progress;
 pub struct Args {
     /// The share link (https://host/d/ID#SECRET).
     link: String,
-    /// Where to write: a path, or `-` for standard output [default: the
-    /// original file name, in the current directory]. A file appears only
-    /// once everything verified; standard output gets each record as it
-    /// verifies, so on damage (exit 5) what it already received must be
-    /// discarded.
+    /// Where to write. One file: a path, or `-` for standard output
+    /// [default: its name, in the current directory]. Several files: the
+    /// folder to write them under, with their paths [default: the current
+    /// directory]. A file appears only once all of it verified; standard
+    /// output gets each record as it verifies, so on damage (exit 5) what
+    /// it already received must be discarded.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    /// Download only this file of the share (its path, or its name when
+    /// no other file has it). On a limited link this is one download.
+    #[arg(long, conflicts_with = "list")]
+    file: Option<String>,
+    /// Print what the share holds (paths, sizes, types, what was removed),
+    /// when it expires and how many downloads are left, without
+    /// downloading anything: nothing is consumed.
+    #[arg(long)]
+    list: bool,
     /// Read the password from the first line of this file instead of asking.
     #[arg(long)]
     password_file: Option<PathBuf>,
-    /// Overwrite the output file if it exists.
+    /// Overwrite existing files.
     #[arg(short, long)]
     force: bool,
 }
@@ -49,29 +63,65 @@ fn free_name(dir: &Path, name: &str) -> PathBuf {
         .unwrap_or_else(|| dir.join(name))
 }
 
+/// A proof-carrying request to the server: asks once more with the work
+/// done when a `429` asks for it; any answer other than success is the
+/// failure it means (`DownloadAnswer`).
+struct Asker {
+    id: String,
+    proof: String,
+    password: bool,
+}
+
+impl Asker {
+    fn ask(&self, url: &str, range: Option<&str>) -> Result<ureq::Response, Failure> {
+        let call = |work: Option<u64>| -> Result<ureq::Response, Failure> {
+            let mut req = ureq::get(url).set(header::PROOF, &self.proof);
+            if let Some(n) = work {
+                req = req.set(header::WORK, &n.to_string());
+            }
+            if let Some(r) = range {
+                req = req.set("range", r);
+            }
+            match req.call() {
+                Ok(r) => Ok(r),
+                Err(ureq::Error::Status(_, r)) => Ok(r),
+                Err(e) => Err(transport(e)),
+            }
+        };
+        let classify = |r: &ureq::Response| {
+            // 206 is a granted range.
+            let status = if r.status() == 206 { 200 } else { r.status() };
+            DownloadAnswer::classify(status, self.password, r.header(header::WORK_BITS))
+        };
+        let mut resp = call(None)?;
+        if let DownloadAnswer::WorkRequired(bits) = classify(&resp) {
+            eprintln!(
+                "someone tried wrong passwords on this link; doing the server's proof of work"
+            );
+            resp = call(Some(veil_core::work::solve(&self.id, &self.proof, bits)))?;
+        }
+        match classify(&resp) {
+            DownloadAnswer::Granted => Ok(resp),
+            DownloadAnswer::Gone => Err(Failure::Gone),
+            DownloadAnswer::WrongPassword => Err(Failure::WrongPassword),
+            DownloadAnswer::WrongLink => Err(Failure::BadLink),
+            DownloadAnswer::WorkRequired(_) | DownloadAnswer::Busy => Err(Failure::Other(anyhow!(
+                "the server is busy; nothing was downloaded, try again in a moment"
+            ))),
+            _ => Err(Failure::Other(anyhow!(
+                "the server answered {}",
+                resp.status()
+            ))),
+        }
+    }
+}
+
 /// Runs `veil get`.
 pub fn run(args: &Args) -> Result<(), Failure> {
     let parsed = ShareLink::parse(&args.link).map_err(|_| Failure::BadLink)?;
     let link = Link::parse_fragment(&parsed.fragment).map_err(|_| Failure::BadLink)?;
     let id = parsed.id.to_string();
     let url = format!("{}{BLOBS}/{id}", parsed.origin);
-    if let Some(out) = args.output.as_deref().filter(|o| o.as_os_str() != "-") {
-        if out.exists() && !args.force {
-            return Err(Failure::Other(anyhow!(
-                "{} already exists (use --force to overwrite)",
-                out.display()
-            )));
-        }
-    }
-    let head = match ureq::head(&url).call() {
-        Ok(r) => r,
-        Err(ureq::Error::Status(404, _)) => return Err(Failure::Gone),
-        Err(e) => return Err(transport(e)),
-    };
-    let total: u64 = head
-        .header("Content-Length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
     let password = if link.needs_password() {
         Some(crate::password::read(
             args.password_file.as_deref(),
@@ -81,62 +131,89 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         None
     };
     let key = link.unlock(password.as_deref().map(String::as_str))?;
-    let proof = key.download_proof();
-    let proof_text = proof.to_base64().to_string();
-    // The meaning of each answer is the protocol's (DownloadAnswer); a 429
-    // asking for work is answered once with the work done.
-    let call = |work: Option<u64>| -> Result<ureq::Response, Failure> {
-        let req = ureq::get(&url).set(header::PROOF, &proof_text);
-        let req = match work {
-            Some(n) => req.set(header::WORK, &n.to_string()),
-            None => req,
-        };
-        match req.call() {
-            Ok(r) => Ok(r),
-            Err(ureq::Error::Status(_, r)) => Ok(r),
-            Err(e) => Err(transport(e)),
-        }
+    let asker = Asker {
+        id,
+        proof: key.download_proof().to_base64().to_string(),
+        password: password.is_some(),
     };
-    let classify = |r: &ureq::Response| {
-        DownloadAnswer::classify(r.status(), password.is_some(), r.header(header::WORK_BITS))
-    };
-    let mut resp = call(None)?;
-    if let DownloadAnswer::WorkRequired(bits) = classify(&resp) {
-        eprintln!("someone tried wrong passwords on this link; doing the server's proof of work");
-        resp = call(Some(veil_core::work::solve(&id, &proof_text, bits)))?;
-    }
-    match classify(&resp) {
-        DownloadAnswer::Granted => {}
-        DownloadAnswer::Gone => return Err(Failure::Gone),
-        DownloadAnswer::WrongPassword => return Err(Failure::WrongPassword),
-        DownloadAnswer::WrongLink => return Err(Failure::BadLink),
-        DownloadAnswer::WorkRequired(_) | DownloadAnswer::Busy => {
-            return Err(Failure::Other(anyhow!(
-                "the server is busy; nothing was downloaded, try again in a moment"
-            )))
-        }
-        _ => {
-            return Err(Failure::Other(anyhow!(
-                "the server answered {}",
-                resp.status()
-            )))
-        }
-    }
-    let mut reader = resp.into_reader();
+
+    // Look first: the head alone, which consumes nothing.
+    let looked = asker.ask(&format!("{url}{LOOK_SUFFIX}"), None)?;
+    let expires_at: Option<u64> = looked
+        .header(header::EXPIRES_AT)
+        .and_then(|v| v.parse().ok());
+    let left: Option<u64> = looked
+        .header(header::DOWNLOADS_LEFT)
+        .and_then(|v| v.parse().ok());
+    let mut head = Vec::new();
+    looked
+        .into_reader()
+        .take(MAX_HEAD_LEN as u64 + 1)
+        .read_to_end(&mut head)
+        .map_err(|e| Failure::Unreachable(e.to_string()))?;
     let mut dec = Decryptor::new(key);
+    dec.push(&head).map_err(|_| Failure::Damaged)?;
+    let manifest = match dec.manifest() {
+        Some(m) if dec.at_records() => m.clone(),
+        _ => return Err(Failure::Damaged),
+    };
+    if args.list {
+        list(&manifest, expires_at, left);
+        return Ok(());
+    }
+    let (first, last) = match &args.file {
+        Some(name) => {
+            let i = find(&manifest, name)?;
+            (i, i)
+        }
+        None => (0, manifest.files().len().saturating_sub(1)),
+    };
+    let one = first == last && (args.file.is_some() || manifest.files().len() == 1);
+    if !one && args.output.as_deref().is_some_and(|o| o.as_os_str() == "-") {
+        return Err(Failure::Other(anyhow!(
+            "this share holds {} files: choose one with --file to write it to standard output",
+            manifest.files().len()
+        )));
+    }
+    if let Some(out) = args
+        .output
+        .as_deref()
+        .filter(|o| one && o.as_os_str() != "-")
+    {
+        if out.exists() && !args.force {
+            return Err(Failure::Other(anyhow!(
+                "{} already exists (use --force to overwrite)",
+                out.display()
+            )));
+        }
+    }
+    let range = manifest
+        .content_range(first, last)
+        .ok_or(Failure::Damaged)?;
+    let sel = dec.select(range).map_err(|_| Failure::Damaged)?;
+    let spec = format!(
+        "bytes={}-{}",
+        sel.bytes.start,
+        sel.bytes.end.saturating_sub(1)
+    );
+    let resp = asker.ask(&url, Some(&spec))?;
+    // A server that ignored the range sent everything: skip to ours.
+    let skip = if resp.status() == 206 {
+        0
+    } else {
+        sel.bytes.start
+    };
+    let total = sel.bytes.end - sel.bytes.start;
+    let mut reader = resp.into_reader();
+    std::io::copy(&mut (&mut reader).take(skip), &mut std::io::sink())
+        .map_err(|e| Failure::Unreachable(e.to_string()))?;
+    let mut reader = reader.take(total);
+    let mut splitter =
+        Splitter::new(&manifest, first, last, sel.content_start).ok_or(Failure::Damaged)?;
     let bar = progress::bar(total, "receiving");
     let mut buf = vec![0u8; 256 * 1024];
     let mut received = 0u64;
-    let mut sink: Option<Sink> = None;
-    // Bytes already written to standard output, which cannot be taken back.
-    let mut sent = 0u64;
-    let damaged = |sent: u64| {
-        if sent > 0 {
-            Failure::DamagedAfterStdout(sent)
-        } else {
-            Failure::Damaged
-        }
-    };
+    let mut saver = Saver::new(args, one)?;
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -147,30 +224,141 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         bar.set_position(received);
         let plain = dec
             .push(buf.get(..n).unwrap_or_default())
-            .map_err(|_| damaged(sent))?;
-        if sink.is_none() {
-            if let Some(meta) = dec.metadata() {
-                sink = Some(Sink::open(args, &meta.name)?);
-            }
-        }
-        if let Some(s) = sink.as_mut() {
-            s.write(&plain)?;
-            if matches!(s, Sink::Stdout(_)) {
-                sent += plain.len() as u64;
-            }
-        }
+            .map_err(|_| saver.damaged())?;
+        saver.take(&manifest, &mut splitter, &plain)?;
     }
-    let meta = dec.finish().map_err(|_| damaged(sent))?;
+    dec.finish().map_err(|_| saver.damaged())?;
+    saver.take(&manifest, &mut splitter, &[])?;
     bar.finish_and_clear();
-    let sink = match sink {
-        Some(s) => s,
-        None => Sink::open(args, &meta.name)?,
-    };
-    let done = sink.commit(args.force)?;
-    if let Some(path) = done {
-        eprintln!("saved {} ({} bytes)", path.display(), meta.size);
+    if !splitter.done() {
+        return Err(saver.damaged());
     }
     Ok(())
+}
+
+/// `--list`: the share's contents and terms, consuming nothing.
+fn list(manifest: &Manifest, expires_at: Option<u64>, left: Option<u64>) {
+    for (i, f) in manifest.files().iter().enumerate() {
+        let path = manifest.save_path(i).unwrap_or_default();
+        let mime = if f.mime.is_empty() { "?" } else { &f.mime };
+        println!("{:>12}  {path}  ({mime})", f.size);
+        for line in &f.report {
+            println!("              {line}");
+        }
+    }
+    let total: u64 = manifest.files().iter().map(|f| f.size).sum();
+    println!("{} file(s), {total} bytes", manifest.files().len());
+    if let Some(t) = expires_at {
+        println!("expires at {t} (Unix time)");
+    }
+    match left {
+        Some(1) => println!("burns after the next download (of everything, or of one file)"),
+        Some(n) => println!("{n} downloads left"),
+        None => println!("no download limit"),
+    }
+}
+
+/// The index of the file `--file` names: its exact path, else the one file
+/// with that name.
+fn find(manifest: &Manifest, name: &str) -> Result<usize, Failure> {
+    let paths: Vec<String> = (0..manifest.files().len())
+        .filter_map(|i| manifest.save_path(i))
+        .collect();
+    if let Some(i) = paths.iter().position(|p| p == name) {
+        return Ok(i);
+    }
+    let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_owned();
+    let same: Vec<usize> = (0..paths.len())
+        .filter(|&i| base(&paths[i]) == name)
+        .collect();
+    match same.as_slice() {
+        [i] => Ok(*i),
+        [] => Err(Failure::Other(anyhow!(
+            "no file named {name} in this share (veil get --list shows its contents)"
+        ))),
+        _ => Err(Failure::Other(anyhow!(
+            "several files are named {name}: give the path (veil get --list shows them)"
+        ))),
+    }
+}
+
+/// Writes the chosen files as their bytes arrive: one file as before
+/// (a path, or standard output), several under a folder with their paths.
+struct Saver<'a> {
+    args: &'a Args,
+    one: bool,
+    root: PathBuf,
+    open: Option<Sink>,
+    saved: usize,
+    /// Bytes already written to standard output, which cannot be taken back.
+    sent: u64,
+}
+
+impl<'a> Saver<'a> {
+    fn new(args: &'a Args, one: bool) -> Result<Self, Failure> {
+        let root = match (&args.output, one) {
+            (Some(dir), false) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                dir.clone()
+            }
+            _ => PathBuf::from("."),
+        };
+        Ok(Self {
+            args,
+            one,
+            root,
+            open: None,
+            saved: 0,
+            sent: 0,
+        })
+    }
+
+    /// The failure to report for damage found now.
+    fn damaged(&self) -> Failure {
+        if self.sent > 0 {
+            Failure::DamagedAfterStdout(self.sent)
+        } else if self.saved > 0 {
+            Failure::DamagedAfterFiles(self.saved)
+        } else {
+            Failure::Damaged
+        }
+    }
+
+    fn take(
+        &mut self,
+        manifest: &Manifest,
+        splitter: &mut Splitter,
+        plain: &[u8],
+    ) -> Result<(), Failure> {
+        for piece in splitter.split(plain.len()) {
+            if piece.starts {
+                let path = manifest.save_path(piece.file).unwrap_or_default();
+                self.open = Some(if self.one {
+                    Sink::open(self.args, &path)?
+                } else {
+                    Sink::under(&self.root, &path)?
+                });
+            }
+            let bytes = plain.get(piece.range.clone()).unwrap_or_default();
+            if let Some(s) = self.open.as_mut() {
+                s.write(bytes)?;
+                if matches!(s, Sink::Stdout(_)) {
+                    self.sent += bytes.len() as u64;
+                }
+            }
+            if piece.ends {
+                if let Some(s) = self.open.take() {
+                    if let Some(path) = s.commit(self.args.force)? {
+                        let size = manifest.files().get(piece.file).map_or(0, |f| f.size);
+                        eprintln!("saved {} ({size} bytes)", path.display());
+                    }
+                    self.saved += 1;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Where plaintext goes: a temp file beside the destination, or stdout.
@@ -196,6 +384,36 @@ impl Sink {
         let tmp = tempfile::NamedTempFile::new_in(&dir)
             .with_context(|| format!("cannot write in {}", dir.display()))?;
         Ok(Self::File { tmp, dest })
+    }
+
+    /// A file at `path` (safe form: FORMAT.md "Shares") under `root`:
+    /// creates the folders it names, never through a link, never over a
+    /// file.
+    fn under(root: &Path, path: &str) -> Result<Self, Failure> {
+        let mut dir = root.to_path_buf();
+        let mut segments: Vec<&str> = path.split('/').collect();
+        let name = segments.pop().unwrap_or("veil-download");
+        for seg in segments {
+            dir.push(seg);
+            match std::fs::symlink_metadata(&dir) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    return Err(Failure::Other(anyhow!(
+                        "{} exists and is not a folder: nothing was written there",
+                        dir.display()
+                    )))
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir(&dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?,
+                Err(e) => return Err(Failure::Other(e.into())),
+            }
+        }
+        let tmp = tempfile::NamedTempFile::new_in(&dir)
+            .with_context(|| format!("cannot write in {}", dir.display()))?;
+        Ok(Self::File {
+            tmp,
+            dest: dir.join(name),
+        })
     }
 
     fn write(&mut self, data: &[u8]) -> Result<(), Failure> {

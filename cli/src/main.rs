@@ -42,9 +42,9 @@ enum Command {
     /// IPTC, comments, thumbnails, trailing data) from a picture or video
     /// without re-encoding it.
     Strip(strip::Args),
-    /// Clean, encrypt and upload files; prints one link per file.
+    /// Clean, encrypt and upload files and folders; prints one link for them all.
     Send(send::Args),
-    /// Download, verify and decrypt a shared file.
+    /// Download, verify and decrypt a share (or one file of it), or list it.
     Get(get::Args),
     /// Delete a shared file early.
     Delete(delete::Args),

@@ -1,6 +1,7 @@
-//! `veil send FILE...`: strip, encrypt and upload with tus (resumable), one
-//! link per file. The link goes to standard output, the deletion link to
-//! standard error (both as JSON with `--json`).
+//! `veil send FILE|DIR...`: strip, encrypt and upload with tus
+//! (resumable) as one share: one link for every file and folder given. The
+//! link goes to standard output, the deletion link to standard error (both
+//! as JSON with `--json`).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,9 @@ use veil_core::protocol::{
     header, upload_metadata, BlobId, DeletionLink, ShareLink, UploadOptions, TUS_CONTENT_TYPE,
     TUS_VERSION, UPLOADS,
 };
-use veil_core::{prepare, strip, Argon2Params, Encryptor, Link, Metadata, DEFAULT_RECORD_SIZE};
+use veil_core::{
+    prepare, strip, Argon2Params, Encryptor, Link, Manifest, Metadata, DEFAULT_RECORD_SIZE,
+};
 
 use crate::exit::{transport, Failure};
 use crate::progress;
@@ -24,7 +27,8 @@ const SLICE: usize = 1 << 20;
 /// Arguments of `veil send`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Files to send (`-` reads standard input).
+    /// Files and folders to send, all in one share (`-` reads standard
+    /// input). Folders are sent whole, with their relative paths.
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// Server URL.
@@ -48,7 +52,10 @@ pub struct Args {
     /// Send pictures and videos as they are, without removing metadata.
     #[arg(long)]
     no_strip: bool,
-    /// Print {link, delete_link, expires_at, removed} per file as JSON lines.
+    /// Print what was removed from (and kept in) each file.
+    #[arg(long)]
+    report: bool,
+    /// Print {link, delete_link, expires_at, removed, files} as one JSON line.
     #[arg(long)]
     json: bool,
 }
@@ -68,22 +75,24 @@ fn parse_expiry(s: &str) -> Result<u64, Failure> {
         .ok_or_else(|| Failure::Other(anyhow!("--expire must look like 3600, 30m, 1h or 7d")))
 }
 
-/// Where the bytes to send come from.
+/// Where one file's bytes to send come from.
 enum Source {
-    Memory(Vec<u8>),
-    File(std::fs::File, u64),
+    /// A cleaned picture or video (or standard input), spooled at this
+    /// offset of the share's unnamed spool file.
+    Spooled(u64),
+    /// A file sent as it is, read again when its turn comes.
+    File(PathBuf),
 }
 
-impl Source {
-    fn len(&self) -> u64 {
-        match self {
-            Self::Memory(v) => v.len() as u64,
-            Self::File(_, n) => *n,
-        }
-    }
+/// One file of the share, ready to encrypt.
+struct Item {
+    source: Source,
+    meta: Metadata,
+    /// What was removed, for the sender.
+    removed: Vec<String>,
 }
 
-/// Runs `veil send`.
+/// Runs `veil send`: every file and folder given becomes one share.
 pub fn run(args: &Args) -> Result<(), Failure> {
     let expires = args.expire.as_deref().map(parse_expiry).transpose()?;
     let password = if args.password || args.password_file.is_some() {
@@ -94,37 +103,92 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     } else {
         None
     };
-    for file in &args.files {
-        send_one(args, file, expires, password.as_deref().map(String::as_str))?;
+    let mut spool = tempfile::tempfile().context("cannot create a temporary file")?;
+    let mut items = Vec::new();
+    for (path, name) in inputs(&args.files)? {
+        items.push(prepare(&path, name, args.no_strip, &mut spool)?);
     }
-    Ok(())
+    send_share(
+        args,
+        items,
+        spool,
+        expires,
+        password.as_deref().map(String::as_str),
+    )
 }
 
-fn send_one(
+/// The files named on the command line, folders walked (in name order,
+/// without following links inside them): each with its path in the share,
+/// relative to the folder's parent (`dir/sub/a.jpg`).
+fn inputs(args: &[PathBuf]) -> Result<Vec<(PathBuf, String)>, Failure> {
+    let mut out = Vec::new();
+    for arg in args {
+        if arg.as_os_str() == "-" {
+            out.push((arg.clone(), "stdin".to_owned()));
+            continue;
+        }
+        let meta =
+            std::fs::metadata(arg).with_context(|| format!("cannot read {}", arg.display()))?;
+        if !meta.is_dir() {
+            let name = arg
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "file".into());
+            out.push((arg.clone(), name));
+            continue;
+        }
+        let base = arg
+            .canonicalize()
+            .with_context(|| format!("cannot read {}", arg.display()))?;
+        let parent = base.parent().map(Path::to_path_buf).unwrap_or_default();
+        for entry in walkdir::WalkDir::new(&base)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
+            let entry = entry.with_context(|| format!("cannot read {}", arg.display()))?;
+            let kind = entry.file_type();
+            if kind.is_symlink() {
+                eprintln!("{}: a link, not followed: skipped", entry.path().display());
+                continue;
+            }
+            if !kind.is_file() {
+                continue;
+            }
+            let rel = entry.path().strip_prefix(&parent).unwrap_or(entry.path());
+            let name = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            out.push((entry.path().to_path_buf(), name));
+        }
+    }
+    if out.is_empty() {
+        return Err(Failure::Other(anyhow!(
+            "nothing to send: the folders given are empty"
+        )));
+    }
+    Ok(out)
+}
+
+fn send_share(
     args: &Args,
-    path: &Path,
+    items: Vec<Item>,
+    mut spool: std::fs::File,
     expires: Option<u64>,
     password: Option<&str>,
 ) -> Result<(), Failure> {
-    let Prepared {
-        name,
-        source,
-        lines,
-        mime,
-        removed,
-    } = prepare(path, args.no_strip)?;
     let kdf = password.map(|_| Argon2Params::DEFAULT);
     let link = Link::generate(kdf)?;
     let key = link.unlock(password)?;
-    let meta = Metadata {
-        name: name.clone(),
-        mime,
-        size: source.len(),
-        report: lines,
-    };
-    let mut enc = Encryptor::new(&key, &meta, DEFAULT_RECORD_SIZE)?;
+    let manifest = Manifest::share(items.iter().map(|i| i.meta.clone()).collect())?;
+    let mut enc = Encryptor::for_manifest(&key, &manifest, DEFAULT_RECORD_SIZE)?;
     let total = enc.container_len();
     let server = args.server.trim_end_matches('/');
+    let what = match manifest.files() {
+        [one] => one.name.clone(),
+        many => format!("{} files", many.len()),
+    };
 
     let metadata = upload_metadata(&UploadOptions {
         expires_in: expires,
@@ -138,7 +202,7 @@ fn send_one(
         .call()
         .map_err(|e| match e {
             ureq::Error::Status(413, _) => {
-                Failure::Other(anyhow!("{name} is too large for this server"))
+                Failure::Other(anyhow!("{what} is too large for this server"))
             }
             other => transport(other),
         })?;
@@ -160,7 +224,7 @@ fn send_one(
         format!("{server}{location}")
     };
 
-    let bar = progress::bar(total, &format!("sending {name}"));
+    let bar = progress::bar(total, &format!("sending {what}"));
     let mut up = Upload {
         url: upload_url,
         offset: 0,
@@ -177,25 +241,29 @@ fn send_one(
         }
         Ok(())
     };
-    match source {
-        Source::Memory(bytes) => {
-            for slice in bytes.chunks(SLICE) {
-                let sealed = enc.push(slice)?;
-                push(sealed, &mut buf, &mut up)?;
+    let mut slice = vec![0u8; SLICE];
+    for item in &items {
+        use std::io::{Seek, SeekFrom};
+        let mut file = match &item.source {
+            Source::Spooled(at) => {
+                spool
+                    .seek(SeekFrom::Start(*at))
+                    .context("cannot read the spool file")?;
+                spool.try_clone().context("cannot read the spool file")?
             }
-        }
-        Source::File(mut f, len) => {
-            let mut slice = vec![0u8; SLICE];
-            let mut left = len;
-            while left > 0 {
-                let n = usize::try_from(left.min(SLICE as u64)).unwrap_or(SLICE);
-                let chunk = slice.get_mut(..n).unwrap_or_default();
-                f.read_exact(chunk)
-                    .context("the file changed or shrank while being sent")?;
-                let sealed = enc.push(chunk)?;
-                push(sealed, &mut buf, &mut up)?;
-                left -= n as u64;
-            }
+            Source::File(path) => std::fs::File::open(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        };
+        let mut left = item.meta.size;
+        while left > 0 {
+            let n = usize::try_from(left.min(SLICE as u64)).unwrap_or(SLICE);
+            let chunk = slice.get_mut(..n).unwrap_or_default();
+            file.read_exact(chunk).with_context(|| {
+                format!("{} changed or shrank while being sent", item.meta.name)
+            })?;
+            let sealed = enc.push(chunk)?;
+            push(sealed, &mut buf, &mut up)?;
+            left -= n as u64;
         }
     }
     while enc.padding_left() > 0 {
@@ -219,14 +287,30 @@ fn send_one(
         token,
     }
     .to_string();
+    let files: Vec<_> = manifest
+        .files()
+        .iter()
+        .zip(&items)
+        .map(|(f, i)| {
+            serde_json::json!({ "name": f.name, "size": f.size, "type": f.mime, "removed": i.removed, "report": f.report })
+        })
+        .collect();
     if args.json {
+        let removed: Vec<&String> = items.iter().flat_map(|i| &i.removed).collect();
         println!(
             "{}",
-            serde_json::json!({ "file": name, "link": share, "delete_link": delete, "expires_at": up.expires_at, "removed": removed })
+            serde_json::json!({ "file": what, "files": files, "link": share, "delete_link": delete, "expires_at": up.expires_at, "removed": removed })
         );
     } else {
-        if !removed.is_empty() {
-            eprintln!("{name}: removed {}", removed.join(", "));
+        for (f, item) in manifest.files().iter().zip(&items) {
+            if args.report {
+                eprintln!("{} ({} bytes):", f.name, f.size);
+                for line in &f.report {
+                    eprintln!("  {line}");
+                }
+            } else if !item.removed.is_empty() {
+                eprintln!("{}: removed {}", f.name, item.removed.join(", "));
+            }
         }
         println!("{share}");
         eprintln!("deletion link (keep it private): {delete}");
@@ -234,54 +318,63 @@ fn send_one(
     Ok(())
 }
 
-/// One input, read and (for media) cleaned, ready to encrypt.
-struct Prepared {
-    /// The name sealed into the metadata.
+/// Reads one input; a picture or video is cleaned and the result spooled
+/// (its cleaned size must be known before the share is encrypted), other
+/// files are only measured now and read again when sent.
+fn prepare(
+    path: &Path,
     name: String,
-    source: Source,
-    /// The report lines sealed into the metadata.
-    lines: Vec<String>,
-    mime: String,
-    /// What was removed, for the sender.
-    removed: Vec<String>,
-}
-
-/// Reads (and, for media, cleans) one input.
-fn prepare(path: &Path, no_strip: bool) -> Result<Prepared, Failure> {
-    let (name, file, len) = if path.as_os_str() == "-" {
-        // Standard input has no known size: spool it to an unnamed temp file.
-        let mut tmp = tempfile::tempfile().context("cannot create a temporary file")?;
-        let n = std::io::copy(&mut std::io::stdin().lock(), &mut tmp)
+    no_strip: bool,
+    spool: &mut std::fs::File,
+) -> Result<Item, Failure> {
+    use std::io::{Seek, SeekFrom, Write};
+    let spooled = |spool: &mut std::fs::File, bytes: &[u8]| -> Result<u64, Failure> {
+        let at = spool
+            .seek(SeekFrom::End(0))
+            .context("cannot write the spool file")?;
+        spool
+            .write_all(bytes)
+            .context("cannot write the spool file (is the disk full?)")?;
+        Ok(at)
+    };
+    let (mut file, len) = if path.as_os_str() == "-" {
+        // Standard input has no known size: into the spool as it is.
+        let at = spool
+            .seek(SeekFrom::End(0))
+            .context("cannot write the spool file")?;
+        let n = std::io::copy(&mut std::io::stdin().lock(), spool)
             .context("cannot read standard input")?;
-        use std::io::Seek;
-        tmp.rewind().context("cannot rewind the temporary file")?;
-        ("stdin".to_owned(), tmp, n)
+        let meta = Metadata {
+            name,
+            mime: String::new(),
+            size: n,
+            report: prepare::as_is_report(prepare::Kind::Other, None),
+        };
+        return Ok(Item {
+            source: Source::Spooled(at),
+            meta,
+            removed: vec![],
+        });
     } else {
         let f =
             std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         let n = f.metadata().context("cannot read the file size")?.len();
-        let name = path
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "file".into());
-        (name, f, n)
+        (f, n)
     };
     let mut head = [0u8; 64];
-    let mut file = file;
     let got = read_prefix(&mut file, &mut head)?;
     let head = head.get(..got).unwrap_or_default();
     let declared = crate::strip::declared_type(Path::new(&name));
     let kind = prepare::classify(head, declared);
     if no_strip || kind == prepare::Kind::Other {
-        use std::io::Seek;
-        file.rewind().context("cannot rewind the file")?;
-        let mime = strip::media_type(head, declared);
-        let lines = prepare::as_is_report(kind, None);
-        return Ok(Prepared {
-            name,
-            source: Source::File(file, len),
-            lines,
-            mime,
+        return Ok(Item {
+            source: Source::File(path.to_path_buf()),
+            meta: Metadata {
+                name,
+                mime: strip::media_type(head, declared),
+                size: len,
+                report: prepare::as_is_report(kind, None),
+            },
             removed: vec![],
         });
     }
@@ -294,13 +387,16 @@ fn prepare(path: &Path, no_strip: bool) -> Result<Prepared, Failure> {
         ))
     })?;
     let mime = strip::media_type(&data, declared);
+    let at = spooled(spool, &cleaned.data)?;
     let report = cleaned.report;
-    let bytes = cleaned.data.into_owned();
-    Ok(Prepared {
-        name,
-        source: Source::Memory(bytes),
-        lines: report.lines(),
-        mime,
+    Ok(Item {
+        source: Source::Spooled(at),
+        meta: Metadata {
+            name,
+            mime,
+            size: cleaned.data.len() as u64,
+            report: report.lines(),
+        },
         removed: report.removed,
     })
 }

@@ -498,3 +498,154 @@ fn a_retry_while_the_cut_patch_still_runs_gets_409_then_resumes() {
     assert!(offsets.last().is_some_and(|&o| o > 0), "{offsets:?}");
     assert_fetched(&link, "slow.bin", &content);
 }
+
+/// A share of two files and a folder: `(sender dir, link)`; the folder
+/// holds a nested file, a hidden file and a link that is not followed.
+fn folder_share(extra: &[&str]) -> (tempfile::TempDir, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/corpus/jpeg_iphone4_gps_srgb_icc.jpg");
+    std::fs::copy(&photo, dir.path().join("a.jpg")).unwrap();
+    std::fs::write(dir.path().join("b.txt"), b"bee").unwrap();
+    std::fs::create_dir_all(dir.path().join("dir/sub")).unwrap();
+    std::fs::write(dir.path().join("dir/sub/c.bin"), vec![7u8; 300_000]).unwrap();
+    std::fs::write(dir.path().join("dir/.hidden"), b"h").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("dir/link")).unwrap();
+    let mut args = vec!["send", "a.jpg", "b.txt", "dir", "--json"];
+    args.extend_from_slice(extra);
+    let out = veil(&args, dir.path(), None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not followed"));
+    (dir, serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[test]
+fn a_share_of_files_and_a_folder_is_one_link_listed_without_consuming() {
+    let (dir, sent) = folder_share(&["--burn"]);
+    let names: Vec<&str> = sent["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["a.jpg", "b.txt", "dir/_.hidden", "dir/sub/c.bin"]);
+    let link = sent["link"].as_str().unwrap();
+    // Listing twice consumes nothing, even on a burn link.
+    for _ in 0..2 {
+        let out = veil(&["get", "--list", link], dir.path(), None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("dir/sub/c.bin"), "{text}");
+        assert!(text.contains("removed: GPS position"), "{text}");
+        assert!(text.contains("burns after the next download"), "{text}");
+    }
+    let recv = tempfile::tempdir().unwrap();
+    let out = veil(&["get", link, "-o", "out"], recv.path(), None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = recv.path().join("out");
+    assert_eq!(std::fs::read(root.join("b.txt")).unwrap(), b"bee");
+    assert_eq!(
+        std::fs::read(root.join("dir/sub/c.bin")).unwrap(),
+        vec![7u8; 300_000]
+    );
+    assert_eq!(std::fs::read(root.join("dir/_.hidden")).unwrap(), b"h");
+    assert!(!root.join("dir/link").exists());
+    // The picture is exactly what `veil strip` makes of the original.
+    let stripped = veil(&["strip", "a.jpg", "-o", "a.clean.jpg"], dir.path(), None);
+    assert!(
+        stripped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stripped.stderr)
+    );
+    assert_eq!(
+        std::fs::read(root.join("a.jpg")).unwrap(),
+        std::fs::read(dir.path().join("a.clean.jpg")).unwrap()
+    );
+    // Burned: a second download of the share finds nothing.
+    let again = veil(&["get", link, "-o", "again"], recv.path(), None);
+    assert_eq!(again.status.code(), Some(3));
+}
+
+#[test]
+fn one_file_of_a_limited_share_is_one_download() {
+    let (dir, sent) = folder_share(&["--downloads", "2"]);
+    let link = sent["link"].as_str().unwrap();
+    let out = veil(&["get", link, "--file", "c.bin"], dir.path(), None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("c.bin")).unwrap(),
+        vec![7u8; 300_000]
+    );
+    let listed = veil(&["get", "--list", link], dir.path(), None);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("burns after the next download"));
+    // One file to standard output by its path.
+    let out = veil(
+        &["get", link, "--file", "b.txt", "-o", "-"],
+        dir.path(),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"bee");
+    assert_eq!(
+        veil(&["get", "--list", link], dir.path(), None)
+            .status
+            .code(),
+        Some(3)
+    );
+    // A name the share does not hold is refused before anything is consumed.
+    let (dir, sent) = folder_share(&["--burn"]);
+    let link = sent["link"].as_str().unwrap();
+    let out = veil(&["get", link, "--file", "nope.txt"], dir.path(), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no file named nope.txt"));
+    let out = veil(&["get", link, "-o", "-"], dir.path(), None);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("choose one with --file"));
+    assert!(veil(&["get", "--list", link], dir.path(), None)
+        .status
+        .success());
+}
+
+#[test]
+fn a_share_never_writes_through_a_link_in_the_output_folder() {
+    let (dir, sent) = folder_share(&[]);
+    let link = sent["link"].as_str().unwrap();
+    let recv = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::create_dir(recv.path().join("out")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.path(), recv.path().join("out/dir")).unwrap();
+    let out = veil(&["get", link, "-o", "out"], recv.path(), None);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a folder"));
+    assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    // Files before the refusal are whole.
+    assert_eq!(
+        std::fs::read(recv.path().join("out/b.txt")).unwrap(),
+        b"bee"
+    );
+    drop(dir);
+}

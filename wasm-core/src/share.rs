@@ -182,6 +182,97 @@ impl Manifest {
     }
 }
 
+/// One piece of a plaintext chunk that belongs to a chosen file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    /// The file's index in the manifest.
+    pub file: usize,
+    /// Which bytes of the chunk are its.
+    pub range: Range<usize>,
+    /// This piece is the file's first (open it).
+    pub starts: bool,
+    /// This piece is the file's last (it is complete: save it).
+    pub ends: bool,
+}
+
+/// Cuts the decrypted content (from some content offset on) into the
+/// chosen files: the one place that knows how a share's files follow each
+/// other. Feed it the length of each plaintext chunk in order; it says
+/// which bytes belong to which file, and when each starts and ends. Bytes
+/// of files not chosen (a record's share of a neighbour) are skipped.
+#[derive(Debug, Clone)]
+pub struct Splitter {
+    /// Chosen files in content order: (index, content range).
+    files: Vec<(usize, Range<u64>)>,
+    /// Content offset of the next byte fed.
+    at: u64,
+    /// Files before this one are complete.
+    next: usize,
+    /// The file `next` has had its first piece.
+    open: bool,
+}
+
+impl Splitter {
+    /// For files `first..=last` of `manifest`, with plaintext starting at
+    /// content offset `content_start` (what [`crate::Decryptor::select`]
+    /// returned, or 0 for the whole container).
+    #[must_use]
+    pub fn new(manifest: &Manifest, first: usize, last: usize, content_start: u64) -> Option<Self> {
+        let range = manifest.content_range(first, last)?;
+        if content_start > range.start {
+            return None;
+        }
+        let files = (first..=last)
+            .filter_map(|i| Some((i, manifest.content_range(i, i)?)))
+            .collect();
+        Some(Self {
+            files,
+            at: content_start,
+            next: 0,
+            open: false,
+        })
+    }
+
+    /// The pieces of the next `len` plaintext bytes. Call it once more with
+    /// 0 after the last chunk, so empty files at the very end are reported.
+    pub fn split(&mut self, len: usize) -> Vec<Piece> {
+        let start = self.at;
+        let end = start.saturating_add(len as u64);
+        let mut out = Vec::new();
+        while let Some((file, range)) = self.files.get(self.next).cloned() {
+            // Not reached yet (an empty file counts once its offset is).
+            if range.start > end || (range.start == end && !range.is_empty()) {
+                break;
+            }
+            let from = range.start.max(start);
+            let to = range.end.min(end);
+            let ends = range.end <= end;
+            let to_local = |x: u64| usize::try_from(x - start).unwrap_or(usize::MAX);
+            out.push(Piece {
+                file,
+                range: to_local(from)..to_local(to.max(from)),
+                starts: !self.open,
+                ends,
+            });
+            if ends {
+                self.next += 1;
+                self.open = false;
+            } else {
+                self.open = true;
+                break;
+            }
+        }
+        self.at = end;
+        out
+    }
+
+    /// Whether every chosen file has ended.
+    #[must_use]
+    pub fn done(&self) -> bool {
+        self.next >= self.files.len()
+    }
+}
+
 /// A v2 manifest is padded to a power-of-two number of 256-byte blocks, so
 /// its length tells the server the number of files only within a factor
 /// of two (FORMAT.md §5).
@@ -353,6 +444,39 @@ mod tests {
         assert_eq!(Manifest::decode(2, &zero), None);
         zero[3] = 9;
         assert_eq!(Manifest::decode(2, &zero), None);
+    }
+
+    #[test]
+    fn the_splitter_cuts_chunks_into_files() {
+        let m =
+            Manifest::share(vec![meta("a", 5), meta("b", 0), meta("c", 4), meta("d", 0)]).unwrap();
+        // The whole content (9 bytes) in chunks of 3, then the final call.
+        let mut s = Splitter::new(&m, 0, 3, 0).unwrap();
+        let got: Vec<_> = [3, 3, 3, 0].iter().map(|&n| s.split(n)).collect();
+        let p = |file, range: Range<usize>, starts, ends| Piece {
+            file,
+            range,
+            starts,
+            ends,
+        };
+        assert_eq!(got[0], [p(0, 0..3, true, false)]);
+        assert_eq!(
+            got[1],
+            [
+                p(0, 0..2, false, true),
+                p(1, 2..2, true, true),
+                p(2, 2..3, true, false)
+            ]
+        );
+        assert_eq!(got[2], [p(2, 0..3, false, true), p(3, 3..3, true, true)]);
+        assert!(got[3].is_empty());
+        assert!(s.done());
+        // File c alone, from a record that starts at offset 4 (inside a).
+        let mut s = Splitter::new(&m, 2, 2, 4).unwrap();
+        assert_eq!(s.split(8), [p(2, 1..5, true, true)]);
+        assert!(s.done());
+        // A start past the files chosen is refused.
+        assert!(Splitter::new(&m, 0, 0, 1).is_none());
     }
 
     #[test]
