@@ -268,8 +268,11 @@ fn find(manifest: &Manifest, name: &str) -> Result<usize, Failure> {
         return Ok(i);
     }
     let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_owned();
-    let same: Vec<usize> = (0..paths.len())
-        .filter(|&i| base(&paths[i]) == name)
+    let same: Vec<usize> = paths
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| base(p) == name)
+        .map(|(i, _)| i)
         .collect();
     match same.as_slice() {
         [i] => Ok(*i),
