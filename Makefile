@@ -22,7 +22,9 @@ wasm: setup
 	  --out-dir ../$(WASM_OUT) --out-name veil --no-pack
 	wasm-pack build wasm-qr --target web --profile wasm --mode no-install \
 	  --out-dir ../web/pkg-qr --out-name qr --no-pack
-	@rm -f $(WASM_OUT)/.gitignore web/pkg-qr/.gitignore
+	wasm-pack build wasm-zip --target web --profile wasm --mode no-install \
+	  --out-dir ../web/pkg-zip --out-name zip --no-pack
+	@rm -f $(WASM_OUT)/.gitignore web/pkg-qr/.gitignore web/pkg-zip/.gitignore
 	@printf 'wasm: %s bytes, %s gzipped\n' "$$(stat -c %s $(WASM_OUT)/veil_bg.wasm)" "$$(gzip -9c $(WASM_OUT)/veil_bg.wasm | wc -c)"
 
 ## Builds everything and serves http://127.0.0.1:8080 with ./data.
@@ -97,4 +99,4 @@ fuzz: setup
 
 clean:
 	$(CARGO) clean
-	rm -rf $(WASM_OUT) web/pkg-qr
+	rm -rf $(WASM_OUT) web/pkg-qr web/pkg-zip

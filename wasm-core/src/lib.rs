@@ -16,7 +16,6 @@
 //!   links, tus metadata, what a download answer means.
 //! - [`stream`]: the streaming [`Encryptor`] and [`Decryptor`] (STREAM-style
 //!   AES-256-GCM records).
-//! - [`zip`]: the streamed, uncompressed ZIP a recipient saves a share as.
 //! - [`work`]: the proof of work a server may ask of download attempts
 //!   after wrong proofs (solved by clients, verified by `blob-server`).
 //! - `wasm` (wasm32 only): the JavaScript bindings, including the
@@ -44,7 +43,6 @@ pub mod share;
 pub mod stream;
 pub mod strip;
 pub mod work;
-pub mod zip;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

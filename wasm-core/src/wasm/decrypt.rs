@@ -82,19 +82,61 @@ impl Decryptor {
         ))
     }
 
-    /// `{name, type, size, report}` once the metadata has verified, else `null`.
-    pub fn metadata(&self) -> JsValue {
-        self.inner.metadata().map_or(JsValue::NULL, metadata_to_js)
+    /// Once the metadata has verified, `{share, files: [{name, type, size,
+    /// report, offset}]}` (`name`: the path to save the file under, made
+    /// safe; `offset`: where its bytes start in the content), else `null`.
+    pub fn manifest(&self) -> JsValue {
+        self.inner.manifest().map_or(JsValue::NULL, manifest_to_js)
     }
 
-    /// Checks that the stream ended exactly after its last record and that
-    /// every record verified (await every `pushAsync` first).
+    /// Right after exactly the head was pushed: restricts decryption to
+    /// files `first..=last`. Returns `{from, to, contentStart}`: fetch the
+    /// container bytes `[from, to)` (`Range: bytes=from-(to-1)`) and push
+    /// them; their plaintext starts at content offset `contentStart`.
+    pub fn select(&mut self, first: usize, last: usize) -> Result<JsValue, JsError> {
+        let range = self
+            .inner
+            .manifest()
+            .and_then(|m| m.content_range(first, last))
+            .ok_or_else(|| JsError::new("no such files in this share"))?;
+        let sel = self.inner.select(range).map_err(js_err)?;
+        let o = Object::new();
+        #[allow(clippy::cast_precision_loss)]
+        for (k, v) in [
+            ("from", sel.bytes.start),
+            ("to", sel.bytes.end),
+            ("contentStart", sel.content_start),
+        ] {
+            let _ = Reflect::set(&o, &k.into(), &(v as f64).into());
+        }
+        Ok(o.into())
+    }
+
+    /// A splitter for files `first..=last`, plaintext starting at content
+    /// offset `contentStart` (0 for the whole share).
+    pub fn splitter(
+        &self,
+        first: usize,
+        last: usize,
+        content_start: f64,
+    ) -> Result<Splitter, JsError> {
+        let start = size_from_js(content_start)?;
+        self.inner
+            .manifest()
+            .and_then(|m| crate::share::Splitter::new(m, first, last, start))
+            .map(Splitter)
+            .ok_or_else(|| JsError::new("no such files in this share"))
+    }
+
+    /// Checks that the stream ended exactly after its last record (or the
+    /// last one selected) and that every record verified (await every
+    /// `pushAsync` first).
     pub fn finish(self) -> Result<JsValue, JsError> {
         if self.failed.get() || self.unverified.get() != 0 {
             return Err(js_err(DecryptError));
         }
-        let meta = self.inner.finish().map_err(js_err)?;
-        Ok(metadata_to_js(&meta))
+        let manifest = self.inner.finish().map_err(js_err)?;
+        Ok(manifest_to_js(&manifest))
     }
 
     fn fail(&self, e: DecryptError) -> JsError {
@@ -164,6 +206,54 @@ pub(super) fn open_subtle(
             }
         }
     })
+}
+
+/// Cuts decrypted plaintext into a share's files (`veil_core::share::Splitter`).
+#[wasm_bindgen]
+pub struct Splitter(crate::share::Splitter);
+
+#[wasm_bindgen]
+impl Splitter {
+    /// The pieces of the next `len` plaintext bytes, flat: for each,
+    /// `file, start, end, flags` (flags: 1 its first piece, 2 its last).
+    /// Call once more with 0 after the last bytes.
+    pub fn split(&mut self, len: usize) -> Vec<f64> {
+        let mut out = Vec::new();
+        for p in self.0.split(len) {
+            let flags = u8::from(p.starts) | (u8::from(p.ends) << 1);
+            #[allow(clippy::cast_precision_loss)]
+            out.extend([
+                p.file as f64,
+                p.range.start as f64,
+                p.range.end as f64,
+                f64::from(flags),
+            ]);
+        }
+        out
+    }
+
+    /// Whether every chosen file has ended.
+    pub fn done(&self) -> bool {
+        self.0.done()
+    }
+}
+
+fn manifest_to_js(m: &Manifest) -> JsValue {
+    let files: Array = (0..m.files().len())
+        .filter_map(|i| {
+            let f = m.files().get(i)?;
+            let o = metadata_to_js(f);
+            let name = m.save_path(i).unwrap_or_default();
+            let _ = Reflect::set(&o, &"name".into(), &name.into());
+            #[allow(clippy::cast_precision_loss)]
+            let _ = Reflect::set(&o, &"offset".into(), &(m.offset(i) as f64).into());
+            Some(o)
+        })
+        .collect();
+    let o = Object::new();
+    let _ = Reflect::set(&o, &"share".into(), &m.is_share().into());
+    let _ = Reflect::set(&o, &"files".into(), &files.into());
+    o.into()
 }
 
 pub(super) fn metadata_to_js(m: &Metadata) -> JsValue {

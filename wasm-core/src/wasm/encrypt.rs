@@ -37,6 +37,27 @@ impl Encryptor {
         })
     }
 
+    /// Starts a share (version 2) of `files`, an array of `{name, type,
+    /// size, report}` in the order their bytes will be pushed; `name` is
+    /// the file's relative path (made safe and unique by the core).
+    pub fn share(
+        key: &Key,
+        files: Vec<JsValue>,
+        record_size: Option<u32>,
+    ) -> Result<Encryptor, JsError> {
+        let metas = files
+            .iter()
+            .map(metadata_from_js)
+            .collect::<Result<Vec<_>, _>>()?;
+        let manifest = Manifest::share(metas).map_err(js_err)?;
+        let rs = record_size.unwrap_or(crate::format::DEFAULT_RECORD_SIZE);
+        let inner = stream::Encryptor::for_manifest(&key.inner, &manifest, rs).map_err(js_err)?;
+        Ok(Encryptor {
+            inner,
+            subtle_key: None,
+        })
+    }
+
     /// The header and sealed metadata: the first bytes to upload.
     pub fn header(&self) -> Vec<u8> {
         self.inner.header().to_vec()
@@ -120,6 +141,22 @@ impl Encryptor {
         }
         Ok(self.subtle_key.clone().map(|k| (subtle, k)))
     }
+}
+
+/// `{name, type, size, report}` from JavaScript.
+fn metadata_from_js(v: &JsValue) -> Result<Metadata, JsError> {
+    let get = |k: &str| Reflect::get(v, &k.into()).unwrap_or(JsValue::UNDEFINED);
+    let text = |k: &str| get(k).as_string().unwrap_or_default();
+    let report = Array::from(&get("report"))
+        .iter()
+        .filter_map(|l| l.as_string())
+        .collect();
+    Ok(Metadata {
+        name: text("name"),
+        mime: text("type"),
+        size: size_from_js(get("size").as_f64().unwrap_or(-1.0))?,
+        report,
+    })
 }
 
 /// Seals every record with SubtleCrypto at once (the browser runs them in

@@ -26,6 +26,7 @@ use zeroize::Zeroizing;
 use crate::error::DecryptError;
 use crate::keys::{Argon2Params, FileKey, Link};
 use crate::metadata::{Metadata, MAX_FILE_SIZE};
+use crate::share::Manifest;
 use crate::stream::{self, PlainRecord, RecordBytes, SealedRecord, Source};
 use std::cell::Cell;
 use std::rc::Rc;

@@ -129,7 +129,8 @@ async fn webcrypto_decryption_matches_and_fails_closed() {
         let (plain, finished) = open_async(&fragment, &sealed, chunk).await;
         let meta = finished.unwrap_or_else(|_| panic!("size {size} chunk {chunk}"));
         assert_eq!(plain, data, "size {size} chunk {chunk}");
-        let name = Reflect::get(&meta, &"name".into()).unwrap();
+        let files = Array::from(&Reflect::get(&meta, &"files".into()).unwrap());
+        let name = Reflect::get(&files.get(0), &"name".into()).unwrap();
         assert_eq!(name.as_string().as_deref(), Some("w.bin"));
 
         // A flipped bit in the last byte (a record's tag), a cut stream,
@@ -303,5 +304,78 @@ fn password_links_round_trip_in_the_browser() {
     assert!(Decryptor::new(wrong).push(&sealed).is_err());
     let mut dec = Decryptor::new(Key::unlock(&fragment, Some("hunter2".into())).unwrap());
     assert_eq!(dec.push(&sealed).unwrap(), b"abc");
+    assert!(dec.finish().is_ok());
+}
+
+#[wasm_bindgen_test]
+async fn a_share_decrypts_whole_and_one_file_alone_through_the_bindings() {
+    let fragment = new_link(false).unwrap();
+    let key = Key::unlock(&fragment, None).unwrap();
+    let bodies: Vec<Vec<u8>> = [70_000usize, 0, 5]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (0..n).map(|j| (i + j * 3) as u8).collect())
+        .collect();
+    let files: Vec<JsValue> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let o = Object::new();
+            let _ = Reflect::set(&o, &"name".into(), &format!("d/../f{i}").into());
+            let _ = Reflect::set(&o, &"type".into(), &"x/y".into());
+            let _ = Reflect::set(&o, &"size".into(), &(b.len() as f64).into());
+            let _ = Reflect::set(&o, &"report".into(), &Array::new().into());
+            o.into()
+        })
+        .collect();
+    let mut enc = Encryptor::share(&key, files, Some(1024)).unwrap();
+    let mut sealed = enc.header();
+    for b in &bodies {
+        sealed.extend(u8s(JsFuture::from(
+            enc.push_async(&Uint8Array::new_from_slice(b)).unwrap(),
+        )
+        .await
+        .unwrap()));
+    }
+    sealed.extend(u8s(JsFuture::from(enc.finish_async().unwrap())
+        .await
+        .unwrap()));
+    let head = HEADER_LEN + u32::from_be_bytes(sealed[56..60].try_into().unwrap()) as usize;
+
+    // The manifest: safe paths, offsets.
+    let mut dec = Decryptor::new(Key::unlock(&fragment, None).unwrap());
+    assert!(dec.push(&sealed[..head]).unwrap().is_empty());
+    let manifest = dec.manifest();
+    let files = Array::from(&Reflect::get(&manifest, &"files".into()).unwrap());
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| {
+            Reflect::get(&f, &"name".into())
+                .unwrap()
+                .as_string()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(names, ["d/_../f0", "d/_../f1", "d/_../f2"]);
+
+    // File 2 alone, cut out by the splitter.
+    let sel = dec.select(2, 2).unwrap();
+    let num = |k: &str| Reflect::get(&sel, &k.into()).unwrap().as_f64().unwrap() as usize;
+    let plain = buf(Array::from(
+        &JsFuture::from(
+            dec.push_async(&Uint8Array::new_from_slice(&sealed[num("from")..num("to")]))
+                .unwrap(),
+        )
+        .await
+        .unwrap(),
+    )
+    .get(0));
+    let mut split = dec.splitter(2, 2, num("contentStart") as f64).unwrap();
+    let pieces = split.split(plain.len());
+    assert_eq!(pieces.len(), 4);
+    let (start, end) = (pieces[1] as usize, pieces[2] as usize);
+    assert_eq!(&plain[start..end], &bodies[2][..]);
+    assert_eq!(pieces[3], 3.0, "first and last piece of file 2");
+    assert!(split.done());
     assert!(dec.finish().is_ok());
 }

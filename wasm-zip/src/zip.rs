@@ -100,7 +100,8 @@ impl ZipWriter {
     }
 
     /// Starts an entry of exactly `size` bytes at path `name` (already
-    /// safe: see [`crate::share::share_path`]); returns its local header.
+    /// safe: a share's paths are, see `veil_core::share::share_path`);
+    /// returns its local header.
     pub fn begin(&mut self, name: &str, size: u64) -> Result<Vec<u8>, ZipError> {
         if self.open.is_some() {
             return Err(ZipError::Order);
