@@ -44,8 +44,8 @@ async function share(page, base, { file, files, password, burn, screenshots } = 
   await page.goto(`${base}/`);
   if (screenshots) await page.screenshot({ path: path.join(OUT, 'upload-page.png'), fullPage: true });
   await page.setInputFiles('#file', files ?? file);
-  await page.waitForSelector('#send:not([disabled])');
-  const report = await page.textContent('#report');
+  await page.waitForSelector('#send:not([disabled])', { timeout: 120_000 });
+  const report = await page.textContent('#files');
   if (burn) await page.check('#burn');
   if (password) await page.fill('#password', password);
   if (screenshots) await page.screenshot({ path: path.join(OUT, 'upload-report.png'), fullPage: true });
@@ -61,10 +61,23 @@ async function fetchAsRecipient(base, link, { password, screenshots } = {}) {
   const r = await newPage(base);
   await r.page.goto(link);
   if (screenshots) await r.page.screenshot({ path: path.join(OUT, 'download-page.png'), fullPage: true });
-  if (password) await r.page.fill('#password', password);
-  await r.page.click('#download');
-  await r.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
+  await look(r.page, password);
+  if (await r.page.isVisible('#contents')) {
+    if (screenshots) await r.page.screenshot({ path: path.join(OUT, 'download-contents.png'), fullPage: true });
+    await r.page.click('#download');
+    await r.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
+  }
   return r;
+}
+
+// The look: with a password, typed and submitted; without, automatic.
+// Ends with the contents shown, or an error.
+async function look(page, password) {
+  if (password) {
+    await page.fill('#password', password);
+    await page.click('#unlock');
+  }
+  await page.waitForSelector('#contents:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
 }
 
 function pixels(file) {
@@ -128,7 +141,7 @@ describe('sharing through the page', () => {
     }, { marker, name });
     await s.page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
     await s.page.waitForSelector('#send:not([disabled])');
-    assert.match(await s.page.textContent('#report'), /Not an image: sent as is/);
+    assert.match(await s.page.textContent('#files'), /Not an image: sent as is/);
     await s.page.click('#send');
     await s.page.waitForSelector('#result:not([hidden])');
     const link = await s.page.inputValue('#link');
@@ -160,7 +173,7 @@ describe('sharing through the page', () => {
     const { link } = await share(s.page, srv.base, { file: path.join(CORPUS, 'webp_orient6_exif_prefix.webp'), burn: true, password: 'correct horse' });
     const r = await fetchAsRecipient(srv.base, link, { password: 'wrong horse' });
     assert.match(await r.page.textContent('#error'), /Wrong password/);
-    await r.page.fill('#password', 'correct horse');
+    await look(r.page, 'correct horse');
     await r.page.click('#download');
     await r.page.waitForSelector('#done:not([hidden])');
     assert.equal(await r.page.textContent('#name'), 'webp_orient6_exif_prefix.webp');
@@ -238,6 +251,231 @@ describe('the CLI and the browser read each other', () => {
     assert.ok(fs.readFileSync(path.join(dir, 'MANIFEST.tsv')).equals(fs.readFileSync(src)));
     fs.rmSync(dir, { recursive: true, force: true });
     await s.context.close();
+  });
+});
+
+// A folder drop as Chromium delivers it: DataTransfer items whose
+// webkitGetAsEntry() gives a tree of FileSystemEntry objects. A synthetic
+// DataTransfer cannot hold a folder, so the tree is built in the page with
+// the same interface (isFile/isDirectory, file(), createReader()'s batched
+// readEntries) around real File objects, and dropped on the drop zone.
+async function dropTree(page, tree) {
+  await page.evaluate((tree) => {
+    const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const entry = (node, dir) => {
+      const fullPath = `${dir}/${node.name}`;
+      if (node.children) {
+        const kids = node.children.map((c) => entry(c, fullPath));
+        return {
+          isFile: false, isDirectory: true, name: node.name, fullPath,
+          createReader() {
+            let sent = false;
+            // Two batches then an empty one, as readEntries does for long folders.
+            const batches = [kids.slice(0, 1), kids.slice(1)];
+            return { readEntries(ok) { ok(sent && !batches.length ? [] : (sent = true, batches.shift() ?? [])); } };
+          },
+        };
+      }
+      const file = new File([bytes(node.data)], node.name, { type: node.type ?? '' });
+      return { isFile: true, isDirectory: false, name: node.name, fullPath, file(ok) { ok(file); } };
+    };
+    const entries = tree.map((n) => entry(n, ''));
+    const items = entries.map((e) => ({ kind: 'file', webkitGetAsEntry: () => e }));
+    const dt = { items, files: [] };
+    const ev = new Event('drop', { bubbles: true, cancelable: true });
+    Object.defineProperty(ev, 'dataTransfer', { value: dt });
+    document.getElementById('drop').dispatchEvent(ev);
+  }, tree);
+}
+
+const node = (file, name = path.basename(file)) => ({ name, data: fs.readFileSync(file).toString('base64'), type: name.endsWith('.png') ? 'image/png' : name.endsWith('.jpg') ? 'image/jpeg' : '' });
+
+// `veil strip` of a picture: what the share must hold for it.
+function stripped(file) {
+  const out = path.join(os.tmpdir(), `veil-strip-${process.pid}-${Math.random().toString(36).slice(2)}${path.extname(file)}`);
+  execFileSync(path.join(root, 'target', 'debug', 'veil'), ['strip', file, '-o', out], { stdio: 'pipe' });
+  const bytes = fs.readFileSync(out);
+  fs.rmSync(out);
+  return bytes;
+}
+
+// The entries of a ZIP, read by Python's zipfile (an independent reader):
+// { name: Buffer }.
+function unzip(file) {
+  const script = 'import sys,zipfile,json,base64\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({i.filename: base64.b64encode(z.read(i)).decode() for i in z.infolist()}))';
+  const out = JSON.parse(execFileSync('python3', ['-c', script, file], { encoding: 'utf8', maxBuffer: 1 << 30 }));
+  return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+}
+
+function gpsTags(bytes, ext) {
+  const f = path.join(os.tmpdir(), `veil-gps-${process.pid}-${Math.random().toString(36).slice(2)}${ext}`);
+  fs.writeFileSync(f, bytes);
+  const out = execFileSync('exiftool', ['-a', '-G1', '-s', '-gps:all', '-xmp:gps*', '-GPSPosition', f], { encoding: 'utf8' });
+  fs.rmSync(f);
+  return out.trim();
+}
+
+describe('shares of several files', () => {
+  let srv;
+  const veil = path.join(root, 'target', 'debug', 'veil');
+  const PICS = ['jpeg_nikon_d5000_gps_xmp_serial.jpg', 'jpeg_iphone4_gps_srgb_icc.jpg', 'png_derived_vivo_exif_chunk_gps.png'].map((n) => path.join(CORPUS, n));
+  const FOLDER = ['jpeg_samsung_galaxys_gps_orient6_thumb.jpg', 'jpeg_sony_hx5v_gps_makernotes_printim.jpg'].map((n) => path.join(CORPUS, n));
+  before(async () => { srv = await startServer(); });
+  after(() => srv.stop());
+
+  test('three pictures and a folder dropped at once: listed before anything is consumed, saved as one ZIP of exactly what veil strip makes, no GPS left', async () => {
+    const s = await newPage(srv.base);
+    await s.page.goto(`${srv.base}/`);
+    await dropTree(s.page, [
+      ...PICS.map((f) => node(f)),
+      { name: 'holiday', children: [node(FOLDER[0]), { name: 'day2', children: [node(FOLDER[1]), { name: 'notes.txt', data: Buffer.from('a note').toString('base64') }] }] },
+    ]);
+    await s.page.waitForSelector('#send:not([disabled])', { timeout: 60_000 });
+    assert.equal(await s.page.locator('#files li').count(), 6);
+    assert.match(await s.page.textContent('#review-title'), /6 files/);
+    const listed = await s.page.textContent('#files');
+    assert.match(listed, /holiday\/day2\/jpeg_sony_hx5v_gps_makernotes_printim\.jpg/);
+    assert.match(listed, /removed [^.]*GPS position/);
+    await s.page.screenshot({ path: path.join(OUT, 'upload-share.png'), fullPage: true });
+    // One can be taken out before sending.
+    await s.page.click('#files li:last-child button');
+    assert.equal(await s.page.locator('#files li').count(), 5);
+    await s.page.check('#burn');
+    await s.page.click('#send');
+    await s.page.waitForSelector('#result:not([hidden])', { timeout: 120_000 });
+    const link = await s.page.inputValue('#link');
+
+    // The recipient, in a fresh context: the list first, nothing consumed.
+    const r = await newPage(srv.base);
+    await r.page.goto(link);
+    await r.page.waitForSelector('#contents:not([hidden])', { timeout: 60_000 });
+    await r.page.screenshot({ path: path.join(OUT, 'download-share.png'), fullPage: true });
+    const names = await r.page.locator('#file-list .file-name').allTextContents();
+    assert.equal(names.length, 5);
+    assert.ok(names.includes('holiday/jpeg_samsung_galaxys_gps_orient6_thumb.jpg'), names.join());
+    assert.match(await r.page.textContent('#file-list'), /removed: [^.]*GPS position/);
+    assert.match(await r.page.textContent('#terms'), /works once/);
+    assert.match(await r.page.textContent('#terms'), /Expires/);
+    const [dl] = await Promise.all([r.page.waitForEvent('download', { timeout: 120_000 }), (async () => {
+      await r.page.click('#download');
+      await r.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
+      assert.equal(await r.page.isVisible('#done'), true, await r.page.textContent('#error'));
+      await r.page.click('#save');
+    })()]);
+    assert.equal(dl.suggestedFilename(), 'veil-files.zip');
+    const entries = unzip(await dl.path());
+    const want = {
+      ...Object.fromEntries(PICS.map((f) => [path.basename(f), stripped(f)])),
+      [`holiday/${path.basename(FOLDER[0])}`]: stripped(FOLDER[0]),
+      [`holiday/day2/${path.basename(FOLDER[1])}`]: stripped(FOLDER[1]),
+    };
+    assert.deepEqual(Object.keys(entries).sort(), Object.keys(want).sort());
+    for (const [name, bytes] of Object.entries(want)) {
+      assert.ok(entries[name].equals(bytes), `${name} differs from veil strip`);
+      assert.equal(gpsTags(entries[name], path.extname(name)), '', `${name} still has GPS`);
+    }
+    // Burned: the next look finds nothing.
+    const again = await newPage(srv.base);
+    await again.page.goto(link);
+    await again.page.waitForSelector('#error:not([hidden])');
+    assert.match(await again.page.textContent('#error'), /gone/);
+    assert.deepEqual([...s.problems, ...r.problems, ...again.problems], []);
+    for (const c of [s, r, again]) await c.context.close();
+  });
+
+  test('a folder chosen with the folder picker keeps its paths', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-folder-'));
+    fs.mkdirSync(path.join(dir, 'album', 'sub'), { recursive: true });
+    fs.copyFileSync(FOLDER[0], path.join(dir, 'album', 'a.jpg'));
+    fs.writeFileSync(path.join(dir, 'album', 'sub', 'b.txt'), 'bee');
+    const s = await newPage(srv.base);
+    await s.page.goto(`${srv.base}/`);
+    assert.equal(await s.page.isVisible('#folder-row'), true);
+    await s.page.setInputFiles('#folder', path.join(dir, 'album'));
+    await s.page.waitForSelector('#send:not([disabled])', { timeout: 60_000 });
+    const names = await s.page.locator('#files .file-name').allTextContents();
+    assert.deepEqual(names.sort(), ['album/a.jpg', 'album/sub/b.txt']);
+    await s.page.click('#send');
+    await s.page.waitForSelector('#result:not([hidden])', { timeout: 120_000 });
+    // Fetched by the CLI: every file under the output folder, with its path.
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-get-'));
+    execFileSync(veil, ['get', await s.page.inputValue('#link'), '-o', out], { stdio: 'pipe' });
+    assert.ok(fs.readFileSync(path.join(out, 'album', 'a.jpg')).equals(stripped(FOLDER[0])));
+    assert.equal(fs.readFileSync(path.join(out, 'album', 'sub', 'b.txt'), 'utf8'), 'bee');
+    fs.rmSync(dir, { recursive: true });
+    fs.rmSync(out, { recursive: true });
+    await s.context.close();
+  });
+
+  test('a burned share opened twice: both see the list, the first download takes it, the second is told it is gone', async () => {
+    const out = JSON.parse(execFileSync(veil, ['send', PICS[0], PICS[1], '--burn', '--server', srv.base, '--json'], { encoding: 'utf8' }));
+    const a = await newPage(srv.base);
+    const b = await newPage(srv.base);
+    for (const c of [a, b]) {
+      await c.page.goto(out.link);
+      await c.page.waitForSelector('#contents:not([hidden])');
+      assert.match(await c.page.textContent('#terms'), /first download — everything, a selection or one file — uses it up/);
+    }
+    await a.page.click('#download');
+    await a.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 60_000 });
+    assert.equal(await a.page.isVisible('#done'), true, await a.page.textContent('#error'));
+    await b.page.click('#download');
+    await b.page.waitForSelector('#error:not([hidden])', { timeout: 60_000 });
+    assert.match(await b.page.textContent('#error'), /gone/);
+    assert.deepEqual([...a.problems, ...b.problems], []);
+    for (const c of [a, b]) await c.context.close();
+  });
+
+  test('one file of a limited share is one download of that file alone; CLI shares open in the page and page shares in the CLI', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-send-'));
+    fs.mkdirSync(path.join(dir, 'docs'));
+    fs.writeFileSync(path.join(dir, 'docs', 'one.txt'), 'first file');
+    fs.writeFileSync(path.join(dir, 'docs', 'two.bin'), Buffer.alloc(200_000, 7));
+    const out = JSON.parse(execFileSync(veil, ['send', PICS[2], 'docs', '--downloads', '2', '--server', srv.base, '--json'], { cwd: dir, encoding: 'utf8' }));
+    const r = await newPage(srv.base);
+    await r.page.goto(out.link);
+    await r.page.waitForSelector('#contents:not([hidden])');
+    assert.match(await r.page.textContent('#terms'), /2 downloads left; each download \(everything, a selection or one file\) uses one/);
+    assert.deepEqual(await r.page.locator('#file-list .file-name').allTextContents(), [path.basename(PICS[2]), 'docs/one.txt', 'docs/two.bin']);
+    const [dl] = await Promise.all([r.page.waitForEvent('download', { timeout: 60_000 }), (async () => {
+      await r.page.click('button[aria-label="Download docs/two.bin only"]');
+      await r.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 60_000 });
+      assert.equal(await r.page.isVisible('#done'), true, await r.page.textContent('#error'));
+      assert.equal(await r.page.textContent('#name'), 'two.bin');
+      await r.page.click('#save');
+    })()]);
+    assert.ok(fs.readFileSync(await dl.path()).equals(Buffer.alloc(200_000, 7)));
+    // That was one download: one is left, and the CLI's look says so.
+    const listed = execFileSync(veil, ['get', '--list', out.link], { encoding: 'utf8' });
+    assert.match(listed, /burns after the next download/);
+    // A selection of two, from the page, as a ZIP.
+    const r2 = await newPage(srv.base);
+    await r2.page.goto(out.link);
+    await r2.page.waitForSelector('#contents:not([hidden])');
+    await r2.page.check('input[aria-label="Select docs/one.txt"]');
+    await r2.page.check(`input[aria-label="Select ${path.basename(PICS[2])}"]`);
+    const [zip] = await Promise.all([r2.page.waitForEvent('download', { timeout: 60_000 }), (async () => {
+      await r2.page.click('#download-selected');
+      await r2.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 60_000 });
+      assert.equal(await r2.page.isVisible('#done'), true, await r2.page.textContent('#error'));
+      await r2.page.click('#save');
+    })()]);
+    const entries = unzip(await zip.path());
+    assert.deepEqual(Object.keys(entries).sort(), ['docs/one.txt', path.basename(PICS[2])].sort());
+    assert.ok(entries['docs/one.txt'].equals(Buffer.from('first file')));
+    assert.ok(entries[path.basename(PICS[2])].equals(stripped(PICS[2])));
+    assert.throws(() => execFileSync(veil, ['get', '--list', out.link], { stdio: 'pipe' }), (e) => e.status === 3);
+    // A share made in the page, fetched whole by the CLI.
+    const s = await newPage(srv.base);
+    const { link } = await share(s.page, srv.base, { files: [PICS[0], path.join(dir, 'docs', 'one.txt')] });
+    const got = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-got-'));
+    execFileSync(veil, ['get', link, '-o', got], { stdio: 'pipe' });
+    assert.ok(fs.readFileSync(path.join(got, path.basename(PICS[0]))).equals(stripped(PICS[0])));
+    assert.equal(fs.readFileSync(path.join(got, 'one.txt'), 'utf8'), 'first file');
+    assert.deepEqual([...r.problems, ...r2.problems, ...s.problems], []);
+    for (const c of [r, r2, s]) await c.context.close();
+    fs.rmSync(dir, { recursive: true });
+    fs.rmSync(got, { recursive: true });
   });
 });
 

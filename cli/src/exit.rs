@@ -46,7 +46,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Other(e) => write!(f, "{e:#}"),
-            Self::Gone => f.write_str("this file is gone: it expired, was already downloaded, was deleted, or never existed"),
+            Self::Gone => f.write_str("this link is gone: it expired, was already downloaded, was deleted, or never existed"),
             Self::WrongPassword => f.write_str("wrong password (nothing was downloaded, so you can try again)"),
             Self::Damaged => f.write_str("the file is damaged or was tampered with; nothing was saved"),
             Self::DamagedAfterStdout(n) => write!(

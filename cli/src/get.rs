@@ -89,9 +89,7 @@ impl Asker {
             }
         };
         let classify = |r: &ureq::Response| {
-            // 206 is a granted range.
-            let status = if r.status() == 206 { 200 } else { r.status() };
-            DownloadAnswer::classify(status, self.password, r.header(header::WORK_BITS))
+            DownloadAnswer::classify(r.status(), self.password, r.header(header::WORK_BITS))
         };
         let mut resp = call(None)?;
         if let DownloadAnswer::WorkRequired(bits) = classify(&resp) {

@@ -7,17 +7,18 @@ globalThis.VEIL_CHANNELS = Object.freeze({
   // page <-> js/upload-worker.js
   upload: Object.freeze({
     // to the worker
-    prepare: 'prepare', send: 'send', cancel: 'cancel',
+    prepare: 'prepare', remove: 'remove', send: 'send', cancel: 'cancel',
     // from the worker
     prepared: 'prepared', stripFailed: 'strip-failed', progress: 'progress',
     retry: 'retry', done: 'done', cancelled: 'cancelled', error: 'error',
   }),
   // page <-> js/download-worker.js
   download: Object.freeze({
-    // to the worker
-    download: 'download', sink: 'sink',
+    // to the worker: look at the share (consumes nothing), then fetch some
+    // or all of its files (one download)
+    look: 'look', fetch: 'fetch', sink: 'sink',
     // from the worker
-    info: 'info', progress: 'progress', meta: 'meta', downloaded: 'downloaded',
+    contents: 'contents', progress: 'progress', meta: 'meta', downloaded: 'downloaded',
     saved: 'saved', error: 'error',
   }),
   // The service worker answers downloads under this path (in its scope, the

@@ -1,8 +1,10 @@
-// The download pipeline, off the main thread: fetch with the proof derived
-// from the link, decrypt as the bytes stream in (through WebCrypto where
-// available), and hand verified plaintext to the page (small files) or to
-// the service worker that streams it to disk (large ones). The key never
-// leaves this worker and the page.
+// The download pipeline, off the main thread: look at the share's head with
+// the proof derived from the link (consuming nothing), then fetch the
+// records of the files chosen (one download), decrypt as the bytes stream
+// in (through WebCrypto where available), cut the plaintext into files
+// (the core's splitter), and hand them to the page (small) or to the
+// service worker that streams them to disk (large): one file as itself,
+// several as one ZIP. The key never leaves this worker and the page.
 import { Key, Decryptor, solveWork, safeFileName } from '/pkg/veil.js';
 import '/js/channels.js';
 import { P, ready, downloadAnswer, previewKind } from '/js/protocol.js';
@@ -17,7 +19,8 @@ const post = (type, data = {}) => self.postMessage({ ...data, type });
 self.onmessage = async ({ data }) => {
   try {
     await ready;
-    if (data.type === M.download) await download(data);
+    if (data.type === M.look) await look(data);
+    else if (data.type === M.fetch) await fetchFiles(data.files);
     else if (data.type === M.sink) sinkOffered?.(data);
   } catch (e) {
     post(M.error, { message: e?.message ?? String(e), code: e?.code ?? 'error' });
@@ -27,49 +30,126 @@ self.onmessage = async ({ data }) => {
 // What each answer means is the core's (downloadAnswer); this only words it.
 function failure(answer, status) {
   const messages = {
-    gone: 'This file is gone: it expired, was already downloaded, was deleted, or never existed.',
+    gone: 'This share is gone: it expired, was already downloaded, was deleted, or never existed.',
     password: 'Wrong password. Nothing was downloaded, so you can try again.',
     link: 'This link is incomplete or wrong.',
     busy: 'The server is busy. Nothing was downloaded; try again in a moment.',
     work: 'The server is busy. Nothing was downloaded; try again in a moment.',
   };
   const err = new Error(messages[answer] ?? `the server answered ${status}`);
-  err.code = answer;
+  err.code = answer === 'password' ? 'password' : 'look';
   return err;
 }
 
-async function download({ id, fragment, password }) {
-  controller = new AbortController();
+// The link being opened: its key's proof, the head fetched by the look, and
+// a decryptor that has read it (used by the first download; another one,
+// after a failure, starts from a fresh key).
+let share = null;
+
+// A GET with the proof, and once more with the work a 429 asks for
+// (others tried wrong passwords on this link: docs/API.md "Wrong proofs").
+async function ask(url, headers = {}) {
   const { signal } = controller;
-  const url = `${P.blobs}/${id}`;
-  const head = await fetch(url, { method: 'HEAD', signal });
-  if (head.status === 404) throw failure('gone', 404);
-  if (!head.ok) throw failure('failed', head.status);
-  const total = Number(head.headers.get(P.contentLength));
-  post(M.info, { size: total, expiresAt: Number(head.headers.get(P.expiresAt)) });
-  if (password) post(M.progress, { phase: 'Checking the password', done: 0, total });
-  let key;
-  try {
-    key = Key.unlock(fragment, password || undefined);
-  } catch (e) {
-    const err = new Error(e.message);
-    err.code = 'link';
-    throw err;
-  }
-  const proof = key.proof();
-  const get = (headers) => fetch(url, { headers: { [P.proof]: proof, ...headers }, signal, cache: 'no-store' });
-  const answer = (r) => downloadAnswer(r.status, !!password, r.headers.get(P.workBits) ?? undefined);
+  const get = (extra) => fetch(url, { headers: { [P.proof]: share.proof, ...headers, ...extra }, signal, cache: 'no-store' });
+  const answer = (r) => downloadAnswer(r.status, share.password, r.headers.get(P.workBits) ?? undefined);
   let r = await get({});
   if (answer(r) === 'work') {
-    // Others tried wrong passwords on this link: the server asks every
-    // attempt for a little work bound to its proof (docs/API.md, "Wrong proofs").
-    post(M.progress, { phase: 'Someone tried wrong passwords on this link; proving this attempt is not a guess', done: 0, total });
-    const nonce = solveWork(id, proof, Number(r.headers.get(P.workBits)));
+    post(M.progress, { phase: 'Someone tried wrong passwords on this link; proving this attempt is not a guess', done: 0, total: 1 });
+    const nonce = solveWork(share.id, share.proof, Number(r.headers.get(P.workBits)));
     r = await get({ [P.work]: String(nonce) });
   }
   const meaning = answer(r);
   if (meaning !== 'granted') throw failure(meaning, r.status);
-  await decrypt(r.body.getReader(), new Decryptor(key), total, signal);
+  return r;
+}
+
+function unlock(fragment, password) {
+  try {
+    return Key.unlock(fragment, password || undefined);
+  } catch (e) {
+    const err = new Error(e.message);
+    err.code = 'look';
+    throw err;
+  }
+}
+
+// The look: the share's head only (header and sealed manifest), behind
+// the proof like a download, but counted as none.
+async function look({ id, fragment, password }) {
+  controller = new AbortController();
+  const key = unlock(fragment, password);
+  share = { id, fragment, password: !!password, passwordText: password, proof: key.proof(), url: `${P.blobs}/${id}` };
+  const r = await ask(`${share.url}${P.lookSuffix}`);
+  const head = new Uint8Array(await r.arrayBuffer());
+  const dec = new Decryptor(key);
+  let manifest = null;
+  try {
+    await dec.pushAsync(head);
+    manifest = dec.manifest();
+  } catch {
+    // Falls through to the message below.
+  }
+  if (!manifest) {
+    const err = new Error('This share is damaged or was tampered with: it cannot be opened.');
+    err.code = 'look';
+    throw err;
+  }
+  share.head = head;
+  share.dec = dec;
+  share.manifest = manifest;
+  const left = r.headers.get(P.downloadsLeft);
+  post(M.contents, {
+    files: manifest.files,
+    expiresAt: Number(r.headers.get(P.expiresAt)) || null,
+    downloadsLeft: left === null ? null : Number(left),
+  });
+}
+
+// One download of files `chosen` (indices): the records from the first to
+// the last chosen, one Range request; each chosen file goes to the output
+// as its bytes verify (several: a ZIP streamed as it is written).
+async function fetchFiles(chosen) {
+  controller = new AbortController();
+  const { signal } = controller;
+  let dec = share.dec;
+  share.dec = null;
+  if (!dec) {
+    dec = new Decryptor(unlock(share.fragment, share.passwordText));
+    await dec.pushAsync(share.head);
+  }
+  const picked = new Set(chosen);
+  const first = Math.min(...chosen);
+  const last = Math.max(...chosen);
+  const sel = dec.select(first, last);
+  const splitter = dec.splitter(first, last, sel.contentStart);
+  const r = await ask(share.url, { [P.range]: `bytes=${sel.from}-${sel.to - 1}` });
+  const files = share.manifest.files;
+  const output = chosen.length === 1 ? new OneFile(files[chosen[0]]) : await ZipOutput.open(chosen.map((i) => files[i]));
+  const route = async (parts) => {
+    for (const p of parts) {
+      const pieces = splitter.split(p.length);
+      for (let k = 0; k < pieces.length; k += 4) {
+        const file = pieces[k];
+        if (picked.has(file)) await output.piece(files[file], p.subarray(pieces[k + 1], pieces[k + 2]), pieces[k + 3]);
+      }
+    }
+  };
+  // A server that ignored the range sent the whole container: skip to ours.
+  const skip = r.status === 206 ? 0 : sel.from;
+  const started = performance.now();
+  await decrypt(r.body.getReader(), dec, sel.to - sel.from, skip, signal, route, output);
+  const pieces = splitter.split(0);
+  for (let k = 0; k < pieces.length; k += 4) {
+    if (picked.has(pieces[k])) await output.piece(files[pieces[k]], new Uint8Array(0), pieces[k + 3]);
+  }
+  if (!splitter.done()) throw damagedError();
+  await output.close((performance.now() - started) / 1000);
+}
+
+function damagedError() {
+  const err = new Error('The file is damaged or was tampered with: it cannot be decrypted. Nothing was saved.');
+  err.code = 'damaged';
+  return err;
 }
 
 // Ciphertext is copied into batches of about BATCH bytes as it arrives and
@@ -81,22 +161,21 @@ async function download({ id, fragment, password }) {
 const BATCH = 4 << 20;
 const IN_FLIGHT = 4;
 
-async function decrypt(reader, dec, total, signal) {
+async function decrypt(reader, dec, total, skip, signal, route, output) {
   const started = performance.now();
   const queue = []; // { opened: Promise<Uint8Array[]>, buffer }
   const free = [];
   let received = 0;
+  let toSkip = skip;
   let buffer = null;
   let filled = 0;
-  let meta = null;
-  let sink = null;
   let shown = 0; // when progress was last posted
   const drain = async (keep) => {
-    while (sink && queue.length > keep) {
+    while (queue.length > keep) {
       const { opened, buffer: used } = queue.shift();
       const parts = await opened;
       if (used) free.push(used);
-      await sink.write(parts);
+      await route(parts);
     }
   };
   // Hands `bytes` (a view of `owner`, or a chunk of its own) to the decryptor.
@@ -104,7 +183,6 @@ async function decrypt(reader, dec, total, signal) {
     const opened = dec.pushAsync(bytes);
     opened.catch(() => {}); // awaited in order by drain; this only marks it handled
     queue.push({ opened, buffer: owner });
-    if (!meta && (meta = dec.metadata())) sink = await openSink(meta);
     await drain(IN_FLIGHT - 1);
   };
   const flush = async () => {
@@ -117,7 +195,13 @@ async function decrypt(reader, dec, total, signal) {
   };
   try {
     for (;;) {
-      const { value, done } = await reader.read();
+      const read = await reader.read();
+      let { value } = read;
+      if (value?.length && toSkip > 0) {
+        const n = Math.min(toSkip, value.length);
+        toSkip -= n;
+        value = value.subarray(n);
+      }
       if (value?.length > BATCH) {
         await flush();
         await push(value, null);
@@ -129,7 +213,7 @@ async function decrypt(reader, dec, total, signal) {
         if (filled >= BATCH) await flush();
       }
       received += value?.length ?? 0;
-      if (done) break;
+      if (read.done) break;
       if (performance.now() - shown > 100) {
         shown = performance.now();
         post(M.progress, { phase: 'Downloading and decrypting', done: received, total, elapsed: shown - started });
@@ -137,31 +221,101 @@ async function decrypt(reader, dec, total, signal) {
     }
     await flush();
     await drain(0);
-    if (!sink) throw new Error('no metadata');
     dec.finish();
   } catch (e) {
-    sink?.abort();
+    output.abort();
     if (e instanceof Cancelled || signal.aborted) {
       const err = new Error('The download was cancelled.');
       err.code = 'cancelled';
       throw err;
     }
-    const err = new Error('The file is damaged or was tampered with: it cannot be decrypted. Nothing was saved.');
-    err.code = 'damaged';
-    throw err;
+    throw damagedError();
   }
-  const seconds = (performance.now() - started) / 1000;
-  const done = { name: safeFileName(meta.name), mime: meta.type, size: meta.size, report: meta.report, seconds };
-  const inMemory = sink instanceof BlobSink ? sink : sink.fallback;
-  if (inMemory) post(M.downloaded, { ...done, blob: inMemory.close(safeType(meta.type)) });
-  else {
-    try {
-      await sink.close();
-    } catch (e) {
-      throw new Error(`The file could not be written: ${e?.message ?? e}`);
+}
+
+// One file: saved as itself (kept in memory for a preview when small,
+// else streamed to disk as the records verify).
+class OneFile {
+  constructor(file) {
+    this.file = file;
+    this.sink = null;
+  }
+
+  async piece(file, bytes) {
+    this.sink ??= await openSink({ name: safeFileName(file.name), type: file.type, size: file.size });
+    if (bytes.length) await this.sink.write([bytes]);
+  }
+
+  abort() {
+    this.sink?.abort();
+  }
+
+  async close(seconds) {
+    const meta = this.file;
+    this.sink ??= await openSink({ name: safeFileName(meta.name), type: meta.type, size: meta.size });
+    await finishSink(this.sink, { name: safeFileName(meta.name), mime: meta.type, size: meta.size, report: meta.report, seconds, count: 1 }, safeType(meta.type));
+  }
+}
+
+// Several files: one ZIP, written as the files' bytes verify, through the
+// same sinks as one file. Its writer is a wasm module of its own
+// (wasm-zip), loaded only now.
+class ZipOutput {
+  static async open(files) {
+    const { default: initZip, Zip, zipLength } = await import('/pkg-zip/zip.js');
+    await initZip();
+    const size = zipLength(files.map((f) => f.name), files.map((f) => f.size));
+    const out = new ZipOutput();
+    out.zip = new Zip();
+    out.count = files.length;
+    out.meta = { name: zipName(files), type: 'application/zip', size };
+    out.sink = await openSink(out.meta);
+    return out;
+  }
+
+  async piece(file, bytes, flags) {
+    const parts = [];
+    if (flags & 1) parts.push(this.zip.begin(file.name, file.size));
+    if (bytes.length) {
+      this.zip.data(bytes);
+      parts.push(bytes);
     }
-    post(M.saved, { ...done, where: sink.where });
+    if (flags & 2) parts.push(this.zip.end());
+    if (parts.length) await this.sink.write(parts);
   }
+
+  abort() {
+    this.sink.abort();
+  }
+
+  async close(seconds) {
+    await this.sink.write([this.zip.finish()]);
+    this.zip.free();
+    await finishSink(this.sink, { name: this.meta.name, mime: this.meta.type, size: this.meta.size, report: null, seconds, count: this.count }, 'application/zip');
+  }
+}
+
+// `photos.zip` when every file is in one folder `photos/`, else `veil-files.zip`.
+function zipName(files) {
+  const tops = new Set(files.map((f) => (f.name.includes('/') ? f.name.split('/')[0] : '')));
+  const [top] = tops;
+  return tops.size === 1 && top ? `${top}.zip` : 'veil-files.zip';
+}
+
+// Tells the page the file is complete: a Blob it can preview and save
+// again, or where the stream went.
+async function finishSink(sink, done, blobType) {
+  const inMemory = sink instanceof BlobSink ? sink : sink.fallback;
+  if (inMemory) {
+    post(M.downloaded, { ...done, blob: inMemory.close(blobType) });
+    return;
+  }
+  try {
+    await sink.close();
+  } catch (e) {
+    throw new Error(`The file could not be written: ${e?.message ?? e}`);
+  }
+  post(M.saved, { ...done, where: sink.where });
 }
 
 function concat(parts) {
@@ -188,7 +342,7 @@ let sinkOffered = null; // resolves with the page's answer to a stream request
 async function openSink(meta) {
   const stream = meta.size > BLOB_MAX;
   const answer = stream ? new Promise((resolve) => { sinkOffered = resolve; }) : null;
-  post(M.meta, { name: safeFileName(meta.name), mime: meta.type, size: meta.size, stream });
+  post(M.meta, { name: meta.name, mime: meta.type, size: meta.size, stream });
   const where = answer ? await answer : {};
   if (where.handle) {
     try {
@@ -284,7 +438,7 @@ class StreamSink {
       // The page opened the stream; if the browser never asks for data
       // (no download started), keep the file in memory instead.
       const timer = setTimeout(() => this.wake?.(), T.streamStart);
-      while (!this.credits && !this.cancelled && performance.now() - this.created < STREAM_START) {
+      while (!this.credits && !this.cancelled && performance.now() - this.created < T.streamStart) {
         await new Promise((resolve) => { this.wake = resolve; });
       }
       clearTimeout(timer);

@@ -1,5 +1,8 @@
-// The download page: nothing is fetched until the recipient clicks, so a
-// link preview cannot use up a burn-after-reading file.
+// The download page: it first looks at what the link holds (the share's
+// sealed list of files, fetched with the key's proof; this consumes
+// nothing), then downloads only when the recipient chooses what: one
+// file, a selection, or everything. A link preview, which has no key,
+// can do neither.
 import { linkNeedsPassword } from '/pkg/veil.js';
 import { bytes, progressText, localTime, show } from '/js/format.js';
 import '/js/channels.js';
@@ -37,33 +40,118 @@ async function start() {
     error('This link is incomplete: part of it is missing. Ask the sender to copy the whole link again.');
     return;
   }
-  show($('password-row'), needsPassword);
   // The fragment (the key) is kept in memory only; remove it from the address bar and history.
   history.replaceState(null, '', location.pathname);
-  // Started now (it fetches only this site's scripts) so a click is answered at once.
   worker = makeWorker();
-  $('get').addEventListener('submit', (e) => {
+  if (!needsPassword) {
+    // Looking consumes nothing (and needs the key, which no link preview has).
+    worker.postMessage({ type: M.look, id, fragment, password: null });
+    return;
+  }
+  $('ask-note').textContent = 'This link needs a password. Nothing is downloaded until you choose.';
+  show($('unlock-form'), true);
+  $('password').focus();
+  $('unlock-form').addEventListener('submit', (e) => {
     e.preventDefault();
     error('');
-    const password = needsPassword ? $('password').value : null;
-    if (needsPassword && !password) {
+    const password = $('password').value;
+    if (!password) {
       error('Enter the password the sender gave you.');
       return;
     }
-    show($('ask'), false);
-    show($('working'), true);
-    worker.postMessage({ type: M.download, id, fragment, password });
+    $('ask-note').textContent = 'Checking the password…';
+    $('unlock').disabled = true;
+    worker.postMessage({ type: M.look, id, fragment, password });
   });
+}
+
+// What the share holds, before anything is consumed: each file with its
+// size, type and what was removed from it; the terms (expiry, downloads
+// left); and the buttons that download (one file, a selection, all).
+function contents({ files, expiresAt, downloadsLeft }) {
+  show($('ask'), false);
+  show($('contents'), true);
+  const many = files.length > 1;
+  const total = files.reduce((n, f) => n + f.size, 0);
+  $('contents-title').textContent = many ? `${files.length} files, ${bytes(total)}` : files[0].name;
+  const terms = [];
+  if (downloadsLeft === 1) {
+    terms.push(many
+      ? 'This link works once: the first download — everything, a selection or one file — uses it up, and the other files are gone with it.'
+      : 'This link works once: downloading uses it up.');
+  } else if (downloadsLeft > 1) {
+    terms.push(`${downloadsLeft} downloads left; each download${many ? ' (everything, a selection or one file)' : ''} uses one.`);
+  }
+  if (expiresAt) terms.push(`Expires ${localTime(expiresAt)}.`);
+  $('terms').textContent = terms.join(' ');
+  const list = $('file-list');
+  list.replaceChildren();
+  files.forEach((f, i) => {
+    const li = document.createElement('li');
+    const head = document.createElement('div');
+    head.className = 'file-head';
+    if (many) {
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.className = 'pick';
+      box.dataset.index = String(i);
+      box.setAttribute('aria-label', `Select ${f.name}`);
+      box.addEventListener('change', selectionChanged);
+      head.append(box);
+    }
+    const name = document.createElement('span');
+    name.className = 'file-name';
+    name.textContent = f.name;
+    const size = document.createElement('span');
+    size.className = 'file-size';
+    size.textContent = `${f.type || 'unknown type'}, ${bytes(f.size)}`;
+    head.append(name, size);
+    if (many) {
+      const one = document.createElement('button');
+      one.type = 'button';
+      one.className = 'secondary small';
+      one.textContent = 'Download';
+      one.setAttribute('aria-label', `Download ${f.name} only`);
+      one.addEventListener('click', () => fetchFiles([i]));
+      head.append(one);
+    }
+    li.append(head);
+    const removed = (f.report ?? []).filter((l) => l.startsWith('removed: ')).map((l) => l.slice('removed: '.length));
+    const note = document.createElement('p');
+    note.className = removed.length ? 'removed' : 'file-note';
+    note.textContent = removed.length ? `The sender's Veil removed: ${removed.join(', ')}.` : (f.report ?? []).join(' ');
+    li.append(note);
+    list.append(li);
+  });
+  $('download').textContent = many ? `Download everything (ZIP, ${bytes(total)})` : `Download (${bytes(total)})`;
+  $('download').onclick = () => fetchFiles(files.map((_, i) => i));
+  show($('download-selected'), many);
+  $('download-selected').onclick = () => fetchFiles([...document.querySelectorAll('.pick:checked')].map((b) => Number(b.dataset.index)));
   // Enabled only now: a click before this point would have done nothing.
   $('download').disabled = false;
+  $('download').focus();
+}
+
+function selectionChanged() {
+  const n = document.querySelectorAll('.pick:checked').length;
+  $('download-selected').disabled = n === 0;
+  $('download-selected').textContent = n ? `Download the ${n} selected` : 'Download the selected files';
+}
+
+function fetchFiles(indices) {
+  if (!indices.length) return;
+  error('');
+  show($('contents'), false);
+  show($('working'), true);
+  worker.postMessage({ type: M.fetch, files: indices });
 }
 
 function makeWorker() {
   const w = new Worker('/js/download-worker.js', { type: 'module' });
   w.onmessage = ({ data }) => {
     switch (data.type) {
-      case M.info:
-        $('status').textContent = `${bytes(data.size)} encrypted, expires ${localTime(data.expiresAt)}.`;
+      case M.contents:
+        contents(data);
         break;
       case M.progress:
         $('bar').max = data.total || 1;
@@ -86,8 +174,12 @@ function makeWorker() {
         show($('working'), false);
         if (data.code === 'password') {
           show($('ask'), true);
+          $('unlock').disabled = false;
+          $('ask-note').textContent = 'This link needs a password. Nothing is downloaded until you choose.';
           $('password').value = '';
           $('password').focus();
+        } else if (data.code === 'look') {
+          show($('ask'), false);
         }
         error(data.message);
         break;
@@ -151,11 +243,11 @@ function stopStreaming() {
   keepAlive = null;
 }
 
-function finished({ blob, name, mime: type, size, report, where }) {
+function finished({ blob, name, mime: type, size, report, where, count }) {
   show($('working'), false);
   show($('done'), true);
   $('name').textContent = name;
-  $('details').textContent = `${type || 'unknown type'}, ${bytes(size)}.`;
+  $('details').textContent = count > 1 ? `${count} files in a ZIP, ${bytes(size)}.` : `${type || 'unknown type'}, ${bytes(size)}.`;
   reportRemoved(report);
   if (!blob) {
     // Streamed to disk: the browser's downloads hold the file, not this page.

@@ -1,7 +1,9 @@
-// The upload pipeline, off the main thread. Files are read in slices;
-// pictures are cleaned in memory (the stripper needs the whole image);
-// everything is encrypted by the wasm module (through WebCrypto where
-// available) and sent with tus. The key never leaves this worker and the page.
+// The upload pipeline, off the main thread. Every file chosen goes into one
+// share (one link). Pictures are cleaned one at a time as they are added
+// (the stripper needs the whole image); at sending, the files are read in
+// slices, one after the other, encrypted by the wasm module (through
+// WebCrypto where available) and sent with tus. The key never leaves this
+// worker and the page.
 import { Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, asIsReport } from '/pkg/veil.js';
 import '/js/channels.js';
 import { P, ready, shareLink, deletionLink } from '/js/protocol.js';
@@ -13,10 +15,16 @@ const SLICE = 4 << 20; // bytes read and encrypted per step
 const CHUNK = 16 << 20; // bytes per PATCH
 const MAX_STRIP = 512 << 20; // larger media are sent only if the user accepts them unmodified
 
-// { bytes: Uint8Array|null, file, name, type, lines, outcome }: outcome is
-// 'cleaned', 'not-media' (sent as is, nothing to clean) or 'refused'
-// (could not be cleaned: sent only if the user accepts it unmodified).
-let prepared = null;
+// The files of the share being prepared, in the order they were added:
+// id -> { source: Blob, name (relative path), type, lines, outcome }.
+// `source` is the cleaned picture (a Blob, so the browser can keep it out
+// of this worker's heap) or the file itself; outcome is 'cleaned',
+// 'not-media' (sent as is, nothing to clean) or 'refused' (could not be
+// cleaned: sent only if the user accepts it unmodified).
+const prepared = new Map();
+// Files are cleaned one at a time, in order: a hundred photos dropped at
+// once are never all in memory together.
+let queue = Promise.resolve();
 let controller = null;
 
 // `type` names the message; payloads never use that key (see `mime`).
@@ -25,48 +33,54 @@ const post = (type, data = {}) => self.postMessage({ ...data, type });
 self.onmessage = async ({ data }) => {
   try {
     await ready;
-    if (data.type === M.prepare) await prepare(data.file);
-    else if (data.type === M.send) await send(data.options, data.unmodified);
-    else if (data.type === M.cancel) controller?.abort();
+    if (data.type === M.prepare) {
+      queue = queue.then(() => prepare(data.id, data.file, data.path)).catch((e) => post(M.error, { id: data.id, message: e?.message ?? String(e) }));
+    } else if (data.type === M.remove) {
+      await queue;
+      prepared.delete(data.id);
+    } else if (data.type === M.send) {
+      await queue;
+      await send(data.options, data.unmodified);
+    } else if (data.type === M.cancel) controller?.abort();
   } catch (e) {
     post(M.error, { message: e?.message ?? String(e), code: e?.code ?? 'error' });
   }
 };
 
-async function prepare(file) {
-  prepared = null;
+async function prepare(id, file, path) {
+  const name = path || file.name || 'pasted image';
   const head = new Uint8Array(await file.slice(0, 64).arrayBuffer());
   const sniffed = sniffType(head);
   if (!isMedia(head, file.type || undefined)) {
-    prepared = { bytes: null, file, name: file.name, type: file.type || 'application/octet-stream', lines: asIsReport(false), outcome: 'not-media' };
-    post(M.prepared, { media: false, name: file.name, size: file.size });
+    prepared.set(id, { source: file, name, type: file.type || 'application/octet-stream', lines: asIsReport(false), outcome: 'not-media' });
+    post(M.prepared, { id, media: false, name, size: file.size });
     return;
   }
   if (file.size > MAX_STRIP) {
-    prepared = { bytes: null, file, name: file.name, type: sniffed ?? file.type, lines: asIsReport(true, 'too large to clean in the browser'), outcome: 'refused' };
-    post(M.stripFailed, { name: file.name, size: file.size, reason: 'This file is too large to clean in the browser.' });
+    prepared.set(id, { source: file, name, type: sniffed ?? file.type, lines: asIsReport(true, 'too large to clean in the browser'), outcome: 'refused' });
+    post(M.stripFailed, { id, name, size: file.size, reason: 'This file is too large to clean in the browser.' });
     return;
   }
-  post(M.progress, { phase: 'Cleaning', done: 0, total: file.size });
+  post(M.progress, { phase: `Cleaning ${name}`, done: 0, total: file.size });
   const bytes = new Uint8Array(await file.arrayBuffer());
   let result;
   try {
     result = stripMetadata(bytes, file.type || undefined);
   } catch (e) {
-    prepared = { bytes: null, file, name: file.name, type: sniffed ?? file.type, lines: asIsReport(true, e.message), outcome: 'refused' };
-    post(M.stripFailed, { name: file.name, size: file.size, reason: e.message });
+    prepared.set(id, { source: file, name, type: sniffed ?? file.type, lines: asIsReport(true, e.message), outcome: 'refused' });
+    post(M.stripFailed, { id, name, size: file.size, reason: e.message });
     return;
   }
-  prepared = { bytes: result.data, file, name: file.name, type: result.type, lines: result.lines, outcome: 'cleaned' };
-  post(M.prepared, { media: true, name: file.name, size: result.data.length, format: result.format, removed: result.removed, kept: result.kept });
+  const size = result.data.length;
+  prepared.set(id, { source: new Blob([result.data]), name, type: result.type, lines: result.lines, outcome: 'cleaned' });
+  post(M.prepared, { id, media: true, name, size, format: result.format, removed: result.removed, kept: result.kept });
 }
 
 // Yields the file in SLICE-byte pieces, reading the next while the caller
 // works on the current one.
-async function* slices(source, size) {
-  const read = (at) => (source.bytes
-    ? Promise.resolve(source.bytes.subarray(at, Math.min(size, at + SLICE)))
-    : source.file.slice(at, at + SLICE).arrayBuffer().then((b) => new Uint8Array(b)));
+async function* slices(blob) {
+  const size = blob.size;
+  const read = (at) => blob.slice(at, at + SLICE).arrayBuffer().then((b) => new Uint8Array(b));
   let next = size > 0 ? read(0) : null;
   for (let at = 0; at < size; at += SLICE) {
     const current = await next;
@@ -77,19 +91,21 @@ async function* slices(source, size) {
 }
 
 async function send(options, unmodified) {
-  if (!prepared) throw new Error('no file chosen');
-  if (prepared.outcome === 'refused' && !unmodified) {
-    throw new Error('this file could not be cleaned');
+  const items = [...prepared.values()];
+  if (!items.length) throw new Error('no file chosen');
+  if (items.some((i) => i.outcome === 'refused') && !unmodified) {
+    throw new Error('some files could not be cleaned');
   }
-  const source = prepared;
-  const size = source.bytes ? source.bytes.length : source.file.size;
+  const size = items.reduce((n, i) => n + i.source.size, 0);
   controller = new AbortController();
   const { signal } = controller;
   const password = options.password || null; // normalised (NFC) by the core
   const fragment = newLink(!!password);
   if (password) post(M.progress, { phase: 'Hashing the password', done: 0, total: size });
   const key = Key.unlock(fragment, password ?? undefined);
-  const enc = new Encryptor(key, source.name, source.type, size, source.lines, undefined);
+  // One share for every file, in the order shown (version 2 even for one
+  // file: the server cannot tell one from several by the format).
+  const enc = Encryptor.share(key, items.map((i) => ({ name: i.name, type: i.type, size: i.source.size, report: i.lines })), undefined);
   const total = enc.containerLength();
   const upload = await createUpload(total, {
     expiresIn: options.expiresIn,
@@ -130,8 +146,10 @@ async function send(options, unmodified) {
   };
   await add([enc.header()]);
   try {
-    for await (const slice of slices(source, size)) {
-      await add(await enc.pushAsync(slice));
+    for (const item of items) {
+      for await (const slice of slices(item.source)) {
+        await add(await enc.pushAsync(slice));
+      }
     }
     while (enc.paddingLeft() > 0) await add(await enc.padAsync(SLICE));
     await add(await enc.finishAsync());
@@ -145,7 +163,7 @@ async function send(options, unmodified) {
     }
     throw e;
   }
-  prepared = null;
+  prepared.clear();
   const link = shareLink(self.location.origin, upload.id, fragment);
   post(M.done, {
     link,

@@ -1,5 +1,6 @@
-// The upload page: choose (drop, pick, paste) → review the cleaning report
-// and options → encrypt and upload in a worker → the link.
+// The upload page: choose (drop, pick, paste; files and folders) → review
+// each file's cleaning report, remove any, set the options → encrypt and
+// upload them all as one share in a worker → the link.
 import { bytes, progressText, localTime, show } from '/js/format.js';
 import '/js/channels.js';
 import { P, ready } from '/js/protocol.js';
@@ -8,11 +9,20 @@ const M = globalThis.VEIL_CHANNELS.upload;
 
 const $ = (id) => document.getElementById(id);
 const worker = new Worker('/js/upload-worker.js', { type: 'module' });
-let stripFailed = false;
+
+// The files of the share, in order: id -> { name, size (after cleaning),
+// state: 'checking' | 'ready' | 'refused', li }.
+const files = new Map();
+let nextId = 1;
 
 const EXPIRIES = [
   [300, '5 minutes'], [3600, '1 hour'], [86400, '1 day'], [604800, '7 days'], [2592000, '30 days'],
 ];
+
+// The container adds at most about 12 % (padding) plus headers: what the
+// files may take together for the share to fit the server's limit.
+const LIMIT_SHARE = 0.88;
+const limit = () => (window.veilConfig ? window.veilConfig.max_blob_size * LIMIT_SHARE : Infinity);
 
 async function loadConfig() {
   await ready;
@@ -29,6 +39,7 @@ async function loadConfig() {
   }
   $('downloads').max = String(cfg.max_downloads);
   window.veilConfig = cfg;
+  $('limit').textContent = `Up to ${bytes(limit())} in all per link.`;
 }
 
 function error(message) {
@@ -36,54 +47,98 @@ function error(message) {
   show($('error'), !!message);
 }
 
-function choose(file) {
-  if (!file) return;
+// Adds files (each with its path inside a folder, if any) to the share.
+function add(entries) {
+  const list = entries.filter(({ file }) => file);
+  if (!list.length) return;
   error('');
-  if (window.veilConfig && file.size > window.veilConfig.max_blob_size * 0.88) {
-    error(`This file is too large for this server (limit ${bytes(window.veilConfig.max_blob_size)} after encryption).`);
-    return;
-  }
-  show($('pick'), false);
   show($('review'), true);
-  $('file-name').textContent = file.name || 'pasted image';
-  $('report').textContent = 'Checking the file…';
-  $('send').disabled = true;
-  worker.postMessage({ type: M.prepare, file });
+  for (const { file, path } of list) {
+    const id = nextId++;
+    const name = path || file.name || 'pasted image';
+    const li = document.createElement('li');
+    files.set(id, { name, size: file.size, state: 'checking', li });
+    render(id, { text: 'Checking…' });
+    $('files').append(li);
+    worker.postMessage({ type: M.prepare, id, file, path });
+  }
+  update();
 }
 
-function renderReport({ media, removed = [], kept = [], format, size }) {
-  const box = $('report');
-  box.replaceChildren();
-  const p = (text, cls) => {
-    const el = document.createElement('p');
-    el.textContent = text;
-    if (cls) el.className = cls;
-    box.append(el);
-  };
-  if (!media) {
-    p(`Not an image: sent as is (${bytes(size)}).`);
-    return;
+// One file's line: its path, its size, what was removed, and a button to
+// take it out of the share. Text only: names are the sender's, but shown
+// as text all the same.
+function render(id, { text, cls }) {
+  const f = files.get(id);
+  const li = f.li;
+  li.replaceChildren();
+  const head = document.createElement('div');
+  head.className = 'file-head';
+  const name = document.createElement('span');
+  name.className = 'file-name';
+  name.textContent = f.name;
+  const size = document.createElement('span');
+  size.className = 'file-size';
+  size.textContent = bytes(f.size);
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.className = 'secondary small';
+  remove.textContent = 'Remove';
+  remove.setAttribute('aria-label', `Remove ${f.name}`);
+  remove.addEventListener('click', () => {
+    worker.postMessage({ type: M.remove, id });
+    li.remove();
+    files.delete(id);
+    update();
+  });
+  head.append(name, size, remove);
+  const note = document.createElement('p');
+  note.className = cls ?? 'file-note';
+  note.textContent = text;
+  li.append(head, note);
+}
+
+function reportText({ media, removed = [], kept = [], format }) {
+  if (!media) return { text: 'Not an image: sent as is.' };
+  let text = `${format}: ${removed.length ? `removed ${removed.join(', ')}` : 'no metadata found'}.`;
+  if (kept.length) text += ` Kept: ${kept.join(', ')}.`;
+  return { text, cls: 'removed' };
+}
+
+// The summary, the size check and whether Send may be pressed.
+function update() {
+  const all = [...files.values()];
+  const total = all.reduce((n, f) => n + f.size, 0);
+  const refused = all.filter((f) => f.state === 'refused');
+  const checking = all.some((f) => f.state === 'checking');
+  $('review-title').textContent = all.length === 1 ? 'Ready to send 1 file' : `Ready to send ${all.length} files`;
+  $('summary').textContent = `${bytes(total)} in all, in one link.`;
+  show($('strip-warning'), refused.length > 0);
+  if (refused.length) {
+    $('strip-reason').textContent = `${refused.length === 1 ? 'One file' : `${refused.length} files`} could not be cleaned (see above). Sending unmodified would keep their metadata; you can also remove them.`;
   }
-  p(`${format}, ${bytes(size)} after cleaning.`);
-  p(removed.length ? `Removed: ${removed.join(', ')}.` : 'Removed: nothing — no metadata found.', 'removed');
-  if (kept.length) p(`Kept (needed to display it correctly): ${kept.join(', ')}.`, 'kept');
+  const tooLarge = total > limit();
+  if (tooLarge) error(`Together these files are too large for this server (limit ${bytes(limit())} per link). Remove some.`);
+  else if ($('error').textContent.startsWith('Together')) error('');
+  $('send').disabled = !all.length || checking || tooLarge || (refused.length > 0 && !$('send-unmodified').checked);
+  if (!all.length) show($('review'), false);
 }
 
 worker.onmessage = ({ data }) => {
+  const f = data.id ? files.get(data.id) : null;
   switch (data.type) {
     case M.prepared:
-      stripFailed = false;
-      show($('strip-warning'), false);
-      renderReport(data);
-      $('send').disabled = false;
+      if (!f) break;
+      f.state = 'ready';
+      f.size = data.size;
+      render(data.id, reportText(data));
+      update();
       break;
     case M.stripFailed:
-      stripFailed = true;
-      $('report').textContent = '';
-      $('strip-reason').textContent = `This file could not be cleaned: ${data.reason} Sending it unmodified would keep its metadata.`;
-      $('send-unmodified').checked = false;
-      show($('strip-warning'), true);
-      $('send').disabled = true;
+      if (!f) break;
+      f.state = 'refused';
+      render(data.id, { text: `Could not be cleaned: ${data.reason}`, cls: 'warning-text' });
+      update();
       break;
     case M.progress:
       $('bar').max = data.total || 1;
@@ -94,8 +149,11 @@ worker.onmessage = ({ data }) => {
       $('status').textContent = `Network problem — retrying (attempt ${data.attempt})…`;
       break;
     case M.cancelled:
-      reset();
-      $('status').textContent = 'Cancelled. Nothing was kept on the server.';
+      show($('working'), false);
+      show($('review'), true);
+      show($('pick'), true);
+      error('Cancelled. Nothing was kept on the server.');
+      update();
       break;
     case M.done:
       show($('working'), false);
@@ -108,8 +166,15 @@ worker.onmessage = ({ data }) => {
       $('link').select();
       break;
     case M.error:
+      if (f) {
+        f.state = 'refused';
+        render(data.id, { text: `Could not be read: ${data.message}`, cls: 'warning-text' });
+        update();
+        break;
+      }
       show($('working'), false);
-      show($('review'), true);
+      show($('review'), files.size > 0);
+      show($('pick'), true);
       error(data.message);
       break;
     default:
@@ -117,16 +182,57 @@ worker.onmessage = ({ data }) => {
 };
 
 function reset() {
+  for (const id of files.keys()) worker.postMessage({ type: M.remove, id });
+  files.clear();
+  $('files').replaceChildren();
   show($('review'), false);
   show($('working'), false);
   show($('result'), false);
   show($('pick'), true);
   $('file').value = '';
+  $('folder').value = '';
   $('password').value = '';
+  $('send-unmodified').checked = false;
   error('');
 }
 
-$('file').addEventListener('change', (e) => choose(e.target.files[0]));
+// A dropped folder: its files, with their paths, read from the entry tree.
+async function walk(entry, out) {
+  if (entry.isFile) {
+    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+    out.push({ file, path: entry.fullPath.replace(/^\/+/, '') });
+  } else if (entry.isDirectory) {
+    const reader = entry.createReader();
+    for (;;) {
+      // readEntries answers in batches; an empty one means the end.
+      const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+      if (!batch.length) break;
+      for (const e of batch) await walk(e, out);
+    }
+  }
+}
+
+async function dropped(dt) {
+  const entries = [...(dt.items ?? [])].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+  if (!entries.length || !entries.some((e) => e.isDirectory)) {
+    add([...dt.files].map((file) => ({ file })));
+    return;
+  }
+  const out = [];
+  for (const e of entries) await walk(e, out);
+  add(out);
+}
+
+$('file').addEventListener('change', (e) => {
+  add([...e.target.files].map((file) => ({ file })));
+  e.target.value = '';
+});
+// A folder picker where the browser has one.
+if ('webkitdirectory' in HTMLInputElement.prototype) show($('folder-row'), true);
+$('folder').addEventListener('change', (e) => {
+  add([...e.target.files].map((file) => ({ file, path: file.webkitRelativePath })));
+  e.target.value = '';
+});
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => {
   e.preventDefault();
@@ -136,7 +242,7 @@ drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => {
   e.preventDefault();
   drop.classList.remove('over');
-  choose(e.dataTransfer.files[0]);
+  dropped(e.dataTransfer).catch((err) => error(`The dropped files could not be read: ${err?.message ?? err}`));
 });
 drop.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' || e.key === ' ') {
@@ -145,12 +251,10 @@ drop.addEventListener('keydown', (e) => {
   }
 });
 document.addEventListener('paste', (e) => {
-  const item = [...(e.clipboardData?.items ?? [])].find((i) => i.kind === 'file');
-  if (item && !$('pick').hidden) choose(item.getAsFile());
+  const pasted = [...(e.clipboardData?.items ?? [])].filter((i) => i.kind === 'file').map((i) => ({ file: i.getAsFile() }));
+  if (pasted.length && !$('pick').hidden) add(pasted);
 });
-$('send-unmodified').addEventListener('change', (e) => {
-  $('send').disabled = !e.target.checked;
-});
+$('send-unmodified').addEventListener('change', update);
 $('burn').addEventListener('change', (e) => {
   $('downloads').disabled = e.target.checked;
 });
@@ -158,12 +262,13 @@ $('options').addEventListener('submit', (e) => {
   e.preventDefault();
   error('');
   const downloads = $('burn').checked ? 1 : Number($('downloads').value) || 0;
+  show($('pick'), false);
   show($('review'), false);
   show($('working'), true);
   $('status').textContent = 'Encrypting…';
   worker.postMessage({
     type: M.send,
-    unmodified: stripFailed && $('send-unmodified').checked,
+    unmodified: $('send-unmodified').checked,
     options: { expiresIn: Number($('expiry').value), maxDownloads: downloads, password: $('password').value },
   });
   $('password').value = '';

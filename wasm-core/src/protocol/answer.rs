@@ -1,11 +1,12 @@
 //! What the server's answer to a download request means, for every client:
 //! one classification, one set of outcomes (docs/API.md, "GET").
 
-/// The meaning of the status of `GET /api/v1/blobs/{id}`.
+/// The meaning of the status of `GET /api/v1/blobs/{id}` (and of the look
+/// at its head, `…/head`, which answers the same way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DownloadAnswer {
-    /// `200`: the ciphertext follows.
+    /// `200` (or `206` for one range of it): the ciphertext follows.
     Granted,
     /// `404`: expired, used up, deleted or never existed (indistinguishable).
     Gone,
@@ -27,7 +28,7 @@ impl DownloadAnswer {
     #[must_use]
     pub fn classify(status: u16, password: bool, work_bits: Option<&str>) -> Self {
         match status {
-            200 => Self::Granted,
+            200 | 206 => Self::Granted,
             404 => Self::Gone,
             403 if password => Self::WrongPassword,
             403 => Self::WrongLink,
@@ -67,6 +68,7 @@ mod tests {
     #[test]
     fn statuses_mean_one_thing_each() {
         assert_eq!(A::classify(200, true, None), A::Granted);
+        assert_eq!(A::classify(206, false, None), A::Granted);
         assert_eq!(A::classify(404, false, None), A::Gone);
         assert_eq!(A::classify(403, true, None), A::WrongPassword);
         assert_eq!(A::classify(403, false, None), A::WrongLink);
