@@ -40,6 +40,7 @@ lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p wasm-core --target wasm32-unknown-unknown --lib --tests -- -D warnings
+	$(CARGO) clippy -p wasm-zip --target wasm32-unknown-unknown --lib -- -D warnings
 
 ## Includes blob-server/tests/shared: two instances over PostgreSQL and moto
 ## (S3), both started by the test on 127.0.0.1 and stopped at its end.

@@ -35,7 +35,11 @@ round_trip() {
   id=$(curl -sk --fail-with-body -X POST --data-binary @"$work/blob" "$base/api/v1/blobs" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   curl -sk --fail -o "$work/back" "$base/api/v1/blobs/$id"
   cmp -s "$work/blob" "$work/back" || { log "FAIL: bytes differ through $base"; exit 1; }
-  log "24 MiB up and down through $base: intact"
+  # One range (a share's one file): the proxy must pass Range and the 206.
+  [ "$(curl -sk --fail -r 1000-1999 -o "$work/part" -w '%{http_code}' "$base/api/v1/blobs/$id")" = 206 ] \
+    || { log "FAIL: no 206 for a Range through $base"; exit 1; }
+  cmp -s "$work/part" <(tail -c +1001 "$work/blob" | head -c 1000) || { log "FAIL: range bytes differ through $base"; exit 1; }
+  log "24 MiB up and down, and one range, through $base: intact"
 }
 
 # --- nginx, as shipped, with ports, certificate and log paths moved.
