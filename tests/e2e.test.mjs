@@ -479,6 +479,40 @@ describe('shares of several files', () => {
   });
 });
 
+describe('a server (or proxy) that ignores Range', () => {
+  let srv;
+  before(async () => { srv = await startServer(); });
+  after(() => srv.stop());
+
+  test('one file still comes out whole: the page skips to its records and stops after them', async () => {
+    const veil = path.join(root, 'target', 'debug', 'veil');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'veil-norange-'));
+    fs.writeFileSync(path.join(dir, 'a.txt'), 'first');
+    fs.writeFileSync(path.join(dir, 'b.bin'), Buffer.alloc(200_000, 3));
+    fs.writeFileSync(path.join(dir, 'c.txt'), 'last');
+    const out = JSON.parse(execFileSync(veil, ['send', 'a.txt', 'b.bin', 'c.txt', '--burn', '--server', srv.base, '--json'], { cwd: dir, encoding: 'utf8' }));
+    const r = await newPage(srv.base);
+    // Every request leaves without its Range header, so the server sends the whole container.
+    await r.context.route('**/api/v1/blobs/**', (route) => {
+      const headers = { ...route.request().headers() };
+      delete headers.range;
+      route.continue({ headers });
+    });
+    await r.page.goto(out.link);
+    await r.page.waitForSelector('#contents:not([hidden])');
+    const [dl] = await Promise.all([r.page.waitForEvent('download', { timeout: 60_000 }), (async () => {
+      await r.page.click('button[aria-label="Download b.bin only"]');
+      await r.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 60_000 });
+      assert.equal(await r.page.isVisible('#done'), true, await r.page.textContent('#error'));
+      await r.page.click('#save');
+    })()]);
+    assert.ok(fs.readFileSync(await dl.path()).equals(Buffer.alloc(200_000, 3)));
+    assert.deepEqual(r.problems, []);
+    await r.context.close();
+    fs.rmSync(dir, { recursive: true });
+  });
+});
+
 describe('expiry', () => {
   let srv;
   before(async () => { srv = await startServer(['--max-expiry', '1', '--default-expiry', '1']); });

@@ -159,7 +159,11 @@ impl Engine {
             Ok(match s.open_live(&slot, now, proof)? {
                 Claim::Gone => Ok(Download::Gone),
                 Claim::WrongProof => Ok(Download::WrongProof),
-                Claim::Granted { record, file, .. } => read_head(file, record),
+                Claim::Granted {
+                    record,
+                    file,
+                    reading,
+                } => read_head(file, record, reading),
             })
         })
         .await?
@@ -383,23 +387,28 @@ pub(crate) fn head_len(first: &[u8], size: u64) -> Result<u64, ApiError> {
         .ok_or(ApiError::NotAContainer)
 }
 
-/// Reads a local blob's head: the fixed header, then the metadata it announces.
-fn read_head(mut file: std::fs::File, record: BlobRecord) -> Result<Download, ApiError> {
-    let mut head = vec![0u8; veil_core::HEADER_LEN];
-    if record.size < head.len() as u64 {
+/// A local blob's head: the fixed header is read here, the metadata it
+/// announces (up to 16 MiB) is streamed, never held whole.
+fn read_head(
+    mut file: std::fs::File,
+    record: BlobRecord,
+    reading: crate::erasure::ReadGuard,
+) -> Result<Download, ApiError> {
+    let mut first = vec![0u8; veil_core::HEADER_LEN];
+    if record.size < first.len() as u64 {
         return Err(ApiError::NotAContainer);
     }
-    file.read_exact(&mut head)?;
-    let len = head_len(&head, record.size)?;
-    let rest = len.saturating_sub(head.len() as u64);
-    file.take(rest).read_to_end(&mut head)?;
-    if head.len() as u64 != len {
-        return Err(ApiError::Internal(
-            "a blob file is shorter than its record".into(),
-        ));
-    }
+    file.read_exact(&mut first)?;
+    let rest = head_len(&first, record.size)?.saturating_sub(first.len() as u64);
+    let file = tokio::fs::File::from_std(file).take(rest);
+    let tail =
+        tokio_util::io::ReaderStream::with_capacity(file, DOWNLOAD_CHUNK).map(move |chunk| {
+            let _keep = &reading; // dropped with the body: then the file may be erased
+            chunk
+        });
+    let head = futures_util::stream::once(async move { Ok(bytes::Bytes::from(first)) }).chain(tail);
     Ok(Download::Granted {
         record,
-        body: Body::from(head),
+        body: Body::from_stream(head),
     })
 }

@@ -46,8 +46,9 @@ pub struct Args {
     force: bool,
 }
 
-/// `photo.jpg` → `photo (1).jpg`, the first name that does not exist.
-fn free_name(dir: &Path, name: &str) -> PathBuf {
+/// `photo.jpg` → `photo (1).jpg`, `photo (2).jpg` …: names to try when
+/// the first is taken.
+fn free_names(dir: &Path, name: &str) -> impl Iterator<Item = PathBuf> {
     let p = Path::new(name);
     let stem = p
         .file_stem()
@@ -57,10 +58,21 @@ fn free_name(dir: &Path, name: &str) -> PathBuf {
         .extension()
         .map(|e| format!(".{}", e.to_string_lossy()))
         .unwrap_or_default();
-    (1..10_000)
-        .map(|i| dir.join(format!("{stem} ({i}){ext}")))
-        .find(|c| !c.exists())
-        .unwrap_or_else(|| dir.join(name))
+    let dir = dir.to_path_buf();
+    (1..10_000).map(move |i| dir.join(format!("{stem} ({i}){ext}")))
+}
+
+/// Text from the sender made safe for a terminal: control and
+/// bidirectional-override characters (which could move the cursor, retitle
+/// the window or reorder what is shown) become `?`.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            c if c.is_control() => '?',
+            '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => '?',
+            c => c,
+        })
+        .collect()
 }
 
 /// A proof-carrying request to the server: asks once more with the work
@@ -189,6 +201,9 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         .content_range(first, last)
         .ok_or(Failure::Damaged)?;
     let sel = dec.select(range).map_err(|_| Failure::Damaged)?;
+    // Everything that can refuse to write is checked before the download
+    // counts: a burn link is not spent on an output that cannot be made.
+    let mut saver = Saver::new(args, one, &manifest, first..=last)?;
     let spec = format!(
         "bytes={}-{}",
         sel.bytes.start,
@@ -211,7 +226,6 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let bar = progress::bar(total, "receiving");
     let mut buf = vec![0u8; 256 * 1024];
     let mut received = 0u64;
-    let mut saver = Saver::new(args, one)?;
     loop {
         let n = match reader.read(&mut buf) {
             Ok(0) => break,
@@ -237,11 +251,15 @@ pub fn run(args: &Args) -> Result<(), Failure> {
 /// `--list`: the share's contents and terms, consuming nothing.
 fn list(manifest: &Manifest, expires_at: Option<u64>, left: Option<u64>) {
     for (i, f) in manifest.files().iter().enumerate() {
-        let path = manifest.save_path(i).unwrap_or_default();
-        let mime = if f.mime.is_empty() { "?" } else { &f.mime };
+        let path = printable(&manifest.save_path(i).unwrap_or_default());
+        let mime = if f.mime.is_empty() {
+            "?".to_owned()
+        } else {
+            printable(&f.mime)
+        };
         println!("{:>12}  {path}  ({mime})", f.size);
         for line in &f.report {
-            println!("              {line}");
+            println!("              {}", printable(line));
         }
     }
     let total: u64 = manifest.files().iter().map(|f| f.size).sum();
@@ -296,7 +314,16 @@ struct Saver<'a> {
 }
 
 impl<'a> Saver<'a> {
-    fn new(args: &'a Args, one: bool) -> Result<Self, Failure> {
+    /// Checks, before anything is downloaded, that the chosen files can be
+    /// written: the output folder can be created and written in, and no
+    /// folder a path needs is a file or a link.
+    fn new(
+        args: &'a Args,
+        one: bool,
+        manifest: &Manifest,
+        chosen: std::ops::RangeInclusive<usize>,
+    ) -> Result<Self, Failure> {
+        let to_stdout = args.output.as_deref().is_some_and(|o| o.as_os_str() == "-");
         let root = match (&args.output, one) {
             (Some(dir), false) => {
                 std::fs::create_dir_all(dir)
@@ -305,6 +332,39 @@ impl<'a> Saver<'a> {
             }
             _ => PathBuf::from("."),
         };
+        if !to_stdout {
+            // The folder the (first) file will be written in must take one.
+            let probe_dir = match (&args.output, one) {
+                (Some(out), true) => out
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+                _ => root.clone(),
+            };
+            tempfile::NamedTempFile::new_in(&probe_dir)
+                .with_context(|| format!("cannot write in {}", probe_dir.display()))?;
+        }
+        if !one {
+            for i in chosen {
+                let path = manifest.save_path(i).unwrap_or_default();
+                let mut dir = root.clone();
+                let mut segments: Vec<&str> = path.split('/').collect();
+                segments.pop();
+                for seg in segments {
+                    dir.push(seg);
+                    match std::fs::symlink_metadata(&dir) {
+                        Ok(m) if m.is_dir() => {}
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                        _ => {
+                            return Err(Failure::Other(anyhow!(
+                                "{} exists and is not a folder: nothing was downloaded",
+                                printable(&dir.display().to_string())
+                            )))
+                        }
+                    }
+                }
+            }
+        }
         Ok(Self {
             args,
             one,
@@ -352,7 +412,10 @@ impl<'a> Saver<'a> {
                 if let Some(s) = self.open.take() {
                     if let Some(path) = s.commit(self.args.force)? {
                         let size = manifest.files().get(piece.file).map_or(0, |f| f.size);
-                        eprintln!("saved {} ({size} bytes)", path.display());
+                        eprintln!(
+                            "saved {} ({size} bytes)",
+                            printable(&path.display().to_string())
+                        );
                     }
                     self.saved += 1;
                 }
@@ -438,23 +501,56 @@ impl Sink {
             }
             Self::File { tmp, dest } => {
                 tmp.as_file().sync_all().context("cannot flush the file")?;
-                let dest = if dest.exists() && !force {
-                    let dir = dest
-                        .parent()
-                        .filter(|p| !p.as_os_str().is_empty())
-                        .unwrap_or(Path::new("."));
-                    let name = dest
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    free_name(dir, &name)
-                } else {
-                    dest
-                };
-                tmp.persist(&dest)
-                    .with_context(|| format!("cannot create {}", dest.display()))?;
-                Ok(Some(dest))
+                if force {
+                    tmp.persist(&dest)
+                        .with_context(|| format!("cannot create {}", dest.display()))?;
+                    return Ok(Some(dest));
+                }
+                // Never over anything already there (a file, a link, even
+                // a dangling one): the name, then `name (1)`, `name (2)` …,
+                // each taken atomically or not at all.
+                let dir = dest
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."))
+                    .to_path_buf();
+                let name = dest
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let mut tmp = tmp;
+                for candidate in std::iter::once(dest.clone()).chain(free_names(&dir, &name)) {
+                    match tmp.persist_noclobber(&candidate) {
+                        Ok(_) => return Ok(Some(candidate)),
+                        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
+                            tmp = e.file
+                        }
+                        Err(e) => {
+                            return Err(Failure::Other(anyhow!(
+                                "cannot create {}: {}",
+                                candidate.display(),
+                                e.error
+                            )))
+                        }
+                    }
+                }
+                Err(Failure::Other(anyhow!(
+                    "{} and every free variant of its name exist: nothing was overwritten",
+                    dest.display()
+                )))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sender_text_cannot_drive_the_terminal() {
+        assert_eq!(
+            super::printable("removed: GPS\u{1b}[2J\u{1b}]0;title\u{7} \u{202e}gpj.exe"),
+            "removed: GPS?[2J?]0;title? ?gpj.exe"
+        );
+        assert_eq!(super::printable("photo é.jpg"), "photo é.jpg");
     }
 }

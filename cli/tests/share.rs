@@ -640,12 +640,43 @@ fn a_share_never_writes_through_a_link_in_the_output_folder() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a folder"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a folder: nothing was downloaded")
+    );
     assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
-    // Files before the refusal are whole.
+    // Refused before the download: nothing written, nothing consumed.
+    assert!(!recv.path().join("out/b.txt").exists());
+    std::fs::remove_file(recv.path().join("out/dir")).unwrap();
+    // Existing files and links (even dangling) are never replaced.
+    std::fs::write(recv.path().join("out/b.txt"), b"mine").unwrap();
+    std::os::unix::fs::symlink("/nonexistent/target", recv.path().join("out/a.jpg")).unwrap();
+    let out = veil(&["get", link, "-o", "out"], recv.path(), None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         std::fs::read(recv.path().join("out/b.txt")).unwrap(),
+        b"mine"
+    );
+    assert_eq!(
+        std::fs::read(recv.path().join("out/b (1).txt")).unwrap(),
         b"bee"
     );
-    drop(dir);
+    assert!(std::fs::symlink_metadata(recv.path().join("out/a.jpg"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(recv.path().join("out/a (1).jpg").exists());
+    // An output that cannot be made does not spend a burn link.
+    let (dir2, sent) = folder_share(&["--burn"]);
+    let link = sent["link"].as_str().unwrap();
+    std::fs::write(recv.path().join("a-file"), b"x").unwrap();
+    let out = veil(&["get", link, "-o", "a-file"], recv.path(), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(veil(&["get", "--list", link], recv.path(), None)
+        .status
+        .success());
+    drop((dir, dir2));
 }

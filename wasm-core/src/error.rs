@@ -36,6 +36,9 @@ pub enum Error {
     /// A share with no files, or more than [`crate::share::MAX_FILES`].
     #[error("a share holds between 1 and 65,536 files")]
     ShareSize,
+    /// Too many files of a share want one path (even renamed `a (2)` …).
+    #[error("too many files in this share have the same name")]
+    PathClash,
     /// More or fewer bytes were pushed than the size declared in the metadata.
     #[error("the data pushed does not match the declared size")]
     SizeMismatch,

@@ -46,16 +46,14 @@ impl Manifest {
         if files.is_empty() || files.len() > MAX_FILES {
             return Err(Error::ShareSize);
         }
-        let mut taken = HashSet::new();
-        let mut folders = HashSet::new();
-        for f in &files {
-            let path = share_path(&f.name);
-            folders.extend(parents(&path).map(str::to_owned));
-        }
-        for f in &mut files {
-            let path = share_path(&f.name);
-            f.name = unique(&path, |p| taken.contains(p) || folders.contains(p));
-            taken.insert(f.name.clone());
+        let paths: Vec<String> = files.iter().map(|f| share_path(&f.name)).collect();
+        let folders: HashSet<&str> = paths.iter().flat_map(|p| parents(p)).collect();
+        let mut taken: HashSet<String> = HashSet::new();
+        for (f, path) in files.iter_mut().zip(&paths) {
+            let name = unique(path, |p| taken.contains(p) || folders.contains(p))
+                .ok_or(Error::PathClash)?;
+            taken.insert(name.clone());
+            f.name = name;
         }
         let m = Self {
             version: VERSION_SHARE,
@@ -167,16 +165,11 @@ impl Manifest {
         r.padding(bytes.len(), share_padded)?;
         let m = Self { version, files };
         m.total_size().ok()?;
-        let mut seen = HashSet::new();
-        let mut folders = HashSet::new();
+        let mut tree = Folder::default();
         for f in &m.files {
-            if f.name.is_empty() || share_path(&f.name) != f.name || !seen.insert(f.name.as_str()) {
+            if f.name.is_empty() || share_path(&f.name) != f.name || !tree.insert(&f.name) {
                 return None;
             }
-            folders.extend(parents(&f.name));
-        }
-        if m.files.iter().any(|f| folders.contains(f.name.as_str())) {
-            return None;
         }
         Some(m)
     }
@@ -280,6 +273,33 @@ fn share_padded(used: usize) -> usize {
     used.div_ceil(METADATA_BLOCK).max(1).next_power_of_two() * METADATA_BLOCK
 }
 
+/// The paths of a share as a tree of folders, to refuse two files at one
+/// path and a file where another has a folder in time linear in the
+/// manifest (a hostile one may hold 16 MiB of deep paths).
+#[derive(Default)]
+struct Folder<'a> {
+    children: std::collections::HashMap<&'a str, Folder<'a>>,
+    file: bool,
+}
+
+impl<'a> Folder<'a> {
+    /// Adds a file at `path`; `false` if it clashes with one already added.
+    fn insert(&mut self, path: &'a str) -> bool {
+        let mut node = self;
+        for seg in path.split('/') {
+            if node.file {
+                return false; // a file where this path needs a folder
+            }
+            node = node.children.entry(seg).or_default();
+        }
+        if node.file || !node.children.is_empty() {
+            return false; // the same path twice, or a folder already here
+        }
+        node.file = true;
+        true
+    }
+}
+
 /// The folders `path` is in: `a`, `a/b` for `a/b/c`.
 fn parents(path: &str) -> impl Iterator<Item = &str> {
     path.match_indices('/').map(move |(i, _)| &path[..i])
@@ -287,7 +307,8 @@ fn parents(path: &str) -> impl Iterator<Item = &str> {
 
 /// The safe form of a sender's relative path, as a share stores it:
 /// segments split at `/` or `\`; empty and `.` segments dropped; in each
-/// segment control characters become `_` and a leading `.` becomes `_.`
+/// segment control characters and `:` (a Windows drive or stream) become
+/// `_` and a leading `.` becomes `_.`
 /// (so `..` is `_..`, and no segment is hidden or climbs); joined with `/`;
 /// `veil-download` if nothing is left. A path in safe form is its own safe
 /// form, which is what decoders check.
@@ -299,7 +320,7 @@ pub fn share_path(raw: &str) -> String {
         .map(|s| {
             let clean: String = s
                 .chars()
-                .map(|c| if c.is_control() { '_' } else { c })
+                .map(|c| if c.is_control() || c == ':' { '_' } else { c })
                 .collect();
             if clean.starts_with('.') {
                 format!("_{clean}")
@@ -315,24 +336,32 @@ pub fn share_path(raw: &str) -> String {
     }
 }
 
+/// Most renamings tried for one path (`stem (2)` … `stem (100001)`).
+const MAX_RENAMES: u64 = 100_000;
+
 /// `path`, or `stem (2).ext`, `stem (3).ext`, … : the first that `taken`
-/// refuses not. Stays within [`MAX_NAME_LEN`] when the path does.
-fn unique(path: &str, taken: impl Fn(&str) -> bool) -> String {
+/// refuses not, the stem shortened (at a character boundary) so that the
+/// path stays within [`MAX_NAME_LEN`]. `None` if none is free.
+fn unique(path: &str, taken: impl Fn(&str) -> bool) -> Option<String> {
     if !taken(path) {
-        return path.to_owned();
+        return Some(path.to_owned());
     }
-    let (dir, base) = match path.rfind('/') {
-        Some(i) => (&path[..=i], &path[i + 1..]),
-        None => ("", path),
-    };
+    let (dir, base) = path.rsplit_once('/').unwrap_or(("", path));
     let (stem, ext) = match base.rfind('.') {
-        Some(i) if i > 0 => (&base[..i], &base[i..]),
+        Some(i) if i > 0 => base.split_at(i),
         _ => (base, ""),
     };
-    (2u64..)
-        .map(|n| format!("{dir}{stem} ({n}){ext}"))
-        .find(|p| !taken(p) && p.len() <= MAX_NAME_LEN.max(path.len()))
-        .unwrap_or_else(|| path.to_owned())
+    let sep = if dir.is_empty() { "" } else { "/" };
+    (2..=MAX_RENAMES + 1).find_map(|n| {
+        let suffix = format!(" ({n}){ext}");
+        let room = MAX_NAME_LEN.checked_sub(dir.len() + sep.len() + suffix.len())?;
+        let mut cut = stem.len().min(room);
+        while !stem.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let candidate = format!("{dir}{sep}{}{suffix}", stem.get(..cut).unwrap_or_default());
+        (!taken(&candidate)).then_some(candidate)
+    })
 }
 
 #[cfg(test)]
@@ -358,6 +387,8 @@ mod tests {
             ("./a//b/./c", "a/b/c"),
             ("dir/.ssh/id", "dir/_.ssh/id"),
             ("a\0b\n/c", "a_b_/c"),
+            ("C:/x", "C_/x"),
+            ("a/C:x", "a/C_x"),
             ("", "veil-download"),
             ("/./", "veil-download"),
         ] {
@@ -404,6 +435,40 @@ mod tests {
     }
 
     #[test]
+    fn long_clashing_paths_are_shortened_not_looped_on() {
+        let long = "d/".to_owned() + &"é".repeat(511);
+        assert_eq!(long.len(), 1024);
+        let m = Manifest::share(vec![meta(&long, 1), meta(&long, 1)]).unwrap();
+        let second = &m.files()[1].name;
+        assert!(
+            second.len() <= MAX_NAME_LEN && second.ends_with(" (2)"),
+            "{second}"
+        );
+        assert!(Manifest::decode(2, &m.encode().unwrap()).is_some());
+    }
+
+    #[test]
+    fn deep_manifests_decode_in_linear_time() {
+        // About 16 MiB of ~1 KB paths, 500 folders deep: a hostile manifest.
+        let deep = "a/".repeat(500);
+        let files: Vec<_> = (0..15_000)
+            .map(|i| meta(&format!("{deep}{i}"), 0))
+            .collect();
+        let m = Manifest {
+            version: VERSION_SHARE,
+            files,
+        };
+        let enc = m.encode().unwrap();
+        let t = std::time::Instant::now();
+        assert!(Manifest::decode(2, &enc).is_some());
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+
+    #[test]
     fn decoders_refuse_unsafe_or_clashing_manifests() {
         // Encoded by hand, bypassing `share`'s repairs.
         for names in [
@@ -415,6 +480,9 @@ mod tests {
             vec![""],
             vec!["a", "a"],
             vec!["a", "a/b"],
+            vec!["a/b", "a"],
+            vec!["a", "a/b/c"],
+            vec!["C:/x"],
         ] {
             let m = Manifest {
                 version: VERSION_SHARE,

@@ -191,16 +191,20 @@ impl ZipWriter {
         let start = self.offset;
         let mut out = Vec::new();
         for e in &self.done {
-            let big_size = e.size >= MAX32;
             let big_offset = e.offset >= MAX32;
+            // Whenever the entry needs a ZIP64 extra at all, it carries
+            // both sizes too (and the 32-bit size fields say so): Info-ZIP
+            // misreads an offset-only extra after a 4 GiB entry.
+            let zip64 = e.size >= MAX32 || big_offset;
             let mut extra = Vec::new();
-            if big_size {
+            if zip64 {
                 le64(&mut extra, e.size);
                 le64(&mut extra, e.size);
             }
             if big_offset {
                 le64(&mut extra, e.offset);
             }
+            let size32 = if zip64 { u32::MAX } else { field32(e.size) };
             le32(&mut out, CENTRAL);
             le16(&mut out, MADE_BY);
             le16(&mut out, if extra.is_empty() { V20 } else { V45 });
@@ -209,8 +213,8 @@ impl ZipWriter {
             le16(&mut out, 0);
             le16(&mut out, DOS_DATE);
             le32(&mut out, e.crc);
-            le32(&mut out, field32(e.size));
-            le32(&mut out, field32(e.size));
+            le32(&mut out, size32);
+            le32(&mut out, size32);
             // Checked in `begin`.
             le16(&mut out, u16::try_from(e.name.len()).unwrap_or(u16::MAX));
             let extra_len = if extra.is_empty() { 0 } else { extra.len() + 4 };
@@ -229,7 +233,8 @@ impl ZipWriter {
         }
         let size = out.len() as u64;
         let count = self.done.len() as u64;
-        if count > 0xFFFF || size >= MAX32 || start >= MAX32 {
+        // 0xFFFF in the end record already means "see the ZIP64 record".
+        if count >= 0xFFFF || size >= MAX32 || start >= MAX32 {
             let end64 = start + size;
             le32(&mut out, END64);
             le64(&mut out, 44);
@@ -345,5 +350,9 @@ mod tests {
         // 20 bytes of extra in the local header, 8 more in the descriptor,
         // 20 in the central directory, 56 + 20 of ZIP64 end records.
         assert_eq!(big - (5 << 30), small - 1 + 20 + 8 + 20 + 56 + 20);
+        // An entry after 4 GiB: sizes and offset in its extra (28 bytes).
+        let after = ZipWriter::archive_len([("a", 5 << 30), ("b", 1)]).unwrap();
+        let b_alone = ZipWriter::archive_len([("b", 1)]).unwrap();
+        assert_eq!(after - big, b_alone - 22 + 4 + 24);
     }
 }

@@ -202,6 +202,10 @@ async function decrypt(reader, dec, total, skip, signal, route, output) {
         toSkip -= n;
         value = value.subarray(n);
       }
+      // Only the `total` bytes asked for (a server that ignored the range
+      // sends the records after them too).
+      if (value?.length > total - received) value = value.subarray(0, total - received);
+      const last = received + (value?.length ?? 0) >= total;
       if (value?.length > BATCH) {
         await flush();
         await push(value, null);
@@ -214,6 +218,10 @@ async function decrypt(reader, dec, total, skip, signal, route, output) {
       }
       received += value?.length ?? 0;
       if (read.done) break;
+      if (last) {
+        reader.cancel().catch(() => {});
+        break;
+      }
       if (performance.now() - shown > 100) {
         shown = performance.now();
         post(M.progress, { phase: 'Downloading and decrypting', done: received, total, elapsed: shown - started });

@@ -193,15 +193,21 @@ async fn wanted_range(
     let Ok(parsed) = http_range_header::parse_range_header(value) else {
         return Ok(None);
     };
+    if parsed.ranges.len() != 1 {
+        return Ok(None);
+    }
     let rec = st
         .engine
         .peek(slot, st.clock.now())
         .await?
         .ok_or(ApiError::NotFound)?;
     match parsed.validate(rec.size).as_deref() {
-        Ok([one]) => Ok(Some(*one.start()..one.end() + 1)),
-        Ok(_) => Ok(None),
-        Err(_) => Err(ApiError::RangeNotSatisfiable(rec.size)),
+        // An empty blob has no byte to range over (the parser would
+        // clamp `0-` to `0-0`).
+        Ok([one]) if rec.size > 0 && *one.start() < rec.size => {
+            Ok(Some(*one.start()..one.end() + 1))
+        }
+        _ => Err(ApiError::RangeNotSatisfiable(rec.size)),
     }
 }
 

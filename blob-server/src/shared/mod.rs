@@ -216,29 +216,30 @@ impl Shared {
             return Ok(Download::WrongProof);
         }
         let path = Objects::blob(&rec.file);
-        let mut head = Vec::new();
-        let mut want = HEADER_LEN as u64;
-        // Twice at most: the fixed header, then the metadata it announces.
-        while (head.len() as u64) < want {
-            let range = head.len() as u64..want;
-            let Some(mut stream) = self.objects.read(&path, Some(range)).await? else {
+        // The fixed header, read here; the metadata it announces (up to
+        // 16 MiB), streamed from the store, never held whole.
+        let header_len = HEADER_LEN as u64;
+        if rec.size < header_len {
+            return Err(ApiError::NotAContainer);
+        }
+        let Some(mut stream) = self.objects.read(&path, Some(0..header_len)).await? else {
+            return self.missing(slot).await;
+        };
+        let mut first = Vec::with_capacity(HEADER_LEN);
+        while let Some(chunk) = stream.next().await {
+            first.extend_from_slice(&chunk.map_err(StoreError::Io)?);
+        }
+        let len = crate::engine::head_len(&first, rec.size)?;
+        let first = futures_util::stream::once(async move { Ok(bytes::Bytes::from(first)) });
+        let body = if len > header_len {
+            let Some(tail) = self.objects.read(&path, Some(header_len..len)).await? else {
                 return self.missing(slot).await;
             };
-            let before = head.len();
-            while let Some(chunk) = stream.next().await {
-                head.extend_from_slice(&chunk.map_err(StoreError::Io)?);
-            }
-            if head.len() == before {
-                return Err(ApiError::Internal(
-                    "an object is shorter than its record".into(),
-                ));
-            }
-            want = crate::engine::head_len(&head, rec.size)?;
-        }
-        Ok(Download::Granted {
-            record: rec,
-            body: Body::from(head),
-        })
+            Body::from_stream(first.chain(tail))
+        } else {
+            Body::from_stream(first)
+        };
+        Ok(Download::Granted { record: rec, body })
     }
 
     /// A record whose object the store does not have: gone if the record

@@ -141,8 +141,9 @@ async fn a_look_consumes_nothing_and_one_file_downloads_alone() {
         look(&app, &id, Some(&p)).await.headers()["veil-downloads-left"],
         "1"
     );
-    // Several ranges are not served as such: the whole blob, counted once.
-    let resp = ranged(&app, &id, &p, "bytes=0-9,20-29").await;
+    // Several ranges (overlapping or not) are not served as such: the
+    // whole blob, counted once.
+    let resp = ranged(&app, &id, &p, "bytes=0-9,5-29").await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.bytes().await.unwrap().len(), container.len());
     // Used up: neither a look nor a download finds it.
@@ -219,4 +220,58 @@ async fn a_blob_that_is_not_a_container_has_no_head() {
         look(&app, "AAAAAAAAAAAAAAAAAAAAAA", None).await.status(),
         404
     );
+}
+
+#[tokio::test]
+async fn an_empty_blob_has_no_range_and_a_refused_range_consumes_nothing() {
+    let app = spawn_app().await;
+    let id = app.upload(vec![], &[("Veil-Max-Downloads", "1")]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for spec in ["bytes=0-", "bytes=0-0", "bytes=-5"] {
+        let resp = app
+            .client
+            .get(app.url(&format!("/api/v1/blobs/{id}")))
+            .header("Range", spec)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 416, "{spec}");
+        assert_eq!(resp.headers()["content-range"], "bytes */0");
+    }
+    let resp = app.get(&id, None).await;
+    assert_eq!(resp.status(), 200, "the one download is still there");
+    assert_eq!(app.get(&id, None).await.status(), 404);
+}
+
+/// The head is streamed, not held: a 16 MiB manifest is served to a slow
+/// reader without the server buffering it per request.
+#[tokio::test]
+async fn a_large_head_is_streamed() {
+    let app = spawn_app().await;
+    // A valid version 2 header announcing 16 MiB of metadata, then that much.
+    let meta_len: u32 = 65_536 * 256 + 16;
+    let mut blob = b"VEIL".to_vec();
+    blob.extend([2, 0, 0, 0]);
+    blob.extend(65_536u32.to_be_bytes());
+    blob.extend([0u8; 12]);
+    blob.extend([7u8; 32]);
+    blob.extend(meta_len.to_be_bytes());
+    blob.resize(60 + meta_len as usize + 100, 1);
+    let id = app.upload(blob.clone(), &[]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = look(&app, &id, None).await;
+    assert_eq!(resp.status(), 200);
+    let mut stream = resp.bytes_stream();
+    let mut got = Vec::new();
+    let mut chunks = 0;
+    while let Some(c) = futures_util::StreamExt::next(&mut stream).await {
+        got.extend_from_slice(&c.unwrap());
+        chunks += 1;
+    }
+    assert!(got == blob[..60 + meta_len as usize], "the head, exactly");
+    assert!(chunks > 1, "sent in pieces, not one buffer");
 }
