@@ -9,7 +9,8 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export CHROMEDRIVER := /usr/bin/chromedriver
 CARGO ?= cargo
-WASM_OUT := web/pkg
+WASM_SEND := web/pkg-send
+WASM_RECEIVE := web/pkg-receive
 
 .PHONY: run setup wasm lint test test-native test-wasm test-vectors test-node test-garage test-deploy bench bench-setup fuzz fmt clean
 
@@ -19,13 +20,15 @@ setup:
 ## The wasm module and its JS glue, into web/pkg (what the page loads).
 wasm: setup
 	wasm-pack build wasm-core --target web --profile wasm --mode no-install \
-	  --out-dir ../$(WASM_OUT) --out-name veil --no-pack
+	  --out-dir ../$(WASM_SEND) --out-name veil --no-pack -- --no-default-features --features send
+	wasm-pack build wasm-core --target web --profile wasm --mode no-install \
+	  --out-dir ../$(WASM_RECEIVE) --out-name veil --no-pack -- --no-default-features --features receive
 	wasm-pack build wasm-qr --target web --profile wasm --mode no-install \
 	  --out-dir ../web/pkg-qr --out-name qr --no-pack
 	wasm-pack build wasm-zip --target web --profile wasm --mode no-install \
 	  --out-dir ../web/pkg-zip --out-name zip --no-pack
-	@rm -f $(WASM_OUT)/.gitignore web/pkg-qr/.gitignore web/pkg-zip/.gitignore
-	@printf 'wasm: %s bytes, %s gzipped\n' "$$(stat -c %s $(WASM_OUT)/veil_bg.wasm)" "$$(gzip -9c $(WASM_OUT)/veil_bg.wasm | wc -c)"
+	@rm -f $(WASM_SEND)/.gitignore $(WASM_RECEIVE)/.gitignore web/pkg-qr/.gitignore web/pkg-zip/.gitignore
+	@for m in $(WASM_SEND) $(WASM_RECEIVE); do printf 'wasm %s: %s bytes, %s gzipped\n' "$$m" "$$(stat -c %s $$m/veil_bg.wasm)" "$$(gzip -9c $$m/veil_bg.wasm | wc -c)"; done
 
 ## Builds everything and serves http://127.0.0.1:8080 with ./data.
 run: setup wasm
@@ -94,10 +97,11 @@ bench: bench-setup wasm
 	# node 20 has WebSocket (bench/cdp.mjs) behind a flag; later versions by default.
 	node $$(node -e "typeof WebSocket === 'undefined' && console.log('--experimental-websocket')") bench/page-pipeline.mjs
 	node bench/page-memory.mjs
+	node bench/share-many.mjs
 
 fuzz: setup
 	scripts/fuzz.sh
 
 clean:
 	$(CARGO) clean
-	rm -rf $(WASM_OUT) web/pkg-qr web/pkg-zip
+	rm -rf $(WASM_SEND) $(WASM_RECEIVE) web/pkg-qr web/pkg-zip

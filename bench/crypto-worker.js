@@ -1,6 +1,9 @@
 // Runs inside a dedicated Worker: times raw WebCrypto and both wasm
 // encryption paths over the same bytes, and Argon2id with default params.
-import init, { Key, Encryptor, Decryptor, newLink, defaultRecordSize } from '/pkg/veil.js';
+// The page's two wasm builds: encryption is the upload page's, decryption
+// the download page's (a key is unlocked in each module that uses it).
+import init, { Key, Encryptor, newLink, defaultRecordSize } from '/pkg-send/veil.js';
+import initReceive, { Key as ReceiveKey, Decryptor } from '/pkg-receive/veil.js';
 
 const RS = 64 * 1024;
 let CHUNK = 1 << 20; // bytes handed over per call, as the page does
@@ -49,7 +52,7 @@ async function wasmDecrypt(total, chunk) {
   for (let done = 0; done < total; done += chunk.length) put(await enc.pushAsync(chunk));
   while (enc.paddingLeft() > 0) put(await enc.padAsync(CHUNK));
   put(await enc.finishAsync());
-  const dec = new Decryptor(Key.unlock(fragment));
+  const dec = new Decryptor(ReceiveKey.unlock(fragment));
   const t0 = performance.now();
   const queue = [];
   let out = 0;
@@ -74,6 +77,7 @@ self.onmessage = async ({ data: { sizes, runs, chunkSize } }) => {
   CHUNK = chunkSize || CHUNK;
   try {
     await init();
+    await initReceive();
     const chunk = new Uint8Array(CHUNK).map((_, i) => i * 7);
     const results = {};
     for (const size of sizes) {

@@ -41,7 +41,10 @@ execFileSync('exiftool', ['-q', '-overwrite_original', '-Make=Canon', '-Model=Ca
 const photoFiles = fs.readdirSync(photos).sort().map((n) => path.join(photos, n));
 const photoBytes = photoFiles.reduce((n, f) => n + fs.statSync(f).size, 0);
 const photosAsOne = path.join(dir, 'photos.bin');
-fs.writeFileSync(photosAsOne, Buffer.concat(photoFiles.map((f) => fs.readFileSync(f))));
+// Behind a 512-byte header, as in a tar: starting with a JPEG, it would be
+// taken for one picture and cleaned down to it (what follows a JPEG's end
+// is removed as trailing data).
+fs.writeFileSync(photosAsOne, Buffer.concat([Buffer.alloc(512), ...photoFiles.map((f) => fs.readFileSync(f))]));
 
 const folder = path.join(dir, 'big');
 fs.mkdirSync(folder);
@@ -107,11 +110,14 @@ async function receive(link, expectBytes) {
   await page.waitForSelector('#contents:not([hidden])', { timeout: 120_000 });
   let size = 0;
   const m = await measured(async () => {
+    // Over 64 MiB the download streams to disk (a download event while
+    // decrypting); under it, the file is kept in memory for its Save button.
     const saved = page.waitForEvent('download', { timeout: 1_200_000 });
     await page.click('#download');
+    await page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 1_200_000 });
+    if (await page.isVisible('#save')) await page.click('#save');
     const dl = await saved;
     size = fs.statSync(await dl.path()).size;
-    await page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 1_200_000 });
     await dl.delete();
   });
   if (!(await page.isVisible('#done'))) throw new Error(`receive failed: ${await page.textContent('#error')}`);

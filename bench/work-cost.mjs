@@ -5,10 +5,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initSync, solveWork } from '../web/pkg/veil.js';
+import { initSync, solveWork } from '../web/pkg-receive/veil.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-initSync({ module: fs.readFileSync(path.join(root, 'web/pkg/veil_bg.wasm')) });
+initSync({ module: fs.readFileSync(path.join(root, 'web/pkg-receive/veil_bg.wasm')) });
 const samples = 16;
 for (const bits of [12, 16, 20]) {
   const start = performance.now();

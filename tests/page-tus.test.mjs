@@ -8,14 +8,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { initSync } from '../web/pkg/veil.js';
+import { initSync } from '../web/pkg-send/veil.js';
 import { root, startServer } from './server.mjs';
 
 // The client takes the protocol from the wasm module; in node it is
 // instantiated from the file first (the page fetches it).
-initSync({ module: fs.readFileSync(path.join(root, 'web/pkg/veil_bg.wasm')) });
+initSync({ module: fs.readFileSync(path.join(root, 'web/pkg-send/veil_bg.wasm')) });
 const { createUpload, sendChunk } = await import('../web/js/tus.js');
-await (await import('../web/js/protocol.js')).ready;
+await (await import('../web/js/protocol-send.js')).ready;
 
 const realFetch = globalThis.fetch;
 let srv;

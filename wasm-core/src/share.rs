@@ -9,7 +9,6 @@
 //! checked again by every decoder, so a saver can join them under a
 //! directory as they are.
 
-use std::collections::HashSet;
 use std::ops::Range;
 
 use zeroize::Zeroizing;
@@ -46,13 +45,34 @@ impl Manifest {
         if files.is_empty() || files.len() > MAX_FILES {
             return Err(Error::ShareSize);
         }
+        // Sorted vectors and binary search rather than hash or tree sets:
+        // the page's module stays small, and the work O(n log n).
         let paths: Vec<String> = files.iter().map(|f| share_path(&f.name)).collect();
-        let folders: HashSet<&str> = paths.iter().flat_map(|p| parents(p)).collect();
-        let mut taken: HashSet<String> = HashSet::new();
+        let folders = sorted(paths.iter().flat_map(|p| parents(p)).collect());
+        let originals = sorted(paths.iter().map(String::as_str).collect());
+        // The first file at each path keeps it (unless it is a folder's).
+        let mut claimed = vec![false; originals.len()];
+        let mut renamed: Vec<String> = Vec::new();
         for (f, path) in files.iter_mut().zip(&paths) {
-            let name = unique(path, |p| taken.contains(p) || folders.contains(p))
-                .ok_or(Error::PathClash)?;
-            taken.insert(name.clone());
+            let slot = originals
+                .binary_search(&path.as_str())
+                .ok()
+                .and_then(|i| claimed.get_mut(i));
+            if let Some(claimed) = slot.filter(|c| !**c) {
+                if folders.binary_search(&path.as_str()).is_err() {
+                    *claimed = true;
+                    f.name = path.clone();
+                    continue;
+                }
+            }
+            let free = |p: &str| {
+                originals.binary_search(&p).is_err()
+                    && folders.binary_search(&p).is_err()
+                    && renamed.binary_search_by(|r| r.as_str().cmp(p)).is_err()
+            };
+            let name = unique(path, |p| !free(p)).ok_or(Error::PathClash)?;
+            let at = renamed.partition_point(|r| *r < name);
+            renamed.insert(at, name.clone());
             f.name = name;
         }
         let m = Self {
@@ -165,9 +185,22 @@ impl Manifest {
         r.padding(bytes.len(), share_padded)?;
         let m = Self { version, files };
         m.total_size().ok()?;
-        let mut tree = Folder::default();
-        for f in &m.files {
-            if f.name.is_empty() || share_path(&f.name) != f.name || !tree.insert(&f.name) {
+        if m.files.iter().any(|f| f.name.is_empty() || share_path(&f.name) != f.name) {
+            return None;
+        }
+        // Two files at one path are neighbours once sorted; a file that is
+        // another's folder `P` is followed, first thing from `P/` on, by a
+        // path that starts with `P/`. O(n log n) whatever the depth.
+        let names = sorted(m.files.iter().map(|f| f.name.as_str()).collect());
+        if names.len() != m.files.len() {
+            return None;
+        }
+        for name in &names {
+            let mut folder = String::with_capacity(name.len() + 1);
+            folder.push_str(name);
+            folder.push('/');
+            let at = names.partition_point(|n| *n < folder.as_str());
+            if names.get(at).is_some_and(|n| n.starts_with(folder.as_str())) {
                 return None;
             }
         }
@@ -273,36 +306,17 @@ fn share_padded(used: usize) -> usize {
     used.div_ceil(METADATA_BLOCK).max(1).next_power_of_two() * METADATA_BLOCK
 }
 
-/// The paths of a share as a tree of folders, to refuse two files at one
-/// path and a file where another has a folder in time linear in the
-/// manifest (a hostile one may hold 16 MiB of deep paths).
-#[derive(Default)]
-struct Folder<'a> {
-    children: std::collections::HashMap<&'a str, Folder<'a>>,
-    file: bool,
-}
-
-impl<'a> Folder<'a> {
-    /// Adds a file at `path`; `false` if it clashes with one already added.
-    fn insert(&mut self, path: &'a str) -> bool {
-        let mut node = self;
-        for seg in path.split('/') {
-            if node.file {
-                return false; // a file where this path needs a folder
-            }
-            node = node.children.entry(seg).or_default();
-        }
-        if node.file || !node.children.is_empty() {
-            return false; // the same path twice, or a folder already here
-        }
-        node.file = true;
-        true
-    }
+/// `v` sorted, duplicates dropped.
+fn sorted(mut v: Vec<&str>) -> Vec<&str> {
+    v.sort_unstable();
+    v.dedup();
+    v
 }
 
 /// The folders `path` is in: `a`, `a/b` for `a/b/c`.
 fn parents(path: &str) -> impl Iterator<Item = &str> {
-    path.match_indices('/').map(move |(i, _)| &path[..i])
+    // `get`, not indexing: no panic path (and its formatting code) in the page's module.
+    path.match_indices('/').filter_map(move |(i, _)| path.get(..i))
 }
 
 /// The safe form of a sender's relative path, as a share stores it:
@@ -323,7 +337,10 @@ pub fn share_path(raw: &str) -> String {
                 .map(|c| if c.is_control() || c == ':' { '_' } else { c })
                 .collect();
             if clean.starts_with('.') {
-                format!("_{clean}")
+                let mut out = String::with_capacity(clean.len() + 1);
+                out.push('_');
+                out.push_str(&clean);
+                out
             } else {
                 clean
             }
@@ -348,20 +365,42 @@ fn unique(path: &str, taken: impl Fn(&str) -> bool) -> Option<String> {
     }
     let (dir, base) = path.rsplit_once('/').unwrap_or(("", path));
     let (stem, ext) = match base.rfind('.') {
-        Some(i) if i > 0 => base.split_at(i),
+        Some(i) if i > 0 => base.split_at_checked(i).unwrap_or((base, "")),
         _ => (base, ""),
     };
     let sep = if dir.is_empty() { "" } else { "/" };
     (2..=MAX_RENAMES + 1).find_map(|n| {
-        let suffix = format!(" ({n}){ext}");
+        // Built by hand, not with `format!`: the page's module stays free
+        // of formatting code.
+        let mut suffix = String::from(" (");
+        suffix.push_str(&decimal(n));
+        suffix.push(')');
+        suffix.push_str(ext);
         let room = MAX_NAME_LEN.checked_sub(dir.len() + sep.len() + suffix.len())?;
         let mut cut = stem.len().min(room);
         while !stem.is_char_boundary(cut) {
             cut -= 1;
         }
-        let candidate = format!("{dir}{sep}{}{suffix}", stem.get(..cut).unwrap_or_default());
+        let mut candidate = String::with_capacity(MAX_NAME_LEN);
+        for part in [dir, sep, stem.get(..cut).unwrap_or_default(), &suffix] {
+            candidate.push_str(part);
+        }
         (!taken(&candidate)).then_some(candidate)
     })
+}
+
+/// `n` in decimal.
+fn decimal(mut n: u64) -> String {
+    let mut digits = Vec::new();
+    loop {
+        // n % 10 < 10: always a digit.
+        digits.push(char::from(b'0' + (n % 10) as u8));
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits.iter().rev().collect()
 }
 
 #[cfg(test)]

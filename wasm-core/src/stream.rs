@@ -259,6 +259,8 @@ pub struct Encryptor {
     cipher: Aes256Gcm,
     framer: Framer,
     prefix: Vec<u8>,
+    /// For the WebCrypto path of the page's `send` build.
+    #[cfg_attr(not(all(target_arch = "wasm32", feature = "send")), allow(dead_code))]
     content_key: Zeroizing<[u8; 32]>,
 }
 
@@ -406,13 +408,13 @@ impl Encryptor {
 
     /// The framer and the raw content key, for sealing records elsewhere
     /// (the browser's WebCrypto path produces the identical format).
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    #[cfg_attr(not(all(target_arch = "wasm32", feature = "send")), allow(dead_code))]
     pub(crate) fn parts(&mut self) -> (&mut Framer, &[u8; 32]) {
         (&mut self.framer, &self.content_key)
     }
 
     /// The framer alone, consumed at the end of a WebCrypto-sealed stream.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    #[cfg_attr(not(all(target_arch = "wasm32", feature = "send")), allow(dead_code))]
     pub(crate) fn into_framer(self) -> Framer {
         self.framer
     }

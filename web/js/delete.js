@@ -1,5 +1,5 @@
 // The deletion page: /x/{id}#{token}. Deletes only when the button is pressed.
-import { P, ready, parseDeletionLink } from '/js/protocol.js';
+import { P, ready, parseDeletionLink } from '/js/protocol-receive.js';
 
 const href = location.href;
 let link = null;

@@ -5,9 +5,9 @@
 // (the core's splitter), and hand them to the page (small) or to the
 // service worker that streams them to disk (large): one file as itself,
 // several as one ZIP. The key never leaves this worker and the page.
-import { Key, Decryptor, solveWork, safeFileName } from '/pkg/veil.js';
+import { Key, Decryptor, solveWork, safeFileName } from '/pkg-receive/veil.js';
 import '/js/channels.js';
-import { P, ready, downloadAnswer, previewKind } from '/js/protocol.js';
+import { P, ready, downloadAnswer, previewKind } from '/js/protocol-receive.js';
 
 const { download: M, sink: K, timeouts: T } = globalThis.VEIL_CHANNELS;
 

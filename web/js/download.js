@@ -3,10 +3,10 @@
 // nothing), then downloads only when the recipient chooses what: one
 // file, a selection, or everything. A link preview, which has no key,
 // can do neither.
-import { linkNeedsPassword } from '/pkg/veil.js';
+import { linkNeedsPassword } from '/pkg-receive/veil.js';
 import { bytes, progressText, localTime, show } from '/js/format.js';
 import '/js/channels.js';
-import { P, ready, parseShareLink, previewKind } from '/js/protocol.js';
+import { P, ready, parseShareLink, previewKind } from '/js/protocol-receive.js';
 
 const { download: M, stream: S, timeouts: T } = globalThis.VEIL_CHANNELS;
 const $ = (id) => document.getElementById(id);

@@ -9,10 +9,10 @@
 // PATCH, 409 (a stale offset, or the first attempt still running) answered
 // by asking HEAD, 413 and other 4xx not retried (tests/page-tus.test.mjs,
 // cli/tests/share.rs). Everything else (paths,
-// header names, metadata) comes from the core through protocol.js.
-import { P, uploadMetadata } from './protocol.js';
+// header names, metadata) comes from the core through protocol-send.js.
+import { P, uploadMetadata } from './protocol-send.js';
 
-// Callers have awaited protocol.js's `ready` (the upload worker does).
+// Callers have awaited protocol-send.js's `ready` (the upload worker does).
 const tus = () => ({ [P.tusResumable]: P.tusVersion });
 const RETRY_DELAYS = [0, 1000, 3000, 5000, 10000, 20000];
 

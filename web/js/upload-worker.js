@@ -4,9 +4,9 @@
 // slices, one after the other, encrypted by the wasm module (through
 // WebCrypto where available) and sent with tus. The key never leaves this
 // worker and the page.
-import { Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, asIsReport } from '/pkg/veil.js';
+import { Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, asIsReport } from '/pkg-send/veil.js';
 import '/js/channels.js';
-import { P, ready, shareLink, deletionLink } from '/js/protocol.js';
+import { P, ready, shareLink, deletionLink } from '/js/protocol-send.js';
 import { createUpload, sendChunk, terminate } from '/js/tus.js';
 
 const M = globalThis.VEIL_CHANNELS.upload;
@@ -16,11 +16,12 @@ const CHUNK = 16 << 20; // bytes per PATCH
 const MAX_STRIP = 512 << 20; // larger media are sent only if the user accepts them unmodified
 
 // The files of the share being prepared, in the order they were added:
-// id -> { source: Blob, name (relative path), type, lines, outcome }.
-// `source` is the cleaned picture (a Blob, so the browser can keep it out
-// of this worker's heap) or the file itself; outcome is 'cleaned',
-// 'not-media' (sent as is, nothing to clean) or 'refused' (could not be
-// cleaned: sent only if the user accepts it unmodified).
+// id -> { file, size, name (relative path), type, lines, outcome }.
+// outcome is 'cleaned' (the picture is cleaned again when it is sent:
+// cleaning is a pure function of the bytes, so the result is the same,
+// and a hundred cleaned photos are never held at once), 'not-media' (sent
+// as is, nothing to clean) or 'refused' (could not be cleaned: sent only
+// if the user accepts it unmodified). `size` is what will be sent.
 const prepared = new Map();
 // Files are cleaned one at a time, in order: a hundred photos dropped at
 // once are never all in memory together.
@@ -52,12 +53,12 @@ async function prepare(id, file, path) {
   const head = new Uint8Array(await file.slice(0, 64).arrayBuffer());
   const sniffed = sniffType(head);
   if (!isMedia(head, file.type || undefined)) {
-    prepared.set(id, { source: file, name, type: file.type || 'application/octet-stream', lines: asIsReport(false), outcome: 'not-media' });
+    prepared.set(id, { file, size: file.size, name, type: file.type || 'application/octet-stream', lines: asIsReport(false), outcome: 'not-media' });
     post(M.prepared, { id, media: false, name, size: file.size });
     return;
   }
   if (file.size > MAX_STRIP) {
-    prepared.set(id, { source: file, name, type: sniffed ?? file.type, lines: asIsReport(true, 'too large to clean in the browser'), outcome: 'refused' });
+    prepared.set(id, { file, size: file.size, name, type: sniffed ?? file.type, lines: asIsReport(true, 'too large to clean in the browser'), outcome: 'refused' });
     post(M.stripFailed, { id, name, size: file.size, reason: 'This file is too large to clean in the browser.' });
     return;
   }
@@ -67,19 +68,26 @@ async function prepare(id, file, path) {
   try {
     result = stripMetadata(bytes, file.type || undefined);
   } catch (e) {
-    prepared.set(id, { source: file, name, type: sniffed ?? file.type, lines: asIsReport(true, e.message), outcome: 'refused' });
+    prepared.set(id, { file, size: file.size, name, type: sniffed ?? file.type, lines: asIsReport(true, e.message), outcome: 'refused' });
     post(M.stripFailed, { id, name, size: file.size, reason: e.message });
     return;
   }
   const size = result.data.length;
-  prepared.set(id, { source: new Blob([result.data]), name, type: result.type, lines: result.lines, outcome: 'cleaned' });
+  prepared.set(id, { file, size, name, type: result.type, lines: result.lines, outcome: 'cleaned' });
   post(M.prepared, { id, media: true, name, size, format: result.format, removed: result.removed, kept: result.kept });
 }
 
 // Yields the file in SLICE-byte pieces, reading the next while the caller
 // works on the current one.
-async function* slices(blob) {
-  const size = blob.size;
+async function* slices(item) {
+  if (item.outcome === 'cleaned') {
+    const { data } = stripMetadata(new Uint8Array(await item.file.arrayBuffer()), item.file.type || undefined);
+    if (data.length !== item.size) throw new Error(`${item.name} changed while it was being sent`);
+    for (let at = 0; at < data.length; at += SLICE) yield data.subarray(at, at + SLICE);
+    return;
+  }
+  const blob = item.file;
+  const size = item.size;
   const read = (at) => blob.slice(at, at + SLICE).arrayBuffer().then((b) => new Uint8Array(b));
   let next = size > 0 ? read(0) : null;
   for (let at = 0; at < size; at += SLICE) {
@@ -96,7 +104,7 @@ async function send(options, unmodified) {
   if (items.some((i) => i.outcome === 'refused') && !unmodified) {
     throw new Error('some files could not be cleaned');
   }
-  const size = items.reduce((n, i) => n + i.source.size, 0);
+  const size = items.reduce((n, i) => n + i.size, 0);
   controller = new AbortController();
   const { signal } = controller;
   const password = options.password || null; // normalised (NFC) by the core
@@ -105,7 +113,7 @@ async function send(options, unmodified) {
   const key = Key.unlock(fragment, password ?? undefined);
   // One share for every file, in the order shown (version 2 even for one
   // file: the server cannot tell one from several by the format).
-  const enc = Encryptor.share(key, items.map((i) => ({ name: i.name, type: i.type, size: i.source.size, report: i.lines })), undefined);
+  const enc = Encryptor.share(key, items.map((i) => ({ name: i.name, type: i.type, size: i.size, report: i.lines })), undefined);
   const total = enc.containerLength();
   const upload = await createUpload(total, {
     expiresIn: options.expiresIn,
@@ -147,7 +155,7 @@ async function send(options, unmodified) {
   await add([enc.header()]);
   try {
     for (const item of items) {
-      for await (const slice of slices(item.source)) {
+      for await (const slice of slices(item)) {
         await add(await enc.pushAsync(slice));
       }
     }

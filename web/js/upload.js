@@ -3,7 +3,7 @@
 // upload them all as one share in a worker → the link.
 import { bytes, progressText, localTime, show } from '/js/format.js';
 import '/js/channels.js';
-import { P, ready } from '/js/protocol.js';
+import { P, ready } from '/js/protocol-send.js';
 
 const M = globalThis.VEIL_CHANNELS.upload;
 

@@ -1,7 +1,22 @@
 //! Streaming decryption, with records opened by SubtleCrypto where it
 //! exists and by the aes-gcm crate where it does not.
 
-use super::*;
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{CryptoKey, SubtleCrypto};
+
+use super::key::Key;
+use super::subtle::{gcm_params, import_key, subtle};
+use super::{js_err, size_from_js};
+use crate::error::DecryptError;
+use crate::metadata::Metadata;
+use crate::share::Manifest;
+use crate::stream::{self, RecordBytes, SealedRecord};
 
 /// Streaming decryptor for one container.
 #[wasm_bindgen]
@@ -265,4 +280,11 @@ pub(super) fn metadata_to_js(m: &Metadata) -> JsValue {
     let _ = Reflect::set(&o, &"size".into(), &(m.size as f64).into());
     let _ = Reflect::set(&o, &"report".into(), &report.into());
     o.into()
+}
+
+/// The name to save a received file under (the sender's name made safe:
+/// see `crate::metadata::safe_file_name`).
+#[wasm_bindgen(js_name = safeFileName)]
+pub fn safe_file_name(name: &str) -> String {
+    crate::metadata::safe_file_name(name)
 }

@@ -1,7 +1,18 @@
 //! Streaming encryption, with records sealed by SubtleCrypto where it
 //! exists and by the aes-gcm crate where it does not.
 
-use super::*;
+use js_sys::{Array, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{CryptoKey, SubtleCrypto};
+
+use super::key::Key;
+use super::subtle::{gcm_params, import_key, resolved, subtle};
+use super::{js_err, size_from_js};
+use crate::metadata::Metadata;
+use crate::share::Manifest;
+use crate::stream::{self, PlainRecord, RecordBytes};
 
 /// Streaming encryptor for one file.
 #[wasm_bindgen]

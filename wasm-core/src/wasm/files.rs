@@ -1,7 +1,10 @@
 //! What happens to a file before encryption: recognising and cleaning
 //! pictures and videos. (The QR code of a finished link is `wasm-qr`.)
 
-use super::*;
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use super::js_err;
 
 /// Recognises a picture or video from its first bytes (at least 12), never
 /// from the name: its media type (e.g. `image/jpeg`), or `undefined`.
@@ -65,11 +68,4 @@ pub fn as_is_report(media: bool, reason: Option<String>) -> Array {
         .iter()
         .map(|s| JsValue::from_str(s))
         .collect()
-}
-
-/// The name to save a received file under (the sender's name made safe:
-/// see `crate::metadata::safe_file_name`).
-#[wasm_bindgen(js_name = safeFileName)]
-pub fn safe_file_name(name: &str) -> String {
-    crate::metadata::safe_file_name(name)
 }

@@ -1,19 +1,25 @@
 //! The link and its key: new links, unlocking with a password, the
 //! download proof, and the proof of work a server may ask for.
 
-use super::*;
+use wasm_bindgen::prelude::*;
+use zeroize::Zeroizing;
+
+use super::js_err;
+use crate::keys::{FileKey, Link};
 
 /// A fresh link fragment (the part after `#`); with `withPassword` it also
 /// carries the Argon2id parameters the password will be hashed with.
+#[cfg(feature = "send")]
 #[wasm_bindgen(js_name = newLink)]
 pub fn new_link(with_password: bool) -> Result<String, JsError> {
-    let kdf = with_password.then_some(Argon2Params::DEFAULT);
+    let kdf = with_password.then_some(crate::keys::Argon2Params::DEFAULT);
     let link = Link::generate(kdf).map_err(js_err)?;
     Ok(link.fragment().to_string())
 }
 
 /// Whether a fragment is well formed and needs a password.
 /// Throws for an incomplete or malformed fragment.
+#[cfg(feature = "receive")]
 #[wasm_bindgen(js_name = linkNeedsPassword)]
 pub fn link_needs_password(fragment: &str) -> Result<bool, JsError> {
     Ok(Link::parse_fragment(fragment)
@@ -22,6 +28,7 @@ pub fn link_needs_password(fragment: &str) -> Result<bool, JsError> {
 }
 
 /// The default record size (64 KiB).
+#[cfg(feature = "send")]
 #[wasm_bindgen(js_name = defaultRecordSize)]
 pub fn default_record_size() -> u32 {
     crate::format::DEFAULT_RECORD_SIZE
@@ -32,6 +39,7 @@ pub fn default_record_size() -> u32 {
 /// A number, not a string: no formatting code in the module. Nonces stay
 /// far below 2^53 (at the maximum difficulty a solve takes about 2^20
 /// tries; 2^53 would take longer than the age of the universe).
+#[cfg(feature = "receive")]
 #[wasm_bindgen(js_name = solveWork)]
 pub fn solve_work(id: &str, proof: &str, bits: u8) -> f64 {
     // Exact below 2^53, see above.
@@ -60,11 +68,13 @@ impl Key {
     }
 
     /// The download proof, base64url (the `Veil-Proof` request header).
+    #[cfg(feature = "receive")]
     pub fn proof(&self) -> String {
         self.inner.download_proof().to_base64().to_string()
     }
 
     /// SHA-256 of the proof, base64url (the `Veil-Proof-Hash` upload option).
+    #[cfg(feature = "send")]
     #[wasm_bindgen(js_name = proofHash)]
     pub fn proof_hash(&self) -> String {
         self.inner.download_proof().verifier_base64()

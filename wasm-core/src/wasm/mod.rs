@@ -10,47 +10,37 @@
 //!
 //! # Layout
 //! - `key`: links, keys, proofs, proof of work;
-//! - `files`: sniffing and cleaning, the QR code;
-//! - `encrypt`, `decrypt`: the streaming containers;
+//! - `files`: sniffing and cleaning (`send`);
+//! - `encrypt` (`send`), `decrypt` (`receive`, with a share's splitting):
+//!   the streaming containers;
 //! - `subtle`: the SubtleCrypto bridge both use;
 //! - `protocol`: the HTTP protocol and links, for the page's JavaScript;
 //! - `tests`: wasm-bindgen tests in a real browser.
 
-use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
-use web_sys::{CryptoKey, SubtleCrypto};
-use zeroize::Zeroizing;
 
-use crate::error::DecryptError;
-use crate::keys::{Argon2Params, FileKey, Link};
-use crate::metadata::{Metadata, MAX_FILE_SIZE};
-use crate::share::Manifest;
-use crate::stream::{self, PlainRecord, RecordBytes, SealedRecord, Source};
-use std::cell::Cell;
-use std::rc::Rc;
-
+// Two builds of this module (Cargo features): `send` for the upload page
+// (links, keys, cleaning, encryption) and `receive` for the download and
+// deletion pages (links, proofs, decryption, splitting a share). Each page
+// loads only its half; the tests and native builds have both.
+#[cfg(feature = "receive")]
 mod decrypt;
+#[cfg(feature = "send")]
 mod encrypt;
+#[cfg(feature = "send")]
 mod files;
 mod key;
 mod protocol;
+#[cfg(any(feature = "send", feature = "receive"))]
 mod subtle;
-
-#[cfg(test)]
-use decrypt::Decryptor;
-#[cfg(test)]
-use encrypt::Encryptor;
-use key::Key;
-use subtle::{gcm_params, import_key, resolved, subtle};
 
 pub(crate) fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
 }
 
+#[cfg(any(feature = "send", feature = "receive"))]
 pub(crate) fn size_from_js(size: f64) -> Result<u64, JsError> {
-    if size.fract() != 0.0 || !(0.0..=MAX_FILE_SIZE as f64).contains(&size) {
+    if size.fract() != 0.0 || !(0.0..=crate::metadata::MAX_FILE_SIZE as f64).contains(&size) {
         return Err(JsError::new(
             "the file size must be a whole number of bytes below 2^53",
         ));
@@ -60,5 +50,6 @@ pub(crate) fn size_from_js(size: f64) -> Result<u64, JsError> {
     Ok(size as u64)
 }
 
+// Needs both halves (the crate's own dev-dependency turns both on).
 #[cfg(test)]
 mod tests;

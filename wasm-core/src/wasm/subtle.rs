@@ -1,7 +1,13 @@
 //! The bridge to the browser's SubtleCrypto: key import, AES-GCM
 //! parameters, and JS byte arrays as a record source.
 
-use super::*;
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::SubtleCrypto;
+
+use super::js_err;
+use crate::stream::Source;
 
 /// Imports a raw AES-256-GCM key into SubtleCrypto (not extractable).
 pub(super) fn import_key(
@@ -40,6 +46,7 @@ pub(super) fn subtle() -> Option<SubtleCrypto> {
 }
 
 /// Resolves to the same shape as the WebCrypto path: an array of buffers.
+#[cfg(feature = "send")]
 pub(super) fn resolved(bytes: Vec<u8>) -> Promise {
     let parts = Array::of1(&Uint8Array::new_from_slice(&bytes[..]).buffer().into());
     Promise::resolve(&JsValue::from(parts))

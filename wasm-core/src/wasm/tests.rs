@@ -2,9 +2,19 @@
 //! as exceptions rather than traps, and WebCrypto against aes-gcm byte for byte.
 #![allow(clippy::cast_possible_truncation)]
 
+use js_sys::{Array, Object, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::decrypt::Decryptor;
+use super::encrypt::Encryptor;
 use super::files::{sniff_type, strip_metadata};
-use super::key::{link_needs_password, new_link};
-use super::*;
+use super::key::{link_needs_password, new_link, Key};
+use super::subtle::subtle;
+use crate::keys::Link;
+use crate::metadata::Metadata;
+use crate::stream::{self, RecordBytes};
 use crate::format::HEADER_LEN;
 use crate::stream::record_nonce;
 use wasm_bindgen_test::*;
@@ -213,7 +223,7 @@ async fn webcrypto_opens_a_record_sealed_in_wasm() {
             &usages,
         )
         .unwrap();
-    let k: CryptoKey = JsFuture::from(k).await.unwrap().unchecked_into();
+    let k: web_sys::CryptoKey = JsFuture::from(k).await.unwrap().unchecked_into();
     let open = |last: bool| {
         let params = Object::new();
         Reflect::set(&params, &"name".into(), &"AES-GCM".into()).unwrap();

@@ -1,11 +1,13 @@
 // The HTTP protocol and link syntax, from the Rust core
 // (veil_core::protocol through the wasm exports): no page code spells a
-// path, a header name or a link of its own.
+// path, a header name or a link of its own. This is the `send` build's
+// (the upload page and its worker); js/protocol-receive.js is the same for the other
+// build, which each page loads instead of this half.
 //
 // This module also starts the wasm module, once, for whoever imports it:
 // `await ready` before using P or any export. (No top-level await: a
 // module worker would lose messages that arrive while it waits.)
-import init, { protocolJson } from '../pkg/veil.js';
+import init, { protocolJson } from '../pkg-send/veil.js';
 
 // Paths and lowercase header names (e.g. P.uploads, P.proof, P.uploadOffset),
 // set once `ready` resolves.
@@ -13,4 +15,4 @@ export let P = null;
 export const ready = init().then(() => {
   P = Object.freeze(JSON.parse(protocolJson()));
 });
-export { shareLink, deletionLink, parseShareLink, parseDeletionLink, downloadAnswer, previewKind, uploadMetadata } from '../pkg/veil.js';
+export { shareLink, deletionLink, uploadMetadata } from '../pkg-send/veil.js';

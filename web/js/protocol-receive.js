@@ -1,0 +1,18 @@
+// The HTTP protocol and link syntax, from the Rust core
+// (veil_core::protocol through the wasm exports): no page code spells a
+// path, a header name or a link of its own. This is the `receive` build's
+// (the download and deletion pages and the download worker); js/protocol-send.js is the same for the other
+// build, which each page loads instead of this half.
+//
+// This module also starts the wasm module, once, for whoever imports it:
+// `await ready` before using P or any export. (No top-level await: a
+// module worker would lose messages that arrive while it waits.)
+import init, { protocolJson } from '../pkg-receive/veil.js';
+
+// Paths and lowercase header names (e.g. P.uploads, P.proof, P.uploadOffset),
+// set once `ready` resolves.
+export let P = null;
+export const ready = init().then(() => {
+  P = Object.freeze(JSON.parse(protocolJson()));
+});
+export { parseShareLink, parseDeletionLink, downloadAnswer, previewKind } from '../pkg-receive/veil.js';
