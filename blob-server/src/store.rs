@@ -299,13 +299,22 @@ impl Store {
         if rec.proof_hash.is_some() && proof != rec.proof_hash {
             return Ok(Claim::WrongProof);
         }
-        match File::open(self.path("blobs", &rec.file)) {
-            Ok(file) => Ok(Claim::Granted {
+        Ok(match self.open_file(&rec)? {
+            Some(file) => Claim::Granted {
                 record: rec,
                 file,
                 reading,
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Claim::Gone),
+            },
+            None => Claim::Gone,
+        })
+    }
+
+    /// A blob's file, or `None` if it is gone (used up or deleted since
+    /// its record was read).
+    fn open_file(&self, rec: &BlobRecord) -> Result<Option<File>, StoreError> {
+        match File::open(self.path("blobs", &rec.file)) {
+            Ok(file) => Ok(Some(file)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
     }
@@ -334,11 +343,8 @@ impl Store {
                     return Ok(Claim::WrongProof);
                 }
             }
-            let file = match File::open(self.path("blobs", &rec.file)) {
-                Ok(f) => f,
-                // Used up or deleted since we read the record.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Claim::Gone),
-                Err(e) => return Err(e.into()),
+            let Some(file) = self.open_file(&rec)? else {
+                return Ok(Claim::Gone);
             };
             if rec.max_downloads == 0 {
                 return Ok(Claim::Granted {

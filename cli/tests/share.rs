@@ -96,12 +96,7 @@ fn round_trip(content: &[u8], name: &str, extra: &[&str]) {
     let sent = send(dir.path(), name, extra);
     let link = sent["link"].as_str().unwrap();
     let recv = tempfile::tempdir().unwrap();
-    let out = veil(&["get", link], recv.path(), None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = veil_ok(&["get", link], recv.path());
     assert_eq!(
         std::fs::read(recv.path().join(name)).unwrap(),
         content,
@@ -458,12 +453,7 @@ fn send_through(proxy: &str, dir: &Path, name: &str) -> String {
 /// `veil get LINK` writes NAME with exactly `content`.
 fn assert_fetched(link: &str, name: &str, content: &[u8]) {
     let recv = tempfile::tempdir().unwrap();
-    let got = veil(&["get", link], recv.path(), None);
-    assert!(
-        got.status.success(),
-        "{}",
-        String::from_utf8_lossy(&got.stderr)
-    );
+    let got = veil_ok(&["get", link], recv.path());
     assert_eq!(std::fs::read(recv.path().join(name)).unwrap(), content);
 }
 
@@ -497,6 +487,17 @@ fn a_retry_while_the_cut_patch_still_runs_gets_409_then_resumes() {
     assert_eq!(offsets.get(..2), Some(&[0, 0][..]), "{offsets:?}");
     assert!(offsets.last().is_some_and(|&o| o > 0), "{offsets:?}");
     assert_fetched(&link, "slow.bin", &content);
+}
+
+/// Runs `veil` and requires it to succeed.
+fn veil_ok(args: &[&str], dir: &Path) -> Output {
+    let out = veil(args, dir, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// A share of two files and a folder: `(sender dir, link)`; the folder
@@ -548,12 +549,7 @@ fn a_share_of_files_and_a_folder_is_one_link_listed_without_consuming() {
         assert!(text.contains("burns after the next download"), "{text}");
     }
     let recv = tempfile::tempdir().unwrap();
-    let out = veil(&["get", link, "-o", "out"], recv.path(), None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = veil_ok(&["get", link, "-o", "out"], recv.path());
     let root = recv.path().join("out");
     assert_eq!(std::fs::read(root.join("b.txt")).unwrap(), b"bee");
     assert_eq!(
@@ -563,12 +559,7 @@ fn a_share_of_files_and_a_folder_is_one_link_listed_without_consuming() {
     assert_eq!(std::fs::read(root.join("dir/_.hidden")).unwrap(), b"h");
     assert!(!root.join("dir/link").exists());
     // The picture is exactly what `veil strip` makes of the original.
-    let stripped = veil(&["strip", "a.jpg", "-o", "a.clean.jpg"], dir.path(), None);
-    assert!(
-        stripped.status.success(),
-        "{}",
-        String::from_utf8_lossy(&stripped.stderr)
-    );
+    let stripped = veil_ok(&["strip", "a.jpg", "-o", "a.clean.jpg"], dir.path());
     assert_eq!(
         std::fs::read(root.join("a.jpg")).unwrap(),
         std::fs::read(dir.path().join("a.clean.jpg")).unwrap()
@@ -582,12 +573,7 @@ fn a_share_of_files_and_a_folder_is_one_link_listed_without_consuming() {
 fn one_file_of_a_limited_share_is_one_download() {
     let (dir, sent) = folder_share(&["--downloads", "2"]);
     let link = sent["link"].as_str().unwrap();
-    let out = veil(&["get", link, "--file", "c.bin"], dir.path(), None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = veil_ok(&["get", link, "--file", "c.bin"], dir.path());
     assert_eq!(
         std::fs::read(dir.path().join("c.bin")).unwrap(),
         vec![7u8; 300_000]
@@ -650,12 +636,7 @@ fn a_share_never_writes_through_a_link_in_the_output_folder() {
     // Existing files and links (even dangling) are never replaced.
     std::fs::write(recv.path().join("out/b.txt"), b"mine").unwrap();
     std::os::unix::fs::symlink("/nonexistent/target", recv.path().join("out/a.jpg")).unwrap();
-    let out = veil(&["get", link, "-o", "out"], recv.path(), None);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = veil_ok(&["get", link, "-o", "out"], recv.path());
     assert_eq!(
         std::fs::read(recv.path().join("out/b.txt")).unwrap(),
         b"mine"

@@ -185,7 +185,10 @@ impl Manifest {
         r.padding(bytes.len(), share_padded)?;
         let m = Self { version, files };
         m.total_size().ok()?;
-        if m.files.iter().any(|f| f.name.is_empty() || share_path(&f.name) != f.name) {
+        if m.files
+            .iter()
+            .any(|f| f.name.is_empty() || share_path(&f.name) != f.name)
+        {
             return None;
         }
         // Two files at one path are neighbours once sorted; a file that is
@@ -200,7 +203,10 @@ impl Manifest {
             folder.push_str(name);
             folder.push('/');
             let at = names.partition_point(|n| *n < folder.as_str());
-            if names.get(at).is_some_and(|n| n.starts_with(folder.as_str())) {
+            if names
+                .get(at)
+                .is_some_and(|n| n.starts_with(folder.as_str()))
+            {
                 return None;
             }
         }
@@ -316,7 +322,8 @@ fn sorted(mut v: Vec<&str>) -> Vec<&str> {
 /// The folders `path` is in: `a`, `a/b` for `a/b/c`.
 fn parents(path: &str) -> impl Iterator<Item = &str> {
     // `get`, not indexing: no panic path (and its formatting code) in the page's module.
-    path.match_indices('/').filter_map(move |(i, _)| path.get(..i))
+    path.match_indices('/')
+        .filter_map(move |(i, _)| path.get(..i))
 }
 
 /// The safe form of a sender's relative path, as a share stores it:

@@ -60,34 +60,23 @@ fn a_zip_of_more_than_65535_entries_uses_zip64_end_records() {
         out.extend(zip.end().unwrap());
     }
     out.extend(zip.finish().unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("many.zip");
-    std::fs::write(&path, &out).unwrap();
-    let script = "import sys,zipfile\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nn=z.namelist()\nprint(len(n), n[-1], z.read(n[-1])[0])";
-    let run = std::process::Command::new("python3")
-        .args(["-c", script])
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let script = "n=z.namelist()\nprint(len(n), n[-1], z.read(n[-1])[0])";
     let last = n - 1;
     assert_eq!(
-        String::from_utf8_lossy(&run.stdout).trim(),
+        python(&out, script).trim(),
         format!("{n} {last} {}", last as u8)
     );
 }
 
-fn check_with_python(zip: &[u8], files: &[File], bodies: &[Vec<u8>]) {
+/// Runs `script` with `z`, the archive opened (and tested) by zipfile;
+/// its standard output.
+fn python(zip: &[u8], script: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("share.zip");
     std::fs::write(&path, zip).unwrap();
-    let script = "import sys,zipfile,hashlib\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nfor i in z.infolist(): print(i.filename, i.file_size, hashlib.sha256(z.read(i)).hexdigest(), i.flag_bits & 0x808)";
+    let script = format!("import sys,zipfile,hashlib\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\n{script}");
     let run = std::process::Command::new("python3")
-        .args(["-c", script])
+        .args(["-c", &script])
         .arg(&path)
         .output()
         .unwrap();
@@ -95,6 +84,14 @@ fn check_with_python(zip: &[u8], files: &[File], bodies: &[Vec<u8>]) {
         run.status.success(),
         "{}",
         String::from_utf8_lossy(&run.stderr)
+    );
+    String::from_utf8_lossy(&run.stdout).into_owned()
+}
+
+fn check_with_python(zip: &[u8], files: &[File], bodies: &[Vec<u8>]) {
+    let got = python(
+        zip,
+        "for i in z.infolist(): print(i.filename, i.file_size, hashlib.sha256(z.read(i)).hexdigest(), i.flag_bits & 0x808)",
     );
     let want: String = files
         .iter()
@@ -109,5 +106,5 @@ fn check_with_python(zip: &[u8], files: &[File], bodies: &[Vec<u8>]) {
             )
         })
         .collect();
-    assert_eq!(String::from_utf8_lossy(&run.stdout), want);
+    assert_eq!(got, want);
 }

@@ -41,7 +41,8 @@ pub fn deletion_link(origin: &str, id: &str, token: &str) -> Result<String, JsEr
 #[cfg(feature = "receive")]
 fn parts(origin: &str, id: String, secret: &str, key: &str) -> Result<JsValue, JsError> {
     let o = js_sys::Object::new();
-    let set = |k: &str, v: &str| js_sys::Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_str(v));
+    let set =
+        |k: &str, v: &str| js_sys::Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_str(v));
     set("origin", origin)
         .and_then(|_| set("id", &id))
         .and_then(|_| set(key, secret))

@@ -12,11 +12,11 @@ use super::encrypt::Encryptor;
 use super::files::{sniff_type, strip_metadata};
 use super::key::{link_needs_password, new_link, Key};
 use super::subtle::subtle;
+use crate::format::HEADER_LEN;
 use crate::keys::Link;
 use crate::metadata::Metadata;
-use crate::stream::{self, RecordBytes};
-use crate::format::HEADER_LEN;
 use crate::stream::record_nonce;
+use crate::stream::{self, RecordBytes};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
