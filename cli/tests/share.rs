@@ -96,7 +96,7 @@ fn round_trip(content: &[u8], name: &str, extra: &[&str]) {
     let sent = send(dir.path(), name, extra);
     let link = sent["link"].as_str().unwrap();
     let recv = tempfile::tempdir().unwrap();
-    let out = veil_ok(&["get", link], recv.path());
+    veil_ok(&["get", link], recv.path());
     assert_eq!(
         std::fs::read(recv.path().join(name)).unwrap(),
         content,
@@ -453,7 +453,7 @@ fn send_through(proxy: &str, dir: &Path, name: &str) -> String {
 /// `veil get LINK` writes NAME with exactly `content`.
 fn assert_fetched(link: &str, name: &str, content: &[u8]) {
     let recv = tempfile::tempdir().unwrap();
-    let got = veil_ok(&["get", link], recv.path());
+    veil_ok(&["get", link], recv.path());
     assert_eq!(std::fs::read(recv.path().join(name)).unwrap(), content);
 }
 
@@ -559,7 +559,7 @@ fn a_share_of_files_and_a_folder_is_one_link_listed_without_consuming() {
     assert_eq!(std::fs::read(root.join("dir/_.hidden")).unwrap(), b"h");
     assert!(!root.join("dir/link").exists());
     // The picture is exactly what `veil strip` makes of the original.
-    let stripped = veil_ok(&["strip", "a.jpg", "-o", "a.clean.jpg"], dir.path());
+    veil_ok(&["strip", "a.jpg", "-o", "a.clean.jpg"], dir.path());
     assert_eq!(
         std::fs::read(root.join("a.jpg")).unwrap(),
         std::fs::read(dir.path().join("a.clean.jpg")).unwrap()
@@ -573,7 +573,7 @@ fn a_share_of_files_and_a_folder_is_one_link_listed_without_consuming() {
 fn one_file_of_a_limited_share_is_one_download() {
     let (dir, sent) = folder_share(&["--downloads", "2"]);
     let link = sent["link"].as_str().unwrap();
-    let out = veil_ok(&["get", link, "--file", "c.bin"], dir.path());
+    veil_ok(&["get", link, "--file", "c.bin"], dir.path());
     assert_eq!(
         std::fs::read(dir.path().join("c.bin")).unwrap(),
         vec![7u8; 300_000]
