@@ -549,7 +549,7 @@ fn a_share_of_files_and_a_folder_is_one_link_listed_without_consuming() {
         assert!(text.contains("burns after the next download"), "{text}");
     }
     let recv = tempfile::tempdir().unwrap();
-    let out = veil_ok(&["get", link, "-o", "out"], recv.path());
+    veil_ok(&["get", link, "-o", "out"], recv.path());
     let root = recv.path().join("out");
     assert_eq!(std::fs::read(root.join("b.txt")).unwrap(), b"bee");
     assert_eq!(
@@ -636,7 +636,7 @@ fn a_share_never_writes_through_a_link_in_the_output_folder() {
     // Existing files and links (even dangling) are never replaced.
     std::fs::write(recv.path().join("out/b.txt"), b"mine").unwrap();
     std::os::unix::fs::symlink("/nonexistent/target", recv.path().join("out/a.jpg")).unwrap();
-    let out = veil_ok(&["get", link, "-o", "out"], recv.path());
+    veil_ok(&["get", link, "-o", "out"], recv.path());
     assert_eq!(
         std::fs::read(recv.path().join("out/b.txt")).unwrap(),
         b"mine"
