@@ -43,6 +43,8 @@ lint: setup
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p wasm-core --target wasm32-unknown-unknown --lib --tests -- -D warnings
+	$(CARGO) clippy -p wasm-core --target wasm32-unknown-unknown --lib --no-default-features --features send -- -D warnings
+	$(CARGO) clippy -p wasm-core --target wasm32-unknown-unknown --lib --no-default-features --features receive -- -D warnings
 	$(CARGO) clippy -p wasm-zip --target wasm32-unknown-unknown --lib -- -D warnings
 
 ## Includes blob-server/tests/shared: two instances over PostgreSQL and moto
