@@ -180,6 +180,10 @@ function makeWorker() {
           $('password').focus();
         } else if (data.code === 'look') {
           show($('ask'), false);
+        } else if (data.code !== 'damaged' && $('file-list').childElementCount) {
+          // Cut off or cancelled: the list stays, to try again (the server
+          // says if nothing is left).
+          show($('contents'), true);
         }
         error(data.message);
         break;
