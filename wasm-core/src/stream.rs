@@ -235,25 +235,26 @@ impl Source for Zeros {
     }
 }
 
-/// Encrypts one file into a container, streaming.
+/// Encrypts one file, or a share of several, into a container, streaming.
 ///
 /// ```
-/// use veil_core::{Link, Metadata, Encryptor, Decryptor};
+/// use veil_core::{Decryptor, Encryptor, Link, Manifest, Metadata, DEFAULT_RECORD_SIZE};
 /// let link = Link::generate(None).unwrap();
 /// let key = link.unlock(None).unwrap();
-/// let meta = Metadata { name: "a.txt".into(), mime: "text/plain".into(), size: 5, report: vec![] };
-/// let mut enc = Encryptor::new(&key, &meta, veil_core::DEFAULT_RECORD_SIZE).unwrap();
+/// let file = |name: &str, size| Metadata { name: name.into(), mime: "text/plain".into(), size, report: vec![] };
+/// let share = Manifest::share(vec![file("a.txt", 5), file("notes/b.txt", 3)]).unwrap();
+/// let mut enc = Encryptor::for_manifest(&key, &share, DEFAULT_RECORD_SIZE).unwrap();
 /// let mut out = enc.header().to_vec();
-/// out.extend(enc.push(b"hello").unwrap());
+/// out.extend(enc.push(b"hello").unwrap()); // the files' bytes, one after the other
+/// out.extend(enc.push(b"bye").unwrap());
 /// out.extend(enc.finish().unwrap());
-/// assert_eq!(out.len() as u64, enc_len(&meta));
-/// # fn enc_len(m: &Metadata) -> u64 { veil_core::container_len(m, veil_core::DEFAULT_RECORD_SIZE).unwrap() }
+/// assert_eq!(out.len() as u64, veil_core::container_len(&share, DEFAULT_RECORD_SIZE).unwrap());
 ///
 /// let mut dec = Decryptor::new(link.unlock(None).unwrap());
 /// let plain = dec.push(&out).unwrap();
-/// assert_eq!(plain, b"hello");
-/// assert_eq!(dec.metadata().unwrap().name, "a.txt");
-/// dec.finish().unwrap();
+/// assert_eq!(plain, b"hellobye");
+/// assert_eq!(dec.manifest().unwrap().files()[1].name, "notes/b.txt");
+/// assert_eq!(dec.finish().unwrap(), share);
 /// ```
 pub struct Encryptor {
     cipher: Aes256Gcm,
