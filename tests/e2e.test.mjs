@@ -513,6 +513,89 @@ describe('a server (or proxy) that ignores Range', () => {
   });
 });
 
+describe('browsers that lack something', () => {
+  let srv;
+  const veil = path.join(root, 'target', 'debug', 'veil');
+  before(async () => { srv = await startServer(['--max-blob-size', String(700 << 20)]); });
+  after(() => srv.stop());
+
+  test('without JavaScript every page says why it needs it and shows the veil command', async () => {
+    const out = JSON.parse(execFileSync(veil, ['send', GPS_JPEG, '--server', srv.base, '--json'], { encoding: 'utf8' }));
+    const c = await browser.newContext({ javaScriptEnabled: false });
+    const page = await c.newPage();
+    for (const url of [`${srv.base}/`, out.link, out.delete_link]) {
+      await page.goto(url);
+      const text = await page.textContent('body');
+      assert.match(text, /This page needs JavaScript/, url);
+      assert.match(text, /veil (send|get|delete)/, url);
+    }
+    await page.screenshot({ path: path.join(OUT, 'noscript.png'), fullPage: true });
+    await c.close();
+  });
+
+  test('over plain HTTP on a name (not localhost) the pages say the connection is not private, and sharing still works without WebCrypto', async () => {
+    // A name that is not localhost makes an insecure context: no crypto.subtle,
+    // no service workers, no save picker (as self-hosting on http://192.168.x.y).
+    const insecure = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--host-resolver-rules=MAP veil.test 127.0.0.1'],
+    });
+    try {
+      const base = srv.base.replace('127.0.0.1', 'veil.test');
+      const s = await insecure.newContext({ acceptDownloads: true });
+      const sp = await s.newPage();
+      const problems = [];
+      sp.on('pageerror', (e) => problems.push(e.message));
+      await sp.goto(`${base}/`);
+      assert.equal(await sp.evaluate(() => [window.isSecureContext, typeof crypto.subtle].join()), 'false,undefined');
+      await sp.waitForSelector('#insecure:not([hidden])');
+      await sp.setInputFiles('#file', GPS_JPEG);
+      await sp.waitForSelector('#send:not([disabled])', { timeout: 60_000 });
+      await sp.click('#send');
+      await sp.waitForSelector('#result:not([hidden])', { timeout: 120_000 });
+      const link = await sp.inputValue('#link');
+      assert.ok(link.startsWith(`${base}/d/`), link);
+      const r = await insecure.newContext({ acceptDownloads: true });
+      const rp = await r.newPage();
+      rp.on('pageerror', (e) => problems.push(e.message));
+      await rp.goto(link);
+      await rp.waitForSelector('#insecure:not([hidden])');
+      await rp.waitForSelector('#contents:not([hidden])', { timeout: 60_000 });
+      await rp.click('#download');
+      await rp.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 60_000 });
+      assert.equal(await rp.isVisible('#done'), true, await rp.textContent('#error'));
+      const [dl] = await Promise.all([rp.waitForEvent('download'), rp.click('#save')]);
+      assert.ok(fs.readFileSync(await dl.path()).equals(stripped(GPS_JPEG)));
+      assert.deepEqual(problems, []);
+    } finally {
+      await insecure.close();
+    }
+  });
+
+  test('without a service worker or a save picker, a file too large for memory is refused before anything is consumed, with the CLI command', async () => {
+    const big = path.join(os.tmpdir(), `veil-600mb-${process.pid}.bin`);
+    const fd = fs.openSync(big, 'w');
+    const chunk = Buffer.alloc(1 << 20, 5);
+    for (let i = 0; i < 600; i++) fs.writeSync(fd, chunk);
+    fs.closeSync(fd);
+    const out = JSON.parse(execFileSync(veil, ['send', big, '--burn', '--server', srv.base, '--json'], { encoding: 'utf8' }));
+    fs.rmSync(big);
+    const r = await newPage(srv.base, { serviceWorkers: 'block' }, noPicker);
+    await r.page.goto(out.link);
+    await r.page.waitForSelector('#contents:not([hidden])');
+    await r.page.waitForFunction(() => document.getElementById('save-way').textContent.length > 0);
+    const note = await r.page.textContent('#save-way');
+    assert.match(note, /too large to save in this browser/);
+    assert.match(note, /veil get '/);
+    assert.equal(await r.page.isDisabled('#download'), true);
+    await r.page.screenshot({ path: path.join(OUT, 'download-too-large.png'), fullPage: true });
+    // Nothing was consumed: the burn link is still there.
+    assert.match(execFileSync(veil, ['get', '--list', out.link], { encoding: 'utf8' }), /burns after the next download/);
+    assert.deepEqual(r.problems, []);
+    await r.context.close();
+  });
+});
+
 describe('expiry', () => {
   let srv;
   before(async () => { srv = await startServer(['--max-expiry', '1', '--default-expiry', '1']); });
@@ -606,6 +689,8 @@ describe('large files', () => {
     // No picker and service workers blocked (as in some private modes): a Blob and a Save button.
     const r = await newPage(srv.base, { serviceWorkers: 'block' }, noPicker);
     await r.page.goto(link);
+    await r.page.waitForFunction(() => document.getElementById('save-way').textContent.length > 0);
+    assert.match(await r.page.textContent('#save-way'), /decrypted in memory \(up to 537 MB\)/);
     await r.page.click('#download');
     await r.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
     assert.equal(await r.page.isVisible('#save'), true, await r.page.textContent('#error'));

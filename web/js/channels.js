@@ -33,6 +33,12 @@ globalThis.VEIL_CHANNELS = Object.freeze({
     // service worker -> worker
     more: 'more', cancel: 'cancel',
   }),
+  // Bytes. Downloads up to `inMemory` are decrypted into a Blob (for a
+  // preview and a Save button that can be pressed again); larger ones are
+  // streamed to a picked file or to the downloads (service worker) when the
+  // browser can, else kept in memory up to `memoryMax`; beyond that the
+  // page says so before anything starts and points to the CLI.
+  sizes: Object.freeze({ inMemory: 64 << 20, memoryMax: 512 << 20 }),
   // Milliseconds. Required order: swReady and registered < streamStart <
   // pendingStream (a stream the page registered must still be waiting in
   // the service worker when the worker stops waiting for it to start), and

@@ -9,7 +9,7 @@ import { Key, Decryptor, solveWork, safeFileName } from '/pkg-receive/veil.js';
 import '/js/channels.js';
 import { P, ready, downloadAnswer, previewKind } from '/js/protocol-receive.js';
 
-const { download: M, sink: K, timeouts: T } = globalThis.VEIL_CHANNELS;
+const { download: M, sink: K, timeouts: T, sizes: Z } = globalThis.VEIL_CHANNELS;
 
 let controller = null;
 
@@ -339,16 +339,15 @@ function concat(parts) {
   return out;
 }
 
-// Files up to this size are kept in memory, for a preview and a Save button
-// that can be clicked again; larger ones stream to disk when the page can.
-const BLOB_MAX = 64 << 20;
 let sinkOffered = null; // resolves with the page's answer to a stream request
 
 // Tells the page what is coming; for a large file, asks it where to write:
 // a file the recipient picked (File System Access API), a port to the
 // service worker that streams downloads to disk, or neither (memory).
 async function openSink(meta) {
-  const stream = meta.size > BLOB_MAX;
+  // Small files are kept in memory (preview, Save); larger ones stream to
+  // disk when the page can (VEIL_CHANNELS.sizes).
+  const stream = meta.size > Z.inMemory;
   const answer = stream ? new Promise((resolve) => { sinkOffered = resolve; }) : null;
   post(M.meta, { name: meta.name, mime: meta.type, size: meta.size, stream });
   const where = answer ? await answer : {};

@@ -4,11 +4,11 @@
 // file, a selection, or everything. A link preview, which has no key,
 // can do neither.
 import { linkNeedsPassword } from '/pkg-receive/veil.js';
-import { bytes, progressText, localTime, show } from '/js/format.js';
+import { bytes, progressText, localTime, show, warnIfInsecure } from '/js/format.js';
 import '/js/channels.js';
 import { P, ready, parseShareLink, previewKind } from '/js/protocol-receive.js';
 
-const { download: M, stream: S, timeouts: T } = globalThis.VEIL_CHANNELS;
+const { download: M, stream: S, timeouts: T, sizes: Z } = globalThis.VEIL_CHANNELS;
 const $ = (id) => document.getElementById(id);
 // The link's syntax is the core's; a malformed one is reported in start().
 let link = null;
@@ -22,6 +22,8 @@ const streamer = 'serviceWorker' in navigator
   ? ready.then(() => navigator.serviceWorker.register('/sw.js', { scope: P.sharePrefix })).then(() => navigator.serviceWorker.ready).catch(() => null)
   : Promise.resolve(null);
 let keepAlive = null;
+// The per-file Download buttons of the list shown, by file index.
+let fileButtons = [];
 
 function error(message) {
   $('error').textContent = message;
@@ -86,6 +88,7 @@ function contents({ files, expiresAt, downloadsLeft }) {
   $('terms').textContent = terms.join(' ');
   const list = $('file-list');
   list.replaceChildren();
+  fileButtons = [];
   files.forEach((f, i) => {
     const li = document.createElement('li');
     const head = document.createElement('div');
@@ -113,6 +116,7 @@ function contents({ files, expiresAt, downloadsLeft }) {
       one.textContent = 'Download';
       one.setAttribute('aria-label', `Download ${f.name} only`);
       one.addEventListener('click', () => fetchFiles([i]));
+      fileButtons[i] = one;
       head.append(one);
     }
     li.append(head);
@@ -124,12 +128,45 @@ function contents({ files, expiresAt, downloadsLeft }) {
     list.append(li);
   });
   $('download').textContent = many ? `Download everything (ZIP, ${bytes(total)})` : `Download (${bytes(total)})`;
+  planSaving(files, total);
   $('download').onclick = () => fetchFiles(files.map((_, i) => i));
   show($('download-selected'), many);
   $('download-selected').onclick = () => fetchFiles([...document.querySelectorAll('.pick:checked')].map((b) => Number(b.dataset.index)));
   // Enabled only now: a click before this point would have done nothing.
   $('download').disabled = false;
   $('download').focus();
+}
+
+// How a download of `size` bytes would be saved here, decided before any
+// button is pressed: in memory (small files, or large ones where the
+// browser can do nothing else, up to a limit), to a file the recipient
+// picks, or to the downloads through the service worker; or not at all.
+async function saveWay(size) {
+  if (size <= Z.inMemory) return 'memory';
+  if (typeof window.showSaveFilePicker === 'function') return 'picker';
+  if ((await within(streamer, T.swReady))?.active) return 'stream';
+  return size <= Z.memoryMax ? 'large-memory' : 'none';
+}
+
+const WAYS = {
+  picker: 'Large: you choose where it is written, as it is decrypted.',
+  stream: 'Large: it goes to your downloads as it is decrypted.',
+  'large-memory': `This browser can neither stream to disk nor let you pick a file (no service worker, as in a private window): it is decrypted in memory (up to ${bytes(Z.memoryMax)}), then saved with Save.`,
+};
+
+// Says how "everything" would be saved, and disables what this browser
+// cannot save at all (pointing to the CLI), before anything is consumed.
+async function planSaving(files, total) {
+  const way = await saveWay(total);
+  const note = $('save-way');
+  note.textContent = WAYS[way] ?? '';
+  if (way !== 'none') return;
+  $('download').disabled = true;
+  note.textContent = `This is too large to save in this browser (over ${bytes(Z.memoryMax)} with no service worker or save picker, as in a private window). Nothing was downloaded. Use another browser, or the veil command: veil get '${location.origin}${location.pathname}#${fragment}'` + (files.length > 1 ? ' (or download the files one at a time here).' : '');
+  for (const [i, f] of files.entries()) {
+    if ((await saveWay(f.size)) !== 'none') continue;
+    if (fileButtons[i]) fileButtons[i].disabled = true;
+  }
 }
 
 function selectionChanged() {
@@ -290,4 +327,5 @@ function reportRemoved(report) {
   }
 }
 
+warnIfInsecure($('insecure'));
 start().catch((e) => error(String(e?.message ?? e)));

@@ -35,3 +35,9 @@ export function localTime(unix) {
 export function show(el, on = true) {
   el.hidden = !on;
 }
+
+// Over plain HTTP (not localhost), the page says so: its own integrity is
+// only as good as the network's.
+export function warnIfInsecure(el) {
+  if (el && !window.isSecureContext) show(el, true);
+}

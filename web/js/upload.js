@@ -1,7 +1,7 @@
 // The upload page: choose (drop, pick, paste; files and folders) → review
 // each file's cleaning report, remove any, set the options → encrypt and
 // upload them all as one share in a worker → the link.
-import { bytes, progressText, localTime, show } from '/js/format.js';
+import { bytes, progressText, localTime, show, warnIfInsecure } from '/js/format.js';
 import '/js/channels.js';
 import { P, ready } from '/js/protocol-send.js';
 
@@ -288,4 +288,5 @@ const copy = (input) => async () => {
 $('copy').addEventListener('click', copy('link'));
 $('copy-delete').addEventListener('click', copy('delete-link'));
 
+warnIfInsecure($('insecure'));
 loadConfig().catch(() => error('The server cannot be reached.'));
