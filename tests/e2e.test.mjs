@@ -572,6 +572,34 @@ describe('browsers that lack something', () => {
     }
   });
 
+  test('without WebAssembly the pages say so before anything is picked, with the veil command (no raw error)', async () => {
+    const out = JSON.parse(execFileSync(veil, ['send', GPS_JPEG, '--server', srv.base, '--json'], { encoding: 'utf8' }));
+    // V8's --jitless removes WebAssembly (as Tor Browser's "Safer" level does in
+    // Firefox); Chromium's own --jitless switch does not here, the V8 flag does.
+    const jitless = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--js-flags=--jitless'] });
+    try {
+      const c = await jitless.newContext();
+      const page = await c.newPage();
+      const problems = [];
+      page.on('pageerror', (e) => problems.push(e.message));
+      await page.goto(`${srv.base}/`);
+      assert.equal(await page.evaluate(() => typeof WebAssembly), 'undefined');
+      await page.waitForSelector('#error:not([hidden])');
+      assert.match(await page.textContent('#error'), /WebAssembly turned off.*veil send/);
+      assert.equal(await page.isVisible('#pick'), false);
+      await page.goto(out.link);
+      await page.waitForSelector('#error:not([hidden])');
+      assert.match(await page.textContent('#error'), /WebAssembly turned off.*veil get/);
+      assert.equal(await page.isVisible('#ask'), false);
+      assert.deepEqual(problems, []);
+      // Nothing was consumed by trying.
+      assert.match(execFileSync(veil, ['get', '--list', out.link], { encoding: 'utf8' }), /no download limit/);
+      await c.close();
+    } finally {
+      await jitless.close();
+    }
+  });
+
   test('without a service worker or a save picker, a file too large for memory is refused before anything is consumed, with the CLI command', async () => {
     const big = path.join(os.tmpdir(), `veil-600mb-${process.pid}.bin`);
     const fd = fs.openSync(big, 'w');

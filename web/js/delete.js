@@ -1,5 +1,6 @@
 // The deletion page: /x/{id}#{token}. Deletes only when the button is pressed.
 import { P, ready, parseDeletionLink } from '/js/protocol-receive.js';
+import { noWasm } from '/js/format.js';
 
 const href = location.href;
 let link = null;
@@ -15,7 +16,11 @@ document.getElementById('delete').addEventListener('click', async (e) => {
     status.textContent = r.status === 204
       ? 'Deleted. The file is gone from the server.'
       : 'Nothing to delete: the file is already gone, or this deletion link is wrong.';
-  } catch {
+  } catch (err) {
+    if (err?.code === 'no-wasm') {
+      status.textContent = noWasm("veil delete 'LINK'");
+      return;
+    }
     // No link: it did not parse, and trying again will not help.
     status.textContent = link
       ? 'The server cannot be reached. Try again.'

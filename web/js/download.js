@@ -4,7 +4,7 @@
 // file, a selection, or everything. A link preview, which has no key,
 // can do neither.
 import { linkNeedsPassword } from '/pkg-receive/veil.js';
-import { bytes, progressText, localTime, show, warnIfInsecure } from '/js/format.js';
+import { bytes, progressText, localTime, show, warnIfInsecure, noWasm } from '/js/format.js';
 import '/js/channels.js';
 import { P, ready, parseShareLink, previewKind } from '/js/protocol-receive.js';
 
@@ -31,7 +31,13 @@ function error(message) {
 }
 
 async function start() {
-  await ready;
+  try {
+    await ready;
+  } catch (e) {
+    show($('ask'), false);
+    error(e?.code === 'no-wasm' ? noWasm("veil get 'LINK'") : `This page could not start: ${e?.message ?? e}`);
+    return;
+  }
   let needsPassword = false;
   try {
     link = parseShareLink(location.href);

@@ -12,7 +12,11 @@ import init, { protocolJson } from '../pkg-receive/veil.js';
 // Paths and lowercase header names (e.g. P.uploads, P.proof, P.uploadOffset),
 // set once `ready` resolves.
 export let P = null;
-export const ready = init().then(() => {
-  P = Object.freeze(JSON.parse(protocolJson()));
-});
+// Without WebAssembly (turned off, as at Tor Browser's "Safer" level) the
+// module cannot start: `ready` rejects with a NoWebAssembly error the
+// pages word for people (js/format.js), instead of a raw ReferenceError.
+export const ready = typeof WebAssembly === 'object'
+  ? init().then(() => { P = Object.freeze(JSON.parse(protocolJson())); })
+  : Promise.reject(Object.assign(new Error('no WebAssembly'), { code: 'no-wasm' }));
+ready.catch(() => {}); // each user awaits it; this only marks it handled
 export { parseShareLink, parseDeletionLink, downloadAnswer, previewKind } from '../pkg-receive/veil.js';

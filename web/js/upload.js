@@ -1,14 +1,16 @@
 // The upload page: choose (drop, pick, paste; files and folders) → review
 // each file's cleaning report, remove any, set the options → encrypt and
 // upload them all as one share in a worker → the link.
-import { bytes, progressText, localTime, show, warnIfInsecure } from '/js/format.js';
+import { bytes, progressText, localTime, show, warnIfInsecure, noWasm } from '/js/format.js';
 import '/js/channels.js';
 import { P, ready } from '/js/protocol-send.js';
 
 const M = globalThis.VEIL_CHANNELS.upload;
 
 const $ = (id) => document.getElementById(id);
-const worker = new Worker('/js/upload-worker.js', { type: 'module' });
+// Without WebAssembly nothing here can work: said before anything is picked.
+const wasm = typeof WebAssembly === 'object';
+const worker = wasm ? new Worker('/js/upload-worker.js', { type: 'module' }) : null;
 
 // The files of the share, in order: id -> { name, size (after cleaning),
 // state: 'checking' | 'ready' | 'refused', li }.
@@ -124,7 +126,7 @@ function update() {
   if (!all.length) show($('review'), false);
 }
 
-worker.onmessage = ({ data }) => {
+if (worker) worker.onmessage = ({ data }) => {
   const f = data.id ? files.get(data.id) : null;
   switch (data.type) {
     case M.prepared:
@@ -289,4 +291,9 @@ $('copy').addEventListener('click', copy('link'));
 $('copy-delete').addEventListener('click', copy('delete-link'));
 
 warnIfInsecure($('insecure'));
-loadConfig().catch(() => error('The server cannot be reached.'));
+if (wasm) {
+  loadConfig().catch(() => error('The server cannot be reached.'));
+} else {
+  show($('pick'), false);
+  error(noWasm('veil send FILE… (one link for them all)'));
+}
