@@ -138,15 +138,9 @@ fn password_wrong_then_right() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(!dir.path().join("got.txt").exists());
-    let out = veil(
+    veil_ok(
         &["get", &link, "--password-file", "pw", "-o", "got.txt"],
         dir.path(),
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
         std::fs::read(dir.path().join("got.txt")).unwrap(),
@@ -581,16 +575,7 @@ fn one_file_of_a_limited_share_is_one_download() {
     let listed = veil(&["get", "--list", link], dir.path(), None);
     assert!(String::from_utf8_lossy(&listed.stdout).contains("burns after the next download"));
     // One file to standard output by its path.
-    let out = veil(
-        &["get", link, "--file", "b.txt", "-o", "-"],
-        dir.path(),
-        None,
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = veil_ok(&["get", link, "--file", "b.txt", "-o", "-"], dir.path());
     assert_eq!(out.stdout, b"bee");
     assert_eq!(
         veil(&["get", "--list", link], dir.path(), None)
