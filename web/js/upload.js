@@ -13,7 +13,8 @@ const wasm = typeof WebAssembly === 'object';
 const worker = wasm ? new Worker('/js/upload-worker.js', { type: 'module' }) : null;
 
 // The files of the share, in order: id -> { name, size (after cleaning),
-// state: 'checking' | 'ready' | 'refused', li }.
+// state: 'checking' | 'ready' | 'refused' (could not be cleaned) |
+// 'unreadable' (must be removed before sending), li }.
 const files = new Map();
 let nextId = 1;
 
@@ -113,6 +114,7 @@ function update() {
   const total = all.reduce((n, f) => n + f.size, 0);
   const refused = all.filter((f) => f.state === 'refused');
   const checking = all.some((f) => f.state === 'checking');
+  const unreadable = all.some((f) => f.state === 'unreadable');
   $('review-title').textContent = all.length === 1 ? 'Ready to send 1 file' : `Ready to send ${all.length} files`;
   $('summary').textContent = `${bytes(total)} in all, in one link.`;
   show($('strip-warning'), refused.length > 0);
@@ -122,7 +124,7 @@ function update() {
   const tooLarge = total > limit();
   if (tooLarge) error(`Together these files are too large for this server (limit ${bytes(limit())} per link). Remove some.`);
   else if ($('error').textContent.startsWith('Together')) error('');
-  $('send').disabled = !all.length || checking || tooLarge || (refused.length > 0 && !$('send-unmodified').checked);
+  $('send').disabled = !all.length || checking || unreadable || tooLarge || (refused.length > 0 && !$('send-unmodified').checked);
   if (!all.length) show($('review'), false);
 }
 
@@ -169,8 +171,8 @@ if (worker) worker.onmessage = ({ data }) => {
       break;
     case M.error:
       if (f) {
-        f.state = 'refused';
-        render(data.id, { text: `Could not be read: ${data.message}`, cls: 'warning-text' });
+        f.state = 'unreadable';
+        render(data.id, { text: `Could not be read: ${data.message}. Remove it to send the others.`, cls: 'warning-text' });
         update();
         break;
       }

@@ -275,3 +275,55 @@ async fn a_large_head_is_streamed() {
     assert!(got == blob[..60 + meta_len as usize], "the head, exactly");
     assert!(chunks > 1, "sent in pieces, not one buffer");
 }
+
+/// Clients that ask for a 16 MiB head and then stop reading do not hold
+/// up others on the same blob: a look and the one (burn) download of it
+/// still complete while they sit there.
+#[tokio::test]
+async fn stalled_head_readers_do_not_hold_up_the_same_blob() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let meta_len: u32 = 65_536 * 256 + 16;
+    let mut blob = b"VEIL".to_vec();
+    blob.extend([2, 0, 0, 0]);
+    blob.extend(65_536u32.to_be_bytes());
+    blob.extend([0u8; 12]);
+    blob.extend([7u8; 32]);
+    blob.extend(meta_len.to_be_bytes());
+    blob.resize(60 + meta_len as usize + 100, 1);
+    let id = app
+        .upload(blob.clone(), &[("Veil-Max-Downloads", "1")])
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut stalled = Vec::new();
+    for _ in 0..8 {
+        let mut s = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let req = format!("GET /api/v1/blobs/{id}/head HTTP/1.1\r\nHost: x\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut first = [0u8; 64];
+        let n = s.read(&mut first).await.unwrap();
+        assert!(
+            first[..n].starts_with(b"HTTP/1.1 200"),
+            "{:?}",
+            String::from_utf8_lossy(&first[..n])
+        );
+        stalled.push(s); // and read no more
+    }
+    let within = std::time::Duration::from_secs(10);
+    let looked = tokio::time::timeout(within, async {
+        look(&app, &id, None).await.bytes().await.unwrap().len()
+    });
+    assert_eq!(looked.await.unwrap(), 60 + meta_len as usize);
+    let got = tokio::time::timeout(within, async {
+        app.get(&id, None).await.bytes().await.unwrap().len()
+    });
+    assert_eq!(got.await.unwrap(), blob.len());
+    assert_eq!(
+        app.get(&id, None).await.status(),
+        404,
+        "the one download was used"
+    );
+    drop(stalled);
+}
