@@ -17,7 +17,8 @@ WASM_RECEIVE := web/pkg-receive
 setup:
 	@scripts/setup.sh
 
-## The wasm module and its JS glue, into web/pkg (what the page loads).
+## The wasm modules and their JS glue, into web/pkg-* (what the pages load),
+## and their JavaScript builds into web/pkg-*-js (scripts/wasm-js.sh).
 wasm: setup
 	wasm-pack build wasm-core --target web --profile wasm --mode no-install \
 	  --out-dir ../$(WASM_SEND) --out-name veil --no-pack -- --no-default-features --features send
@@ -29,6 +30,11 @@ wasm: setup
 	  --out-dir ../web/pkg-zip --out-name zip --no-pack
 	@rm -f $(WASM_SEND)/.gitignore $(WASM_RECEIVE)/.gitignore web/pkg-qr/.gitignore web/pkg-zip/.gitignore
 	@for m in $(WASM_SEND) $(WASM_RECEIVE); do printf 'wasm %s: %s bytes, %s gzipped\n' "$$m" "$$(stat -c %s $$m/veil_bg.wasm)" "$$(gzip -9c $$m/veil_bg.wasm | wc -c)"; done
+	@# The same modules as JavaScript, for browsers without WebAssembly (js/load.js).
+	scripts/wasm-js.sh wasm-core veil_core $(WASM_SEND)-js veil --no-default-features --features send
+	scripts/wasm-js.sh wasm-core veil_core $(WASM_RECEIVE)-js veil --no-default-features --features receive
+	scripts/wasm-js.sh wasm-qr veil_qr web/pkg-qr-js qr
+	scripts/wasm-js.sh wasm-zip veil_zip web/pkg-zip-js zip
 
 ## Builds everything and serves http://127.0.0.1:8080 with ./data.
 run: setup wasm
@@ -87,6 +93,7 @@ bench-setup: setup
 bench: bench-setup wasm
 	$(CARGO) bench -p wasm-core --bench container
 	node bench/wasm-crypto.mjs
+	node bench/no-wasm.mjs
 	$(CARGO) build --release -p veil-cli
 	python3 bench/strip-compare.py
 	bench/server.sh
@@ -106,4 +113,4 @@ fuzz: setup
 
 clean:
 	$(CARGO) clean
-	rm -rf $(WASM_SEND) $(WASM_RECEIVE) web/pkg-qr web/pkg-zip
+	rm -rf $(WASM_SEND) $(WASM_RECEIVE) web/pkg-qr web/pkg-zip web/pkg-*-js

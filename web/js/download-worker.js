@@ -5,9 +5,9 @@
 // (the core's splitter), and hand them to the page (small) or to the
 // service worker that streams them to disk (large): one file as itself,
 // several as one ZIP. The key never leaves this worker and the page.
-import { Key, Decryptor, solveWork, safeFileName } from '/pkg-receive/veil.js';
 import '/js/channels.js';
-import { P, ready, downloadAnswer, previewKind } from '/js/protocol-receive.js';
+import { P, ready, Key, Decryptor, solveWork, safeFileName, downloadAnswer, previewKind } from '/js/protocol-receive.js';
+import { load } from '/js/load.js';
 
 const { download: M, sink: K, timeouts: T, sizes: Z } = globalThis.VEIL_CHANNELS;
 
@@ -270,8 +270,7 @@ class OneFile {
 // (wasm-zip), loaded only now.
 class ZipOutput {
   static async open(files) {
-    const { default: initZip, Zip, zipLength } = await import('/pkg-zip/zip.js');
-    await initZip();
+    const { Zip, zipLength } = await load('pkg-zip', 'zip');
     const size = zipLength(files.map((f) => f.name), files.map((f) => f.size));
     const out = new ZipOutput();
     out.zip = new Zip();

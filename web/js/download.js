@@ -3,10 +3,9 @@
 // nothing), then downloads only when the recipient chooses what: one
 // file, a selection, or everything. A link preview, which has no key,
 // can do neither.
-import { linkNeedsPassword } from '/pkg-receive/veil.js';
-import { bytes, progressText, localTime, show, warnIfInsecure, noWasm } from '/js/format.js';
+import { bytes, progressText, localTime, show, warnIfInsecure, noteIfNoWasm } from '/js/format.js';
 import '/js/channels.js';
-import { P, ready, parseShareLink, previewKind } from '/js/protocol-receive.js';
+import { P, ready, parseShareLink, previewKind, linkNeedsPassword } from '/js/protocol-receive.js';
 
 const { download: M, stream: S, timeouts: T, sizes: Z } = globalThis.VEIL_CHANNELS;
 const $ = (id) => document.getElementById(id);
@@ -35,7 +34,7 @@ async function start() {
     await ready;
   } catch (e) {
     show($('ask'), false);
-    error(e?.code === 'no-wasm' ? noWasm("veil get 'LINK'") : `This page could not start: ${e?.message ?? e}`);
+    error(`This page could not start: ${e?.message ?? e}. The veil command does the same: veil get 'LINK'`);
     return;
   }
   let needsPassword = false;
@@ -334,4 +333,5 @@ function reportRemoved(report) {
 }
 
 warnIfInsecure($('insecure'));
+noteIfNoWasm($('no-wasm'));
 start().catch((e) => error(String(e?.message ?? e)));

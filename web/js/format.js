@@ -42,8 +42,8 @@ export function warnIfInsecure(el) {
   if (el && !window.isSecureContext) show(el, true);
 }
 
-// What the pages say when the browser has WebAssembly turned off;
-// `command` is the veil command that does the page's job.
-export function noWasm(command) {
-  return `This browser has WebAssembly turned off (for example Tor Browser at its “Safer” level), and Veil’s encryption runs in WebAssembly. Allow it for this site (in Tor Browser: the “Standard” level), or use the veil command: ${command}.`;
+// With WebAssembly turned off the pages run the JavaScript build of the
+// same code (js/load.js), which is slower: they say so.
+export function noteIfNoWasm(el) {
+  if (el && typeof WebAssembly !== 'object') show(el, true);
 }

@@ -1,22 +1,22 @@
-// The HTTP protocol and link syntax, from the Rust core
-// (veil_core::protocol through the wasm exports): no page code spells a
-// path, a header name or a link of its own. This is the `receive` build's
-// (the download and deletion pages and the download worker); js/protocol-send.js is the same for the other
-// build, which each page loads instead of this half.
+// The Rust core's `receive` build (the download and deletion pages and the
+// download worker), started once for whoever imports this module: `await
+// ready` before using any export. It is the WebAssembly module, or its
+// JavaScript build where WebAssembly is turned off (js/load.js).
+// js/protocol-send.js is the same for the other half, which each page
+// loads instead of this one.
 //
-// This module also starts the wasm module, once, for whoever imports it:
-// `await ready` before using P or any export. (No top-level await: a
-// module worker would lose messages that arrive while it waits.)
-import init, { protocolJson } from '../pkg-receive/veil.js';
+// P is the HTTP protocol and link syntax, from the core
+// (veil_core::protocol): no page code spells a path, a header name or a
+// link of its own. (No top-level await: a module worker would lose
+// messages that arrive while it waits.)
+import { load } from '/js/load.js';
 
 // Paths and lowercase header names (e.g. P.uploads, P.proof, P.uploadOffset),
-// set once `ready` resolves.
+// and the core's exports, set once `ready` resolves.
 export let P = null;
-// Without WebAssembly (turned off, as at Tor Browser's "Safer" level) the
-// module cannot start: `ready` rejects with a NoWebAssembly error the
-// pages word for people (js/format.js), instead of a raw ReferenceError.
-export const ready = typeof WebAssembly === 'object'
-  ? init().then(() => { P = Object.freeze(JSON.parse(protocolJson())); })
-  : Promise.reject(Object.assign(new Error('no WebAssembly'), { code: 'no-wasm' }));
+export let Key, Decryptor, solveWork, safeFileName, linkNeedsPassword, parseShareLink, parseDeletionLink, downloadAnswer, previewKind;
+export const ready = load('pkg-receive', 'veil').then((m) => {
+  ({ Key, Decryptor, solveWork, safeFileName, linkNeedsPassword, parseShareLink, parseDeletionLink, downloadAnswer, previewKind } = m);
+  P = Object.freeze(JSON.parse(m.protocolJson()));
+});
 ready.catch(() => {}); // each user awaits it; this only marks it handled
-export { parseShareLink, parseDeletionLink, downloadAnswer, previewKind } from '../pkg-receive/veil.js';

@@ -4,9 +4,9 @@
 // slices, one after the other, encrypted by the wasm module (through
 // WebCrypto where available) and sent with tus. The key never leaves this
 // worker and the page.
-import { Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, asIsReport } from '/pkg-send/veil.js';
 import '/js/channels.js';
-import { P, ready, shareLink, deletionLink } from '/js/protocol-send.js';
+import { P, ready, Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, asIsReport, shareLink, deletionLink } from '/js/protocol-send.js';
+import { load } from '/js/load.js';
 import { createUpload, sendChunk, terminate } from '/js/tus.js';
 
 const M = globalThis.VEIL_CHANNELS.upload;
@@ -186,8 +186,7 @@ async function send(options, unmodified) {
 // only, and it is a sixth of the page's wasm (wasm-qr).
 async function qrCode(link) {
   try {
-    const { default: initQr, qrSvg } = await import('/pkg-qr/qr.js');
-    await initQr();
+    const { qrSvg } = await load('pkg-qr', 'qr');
     return qrSvg(link);
   } catch {
     return null; // the link still works; the page shows no QR code

@@ -1,16 +1,14 @@
 // The upload page: choose (drop, pick, paste; files and folders) → review
 // each file's cleaning report, remove any, set the options → encrypt and
 // upload them all as one share in a worker → the link.
-import { bytes, progressText, localTime, show, warnIfInsecure, noWasm } from '/js/format.js';
+import { bytes, progressText, localTime, show, warnIfInsecure, noteIfNoWasm } from '/js/format.js';
 import '/js/channels.js';
 import { P, ready } from '/js/protocol-send.js';
 
 const M = globalThis.VEIL_CHANNELS.upload;
 
 const $ = (id) => document.getElementById(id);
-// Without WebAssembly nothing here can work: said before anything is picked.
-const wasm = typeof WebAssembly === 'object';
-const worker = wasm ? new Worker('/js/upload-worker.js', { type: 'module' }) : null;
+const worker = new Worker('/js/upload-worker.js', { type: 'module' });
 
 // The files of the share, in order: id -> { name, size (after cleaning),
 // state: 'checking' | 'ready' | 'refused' (could not be cleaned) |
@@ -128,7 +126,7 @@ function update() {
   if (!all.length) show($('review'), false);
 }
 
-if (worker) worker.onmessage = ({ data }) => {
+worker.onmessage = ({ data }) => {
   const f = data.id ? files.get(data.id) : null;
   switch (data.type) {
     case M.prepared:
@@ -293,9 +291,6 @@ $('copy').addEventListener('click', copy('link'));
 $('copy-delete').addEventListener('click', copy('delete-link'));
 
 warnIfInsecure($('insecure'));
-if (wasm) {
-  loadConfig().catch(() => error('The server cannot be reached.'));
-} else {
-  show($('pick'), false);
-  error(noWasm('veil send FILE… (one link for them all)'));
-}
+noteIfNoWasm($('no-wasm'));
+// Before `ready`, a failure is the core's; after it, the server's.
+loadConfig().catch((e) => error(P ? 'The server cannot be reached.' : `This page could not start: ${e?.message ?? e}. The veil command does the same: veil send FILE…`));
