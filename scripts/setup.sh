@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_PACK_VERSION=0.15.1
-APT_PACKAGES=(chromium chromium-driver libimage-exiftool-perl libheif-examples ffmpeg curl openssl postgresql nginx caddy)
+APT_PACKAGES=(chromium chromium-driver firefox-esr libimage-exiftool-perl libheif-examples ffmpeg curl openssl postgresql nginx caddy)
 # Packages whose Debian service the tests do not want running (they start
 # their own instances on 127.0.0.1 with temporary configuration).
 NO_SERVICE=(postgresql nginx caddy)
@@ -27,7 +27,20 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# 2. Debian packages: the browser and its driver (wasm and e2e tests),
+# 1b. A nightly toolchain with the standard library's source: the
+#     JavaScript build of the page's modules (scripts/wasm-js.sh) rebuilds
+#     std for the WebAssembly MVP, which only nightly cargo can do.
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+  log "rustup toolchain install nightly (minimal, with rust-src)"
+  rustup toolchain install nightly --profile minimal --component rust-src
+elif ! rustup +nightly component list --installed 2>/dev/null | grep -q '^rust-src'; then
+  log "rustup +nightly component add rust-src"
+  rustup +nightly component add rust-src
+fi
+
+# 2. Debian packages: the browsers (Chromium and its driver for the wasm
+#    and e2e tests; Firefox ESR, the base of Tor Browser, for the Firefox
+#    suite),
 #    exiftool (the independent metadata verifier), heif-convert and ffmpeg
 #    (independent decoders proving that stripping left HEIC/AVIF/video intact),
 #    PostgreSQL (the multi-instance tests start their own cluster on
@@ -75,11 +88,14 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $WB_VERSION"; t
   nice cargo install wasm-bindgen-cli --version "$WB_VERSION" --force
 fi
 
-# 5. Node tools: wasm-opt (npm binaryen), playwright-core, tus-js-client.
+# 5. Node tools: wasm-opt and wasm2js (npm binaryen), playwright-core
+#    (Chromium), puppeteer-core (Firefox over WebDriver BiDi; it must not
+#    download a browser: Debian's firefox-esr is used), tus-js-client.
 if [ ! -x tools/node_modules/.bin/wasm-opt ] || [ ! -d tools/node_modules/playwright-core ] \
-   || [ ! -d tools/node_modules/tus-js-client ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+   || [ ! -d tools/node_modules/puppeteer-core ] || [ ! -d tools/node_modules/tus-js-client ] \
+   || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
   log "npm ci in tools/"
-  (cd tools && npm ci --no-audit --no-fund)
+  (cd tools && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 
 # 6. Python packages for the independent test-vector checker.
