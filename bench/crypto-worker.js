@@ -1,9 +1,22 @@
 // Runs inside a dedicated Worker: times raw WebCrypto and both wasm
 // encryption paths over the same bytes, and Argon2id with default params.
-// The page's two wasm builds: encryption is the upload page's, decryption
-// the download page's (a key is unlocked in each module that uses it).
-import init, { Key, Encryptor, newLink, defaultRecordSize } from '/pkg-send/veil.js';
-import initReceive, { Key as ReceiveKey, Decryptor } from '/pkg-receive/veil.js';
+// The page's two builds of the core: encryption is the upload page's,
+// decryption the download page's (a key is unlocked in each module that
+// uses it). `build` picks the WebAssembly modules ('wasm') or their
+// JavaScript builds ('js', what pages load without WebAssembly).
+let Key, Encryptor, newLink, defaultRecordSize, ReceiveKey, Decryptor;
+
+async function load(build) {
+  const suffix = build === 'js' ? '-js' : '';
+  const send = await import(`/pkg-send${suffix}/veil.js`);
+  const receive = await import(`/pkg-receive${suffix}/veil.js`);
+  if (build !== 'js') {
+    await send.default();
+    await receive.default();
+  }
+  ({ Key, Encryptor, newLink, defaultRecordSize } = send);
+  ({ Key: ReceiveKey, Decryptor } = receive);
+}
 
 const RS = 64 * 1024;
 let CHUNK = 1 << 20; // bytes handed over per call, as the page does
@@ -73,25 +86,27 @@ function argon() {
   return performance.now() - t0;
 }
 
-self.onmessage = async ({ data: { sizes, runs, chunkSize } }) => {
+self.onmessage = async ({ data: { sizes, runs, chunkSize, build, skip } }) => {
   CHUNK = chunkSize || CHUNK;
   try {
-    await init();
-    await initReceive();
+    await load(build);
     const chunk = new Uint8Array(CHUNK).map((_, i) => i * 7);
     const results = {};
     for (const size of sizes) {
       const r = { webcrypto: [], wasm_subtle: [], wasm_aesgcm: [], wasm_subtle_decrypt: [] };
+      const rate = async (f) => size / 1e6 / ((await f()).ms / 1000);
+      // `skip` leaves out paths too slow to time at this size (the
+      // aes-gcm path without JIT).
       for (let i = 0; i < runs; i++) {
-        r.webcrypto.push(size / 1e6 / ((await rawWebCrypto(size, chunk)).ms / 1000));
-        r.wasm_subtle.push(size / 1e6 / ((await wasmPath(size, chunk, true)).ms / 1000));
-        r.wasm_aesgcm.push(size / 1e6 / ((await wasmPath(size, chunk, false)).ms / 1000));
-        r.wasm_subtle_decrypt.push(size / 1e6 / ((await wasmDecrypt(size, chunk)).ms / 1000));
+        if (!skip.includes('webcrypto')) r.webcrypto.push(await rate(() => rawWebCrypto(size, chunk)));
+        if (!skip.includes('wasm_subtle')) r.wasm_subtle.push(await rate(() => wasmPath(size, chunk, true)));
+        if (!skip.includes('wasm_aesgcm')) r.wasm_aesgcm.push(await rate(() => wasmPath(size, chunk, false)));
+        if (!skip.includes('wasm_subtle_decrypt')) r.wasm_subtle_decrypt.push(await rate(() => wasmDecrypt(size, chunk)));
       }
       results[size] = r;
     }
     const argonMs = [];
-    for (let i = 0; i < runs; i++) argonMs.push(argon());
+    for (let i = 0; i < (skip.includes('argon') ? 0 : runs); i++) argonMs.push(argon());
     self.postMessage({ results, argonMs, webcrypto: Encryptor.webCryptoAvailable() });
   } catch (e) {
     self.postMessage({ error: String(e && e.stack || e) });

@@ -38,14 +38,14 @@ try {
   const js = fs.readFileSync(path.join(root, 'web', 'pkg-send', 'veil.js'));
   console.log(`wasm: ${wasm.length} B raw, ${zlib.gzipSync(wasm, { level: 9 }).length} B gzip; glue JS ${js.length} B raw, ${zlib.gzipSync(js, { level: 9 }).length} B gzip`);
   // Everything the upload page loads (the download page loads less).
-  const pageFiles = ['index.html', 'style.css', 'js/upload.js', 'js/format.js', 'js/upload-worker.js', 'js/tus.js', 'js/protocol-send.js', 'js/channels.js', 'pkg-send/veil.js', 'pkg-send/veil_bg.wasm'];
+  const pageFiles = ['index.html', 'style.css', 'js/upload.js', 'js/format.js', 'js/upload-worker.js', 'js/tus.js', 'js/protocol-send.js', 'js/load.js', 'js/channels.js', 'pkg-send/veil.js', 'pkg-send/veil_bg.wasm'];
   // Loaded only once a link exists (not in the budget above): the QR code module.
   const qrGz = execFileSync('gzip', ['-9c', path.join(root, 'web', 'pkg-qr', 'qr_bg.wasm')]).length;
   // gzip -9, as `make wasm` reports and as a server would typically precompress.
   const pageGz = pageFiles.reduce((n, f) => n + execFileSync('gzip', ['-9c', path.join(root, 'web', f)]).length, 0);
   console.log(`upload page, all ${pageFiles.length} files: ${(pageGz / 1000).toFixed(1)} KB gzipped (budget 100 KB); QR module, loaded after the upload: ${(qrGz / 1000).toFixed(1)} KB`);
   // The download page loads the other build; the ZIP module only when several files are saved.
-  const downloadFiles = ['download.html', 'style.css', 'js/download.js', 'js/format.js', 'js/download-worker.js', 'js/protocol-receive.js', 'js/channels.js', 'sw.js', 'pkg-receive/veil.js', 'pkg-receive/veil_bg.wasm'];
+  const downloadFiles = ['download.html', 'style.css', 'js/download.js', 'js/format.js', 'js/download-worker.js', 'js/protocol-receive.js', 'js/load.js', 'js/channels.js', 'sw.js', 'pkg-receive/veil.js', 'pkg-receive/veil_bg.wasm'];
   const downloadGz = downloadFiles.reduce((n, f) => n + execFileSync('gzip', ['-9c', path.join(root, 'web', f)]).length, 0);
   const zipGz = execFileSync('gzip', ['-9c', path.join(root, 'web', 'pkg-zip', 'zip_bg.wasm')]).length;
   console.log(`download page, all ${downloadFiles.length} files: ${(downloadGz / 1000).toFixed(1)} KB gzipped (budget 100 KB); ZIP module, loaded to save several files: ${(zipGz / 1000).toFixed(1)} KB`);
