@@ -308,3 +308,90 @@ fn reports_name_what_matters() {
         r.kept
     );
 }
+
+/// Classic QuickTime movies have no `ftyp`. The iPhone movie rewritten to
+/// open each way such a movie can (the `ftyp` box relabelled `free`, `skip`
+/// or `wide`, which moves no byte; without its `ftyp`, opening on `wide`;
+/// on `mdat`; on `moov`) must be recognised from its content alone, with no
+/// name and no declared type or a non-media one, and cleaned: nothing
+/// sensitive left for exiftool, and where no byte moved, the same frames.
+#[test]
+fn quicktime_without_ftyp_is_cleaned_whatever_its_name() {
+    let original = corpus().join("mov_iphone_gps_keys.mov");
+    let data = std::fs::read(&original).unwrap();
+    let box_at = |at: usize| {
+        let size = u32::from_be_bytes(data[at..at + 4].try_into().unwrap()) as usize;
+        (at, at + size, &data[at + 4..at + 8])
+    };
+    // ftyp, wide, mdat, moov (checked, so the rewrites below mean what they say).
+    let (_, ftyp_end, k0) = box_at(0);
+    let (wide, wide_end, k1) = box_at(ftyp_end);
+    let (mdat, mdat_end, k2) = box_at(wide_end);
+    let (moov, moov_end, k3) = box_at(mdat_end);
+    assert_eq!([k0, k1, k2, k3], [b"ftyp", b"wide", b"mdat", b"moov"]);
+    assert_eq!(moov_end, data.len());
+    let relabel = |kind: &[u8; 4]| {
+        let mut d = data.clone();
+        d[4..8].copy_from_slice(kind);
+        d
+    };
+    let variants: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("free", relabel(b"free"), true),
+        ("skip", relabel(b"skip"), true),
+        ("wide", relabel(b"wide"), true),
+        ("wide, no ftyp", data[wide..].to_vec(), false),
+        ("mdat", data[mdat..].to_vec(), false),
+        (
+            "moov",
+            [&data[moov..moov_end], &data[wide..mdat_end]].concat(),
+            false,
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let frames = pixels(&original, "mov");
+    for (opening, bytes, same_offsets) in variants {
+        assert_eq!(
+            veil_core::strip::sniff(&bytes[..64]),
+            Some(veil_core::strip::Media::IsoBmff),
+            "opening {opening}: not recognised from its first bytes"
+        );
+        let judged = dir.path().join("movie");
+        std::fs::write(&judged, &bytes).unwrap();
+        assert!(
+            !sensitive(&tags(&judged)).is_empty(),
+            "opening {opening}: exiftool finds nothing even before cleaning"
+        );
+        for declared in [None, Some(""), Some("application/octet-stream")] {
+            let out = veil_core::strip::strip(&bytes, declared)
+                .unwrap_or_else(|e| panic!("opening {opening}: {e}"));
+            assert_eq!(out.report.format, Some("MOV"), "opening {opening}");
+            assert!(
+                out.report.removed.iter().any(|r| r == "GPS position"),
+                "opening {opening}: {:?}",
+                out.report.removed
+            );
+            assert_eq!(out.data.len(), bytes.len(), "cleaning moved bytes");
+            std::fs::write(&judged, &out.data).unwrap();
+            let left = sensitive(&tags(&judged));
+            assert!(left.is_empty(), "opening {opening}: left {left:?}");
+        }
+        assert_eq!(
+            veil_core::strip::media_type(&bytes, None),
+            "video/quicktime",
+            "opening {opening}"
+        );
+        if same_offsets {
+            let cleaned = dir.path().join("movie.mov");
+            std::fs::write(
+                &cleaned,
+                veil_core::strip::strip(&bytes, None).unwrap().data,
+            )
+            .unwrap();
+            assert_eq!(
+                pixels(&cleaned, "mov"),
+                frames,
+                "opening {opening}: frames differ"
+            );
+        }
+    }
+}

@@ -138,3 +138,35 @@ fn claims_are_checked_and_other_files_pass_through() {
         "a truncated JPEG is refused, not passed"
     );
 }
+
+/// Content decides what a file is: containers Veil recognises but cannot
+/// clean, or that are damaged, are refused whatever they are called, never
+/// sent as is. (QuickTime's openings without `ftyp` have their own test
+/// with a real movie in tests/corpus.rs.)
+#[test]
+fn recognised_containers_are_never_passed_through() {
+    let mut big_tiff = b"II\x2b\x00\x08\x00\x00\x00".to_vec();
+    big_tiff.resize(64, 0);
+    let mut big_tiff_mm = b"MM\x00\x2b\x00\x08\x00\x00".to_vec();
+    big_tiff_mm.resize(64, 0);
+    // A QuickTime opening whose atoms do not add up.
+    let mut broken_movie = b"\x00\x00\x00\x10wide\x00\x00\x00\x00".to_vec();
+    broken_movie.extend_from_slice(b"\x00\x00\xff\xffmdat");
+    for (what, data) in [
+        ("BigTIFF", big_tiff),
+        ("BigTIFF, big-endian", big_tiff_mm),
+        ("a cut QuickTime movie", broken_movie),
+    ] {
+        for declared in [
+            None,
+            Some(""),
+            Some("application/octet-stream"),
+            Some("text/plain"),
+        ] {
+            assert!(
+                strip(&data, declared).is_err(),
+                "{what} declared {declared:?} was passed through"
+            );
+        }
+    }
+}

@@ -4,6 +4,11 @@
 //! `free` boxes full of zeros, metadata items have their bytes zeroed, and
 //! creation/modification times are set to zero. Frames, colour (`colr`) and
 //! geometry (`irot`, `imir`, `clap`, the track matrix) are untouched.
+//!
+//! Classic QuickTime movies have no `ftyp`: they open with `moov`, `wide`,
+//! `mdat`, `free` or `skip`. Those are recognised by their first atom
+//! (never by the file's name or declared type) and cleaned as MOV, so no
+//! movie is ever passed through because its opening is old-fashioned.
 
 use super::exif;
 use super::jpeg::contains;
@@ -96,14 +101,38 @@ fn blank(out: &mut [u8], b: &BoxRef) {
     }
 }
 
+/// The atoms a QuickTime movie without `ftyp` may open with.
+const QUICKTIME_OPENINGS: [&[u8; 4]; 5] = [b"moov", b"wide", b"mdat", b"free", b"skip"];
+
+/// Whether `data` opens with an `ftyp` box (ISO media as written since
+/// MP4; classic QuickTime may not).
+pub(super) fn has_ftyp(data: &[u8]) -> bool {
+    data.get(4..8) == Some(&b"ftyp"[..])
+}
+
+/// Whether `data`'s first bytes are a QuickTime atom header that a movie
+/// without `ftyp` opens with: one of those types, and a size that a box
+/// can have (0 = to the end, 1 = 64-bit size follows, else at least 8).
+pub(super) fn is_quicktime_opening(data: &[u8]) -> bool {
+    let size = read::be32(data, 0);
+    let kind = data.get(4..8);
+    matches!(size, Some(0 | 1 | 8..)) && QUICKTIME_OPENINGS.iter().any(|k| kind == Some(&k[..]))
+}
+
 /// Strips an ISO BMFF file held in memory.
 pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     let top = boxes(data, 0, data.len(), "ISO media")?;
-    let ftyp = top
-        .first()
-        .filter(|b| &b.kind == b"ftyp")
-        .ok_or_else(|| err("ISO media", "does not start with an ftyp box"))?;
-    let brands = data.get(ftyp.body..ftyp.end).unwrap_or_default();
+    let first = top.first().ok_or_else(|| err("ISO media", "is empty"))?;
+    let brands = match &first.kind {
+        b"ftyp" => data.get(first.body..first.end).unwrap_or_default(),
+        k if QUICKTIME_OPENINGS.contains(&k) => &b"qt  "[..],
+        _ => {
+            return Err(err(
+                "ISO media",
+                "does not start with an ftyp box or a QuickTime atom",
+            ))
+        }
+    };
     let major = brands.get(..4).unwrap_or_default();
     let is_pict = |b: &[u8]| {
         matches!(

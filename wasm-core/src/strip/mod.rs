@@ -84,6 +84,7 @@ impl Media {
             Self::Webp => "image/webp",
             Self::Gif => "image/gif",
             Self::Tiff => "image/tiff",
+            Self::IsoBmff if !isobmff::has_ftyp(data) => "video/quicktime",
             Self::IsoBmff => match data.get(8..12) {
                 Some(b"avif" | b"avis") => "image/avif",
                 Some(b"heic" | b"heix" | b"mif1" | b"msf1" | b"heim" | b"heis") => "image/heic",
@@ -103,7 +104,9 @@ pub fn sniff(data: &[u8]) -> Option<Media> {
         [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some(Media::Gif),
         [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some(Media::Webp),
         [_, _, _, _, b'f', b't', b'y', b'p', ..] => Some(Media::IsoBmff),
-        [b'I', b'I', 42, 0, ..] | [b'M', b'M', 0, 42, ..] => Some(Media::Tiff),
+        _ if isobmff::is_quicktime_opening(data) => Some(Media::IsoBmff),
+        // TIFF, and BigTIFF (43), which is refused rather than passed through.
+        [b'I', b'I', 42 | 43, 0, ..] | [b'M', b'M', 0, 42 | 43, ..] => Some(Media::Tiff),
         _ => None,
     }
 }

@@ -27,6 +27,12 @@ fn err(what: &'static str) -> StripError {
 /// Strips a TIFF held in memory.
 pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     let mut report = Report::new("TIFF");
+    if matches!(
+        data.get(..4),
+        Some([b'I', b'I', 43, 0] | [b'M', b'M', 0, 43])
+    ) {
+        return Err(err("is a BigTIFF, which Veil cannot clean"));
+    }
     let io = Endian::from_header(data).ok_or_else(|| err("does not start with a TIFF header"))?;
     // Describe first, from the untouched bytes.
     if let Some(s) = exif::summarize(data) {
