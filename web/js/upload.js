@@ -246,12 +246,16 @@ drop.addEventListener('drop', (e) => {
   drop.classList.remove('over');
   dropped(e.dataTransfer).catch((err) => error(`The dropped files could not be read: ${err?.message ?? err}`));
 });
-drop.addEventListener('keydown', (e) => {
+// The drop zone and the folder button are labels made focusable; their
+// inputs are hidden and out of the Tab order, so Enter or Space opens them.
+const opens = (el, input) => el.addEventListener('keydown', (e) => {
   if (e.key === 'Enter' || e.key === ' ') {
     e.preventDefault();
-    $('file').click();
+    $(input).click();
   }
 });
+opens(drop, 'file');
+opens($('folder-button'), 'folder');
 document.addEventListener('paste', (e) => {
   const pasted = [...(e.clipboardData?.items ?? [])].filter((i) => i.kind === 'file').map((i) => ({ file: i.getAsFile() }));
   if (pasted.length && !$('pick').hidden) add(pasted);
