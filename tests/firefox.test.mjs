@@ -46,6 +46,18 @@ function stripped(file) {
   return bytes;
 }
 
+// The proof of work of docs/API.md ("Wrong proofs"), written from its text:
+// the first n whose SHA-256 begins with `bits` zero bits.
+function solve(id, proof, bits) {
+  const prefix = Buffer.concat([Buffer.from('veil/v1 work'), Buffer.from([0]), Buffer.from(id), Buffer.from([0]), Buffer.from(proof), Buffer.from([0])]);
+  const n = Buffer.alloc(8);
+  for (let i = 0n; ; i++) {
+    n.writeBigUInt64BE(i);
+    const lead = createHash('sha256').update(prefix).update(n).digest().readUInt32BE(0);
+    if (lead >>> (32 - bits) === 0) return i;
+  }
+}
+
 // Streamed: files past 2 GiB cannot be read whole.
 async function sha256(file) {
   const h = createHash('sha256');
@@ -211,6 +223,59 @@ for (const variant of VARIANTS.filter((v) => new RegExp(process.env.FF_ONLY ?? '
       assert.match(await text(r.page, '#error'), /damaged/);
       assert.equal(await visible(r.page, '#save'), false);
       assert.equal(fs.existsSync(path.join(downloads, 'gif_xmp_icc_comment.gif')), false);
+      await r.context.close();
+    });
+
+    // Without a JIT, hashing a password blocks the upload worker for ~20 s:
+    // a Cancel pressed meanwhile must still win, before any upload exists.
+    test('Cancel while the password is being hashed: cancelled, and nothing reaches the server', { skip: variant.wasm }, async () => {
+      const s = await fresh();
+      await s.page.goto(`${srv.base}/`);
+      await (await s.page.$('#file')).uploadFile(path.join(CORPUS, 'MANIFEST.tsv'));
+      await s.page.waitForSelector('#send:not([disabled])', { timeout: LONG });
+      await s.page.type('#password', 'correct horse');
+      await s.page.click('#send');
+      await s.page.waitForFunction(() => /Hashing the password/.test(document.getElementById('status').textContent));
+      await s.page.click('#cancel');
+      await s.page.waitForSelector('#error:not([hidden])', { timeout: LONG });
+      assert.match(await text(s.page, '#error'), /Cancelled/);
+      assert.equal(await visible(s.page, '#review'), true);
+      const uploads = path.join(srv.dataDir, 'uploads');
+      assert.deepEqual(fs.existsSync(uploads) ? fs.readdirSync(uploads) : [], [], 'an upload was created');
+      assert.deepEqual(s.problems, []);
+      await s.context.close();
+    });
+
+    // After wrong guesses the server asks every attempt for work
+    // (docs/API.md, "Wrong proofs"); without a JIT that takes a while, and
+    // the recipient is told why they wait.
+    test('after wrong guesses by others, the recipient is told why the look takes long, then gets the file', { skip: variant.wasm }, async () => {
+      const out = JSON.parse(execFileSync(veil, ['send', GPS_JPEG, '--server', srv.base, '--json'], { encoding: 'utf8' }));
+      const id = new URL(out.link).pathname.split('/').pop();
+      // Eight wrong proofs: five free, then with the work asked for each.
+      let bits = 0;
+      for (let i = 0; i < 8; i++) {
+        const proof = Buffer.from(createHash('sha256').update(`guess ${i}`).digest()).toString('base64url');
+        const headers = { 'veil-proof': proof };
+        if (bits) headers['veil-work'] = String(solve(id, proof, bits));
+        const r = await fetch(`${srv.base}/api/v1/blobs/${id}/head`, { headers });
+        if (r.status === 429) { i--; bits = Number(r.headers.get('veil-work-bits')); continue; }
+        assert.equal(r.status, 403, `guess ${i}`);
+        bits = 0;
+      }
+      // The next attempt, any attempt, must now carry work (a 429 checks nothing).
+      const probe = await fetch(`${srv.base}/api/v1/blobs/${id}/head`, { headers: { 'veil-proof': 'A'.repeat(43) } });
+      assert.equal(probe.status, 429);
+      assert.ok(Number(probe.headers.get('veil-work-bits')) >= 14, `the server asks for ${probe.headers.get('veil-work-bits')} bits`);
+      const r = await fresh();
+      await r.page.goto(out.link);
+      // Said while the work is done (a few seconds at 14 bits without a JIT).
+      await r.page.waitForFunction(() => /Someone tried wrong passwords on this link/.test(document.getElementById('ask-note').textContent), { polling: 50, timeout: LONG });
+      await r.page.waitForSelector('#contents:not([hidden]), #error:not([hidden])', { timeout: LONG });
+      assert.equal(await visible(r.page, '#contents'), true, await text(r.page, '#error'));
+      const saved = await download(r, path.basename(GPS_JPEG));
+      assert.ok(fs.readFileSync(saved).equals(stripped(GPS_JPEG)));
+      assert.deepEqual(r.problems, []);
       await r.context.close();
     });
 

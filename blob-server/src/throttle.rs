@@ -10,7 +10,8 @@
 //! bound to the very proof it presents ([`veil_core::work`]). The work
 //! starts at [`BASE_BITS`] and doubles with each further wrong proof, up to
 //! [`veil_core::work::MAX_BITS`]: the recipient pays it once (a fraction of
-//! a second), a guesser pays it for every guess.
+//! a second with WebAssembly; minutes in the page's JavaScript build without
+//! a JIT, docs/API.md), a guesser pays it for every guess.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};

@@ -7,7 +7,7 @@
 // several as one ZIP. The key never leaves this worker and the page.
 import '/js/channels.js';
 import { P, ready, Key, Decryptor, solveWork, safeFileName, downloadAnswer, previewKind } from '/js/protocol-receive.js';
-import { load } from '/js/load.js';
+import { load, webAssembly } from '/js/load.js';
 
 const { download: M, sink: K, timeouts: T, sizes: Z } = globalThis.VEIL_CHANNELS;
 
@@ -54,7 +54,9 @@ async function ask(url, headers = {}) {
   const answer = (r) => downloadAnswer(r.status, share.password, r.headers.get(P.workBits) ?? undefined);
   let r = await get({});
   if (answer(r) === 'work') {
-    post(M.progress, { phase: 'Someone tried wrong passwords on this link; proving this attempt is not a guess', done: 0, total: 1 });
+    // The JavaScript build hashes about a hundred times slower: at the
+    // highest level that is minutes (docs/API.md, "Wrong proofs").
+    post(M.progress, { phase: `Someone tried wrong passwords on this link; proving this attempt is not a guess${webAssembly ? '' : ' (without WebAssembly this can take a few minutes)'}…`, done: 0, total: 0 });
     const nonce = solveWork(share.id, share.proof, Number(r.headers.get(P.workBits)));
     r = await get({ [P.work]: String(nonce) });
   }
@@ -114,6 +116,9 @@ async function fetchFiles(chosen) {
   let dec = share.dec;
   share.dec = null;
   if (!dec) {
+    // A retry after a failure starts from a fresh key: with a password,
+    // hashed again.
+    if (share.passwordText) post(M.progress, { phase: webAssembly ? 'Checking the password…' : 'Checking the password (up to a minute without WebAssembly)…', done: 0, total: 0 });
     dec = new Decryptor(unlock(share.fragment, share.passwordText));
     await dec.pushAsync(share.head);
   }

@@ -6,6 +6,7 @@
 import { bytes, progressText, localTime, show, warnIfInsecure, noteIfNoWasm } from '/js/format.js';
 import '/js/channels.js';
 import { P, ready, parseShareLink, previewKind, linkNeedsPassword } from '/js/protocol-receive.js';
+import { webAssembly } from '/js/load.js';
 
 const { download: M, stream: S, timeouts: T, sizes: Z } = globalThis.VEIL_CHANNELS;
 const $ = (id) => document.getElementById(id);
@@ -66,7 +67,7 @@ async function start() {
       error('Enter the password the sender gave you.');
       return;
     }
-    $('ask-note').textContent = 'Checking the password…';
+    $('ask-note').textContent = webAssembly ? 'Checking the password…' : 'Checking the password (up to a minute without WebAssembly)…';
     $('unlock').disabled = true;
     worker.postMessage({ type: M.look, id, fragment, password });
   });
@@ -196,6 +197,12 @@ function makeWorker() {
         contents(data);
         break;
       case M.progress:
+        // Before a download (during the look) the progress bar is hidden:
+        // what the worker is doing is said where the recipient is looking.
+        if ($('working').hidden) {
+          $('ask-note').textContent = progressText(data);
+          break;
+        }
         $('bar').max = data.total || 1;
         $('bar').value = data.done;
         $('status').textContent = progressText(data);

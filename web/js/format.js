@@ -19,7 +19,9 @@ export function duration(s) {
 }
 
 // "Uploading: 12 MB of 40 MB — 8 MB/s — 4 s left"
+// A phase without a total (hashing a password) is shown alone.
 export function progressText({ phase, done, total, elapsed }) {
+  if (!total) return phase;
   let t = `${phase}: ${bytes(done)} of ${bytes(total)}`;
   if (elapsed > 500 && done > 0) {
     const rate = done / (elapsed / 1000);

@@ -6,14 +6,17 @@
 // worker and the page.
 import '/js/channels.js';
 import { P, ready, Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, asIsReport, shareLink, deletionLink } from '/js/protocol-send.js';
-import { load } from '/js/load.js';
+import { load, webAssembly } from '/js/load.js';
 import { createUpload, sendChunk, terminate } from '/js/tus.js';
 
 const M = globalThis.VEIL_CHANNELS.upload;
 
 const SLICE = 4 << 20; // bytes read and encrypted per step
 const CHUNK = 16 << 20; // bytes per PATCH
-const MAX_STRIP = 512 << 20; // larger media are sent only if the user accepts them unmodified
+// Larger media are sent only if the user accepts them unmodified. The
+// JavaScript build's memory (wasm2js) ends at 2 GiB and is copied whole on
+// each growth, and cleaning holds the file and its cleaned copy: less there.
+const MAX_STRIP = webAssembly ? 512 << 20 : 256 << 20;
 
 // The files of the share being prepared, in the order they were added:
 // id -> { file, size, name (relative path), type, lines, outcome }.
@@ -34,6 +37,13 @@ const post = (type, data = {}) => self.postMessage({ ...data, type });
 self.onmessage = async ({ data }) => {
   try {
     await ready;
+  } catch (e) {
+    // The core did not load (a dropped connection while fetching it):
+    // nothing here can work until the page is loaded again.
+    post(M.error, { message: e?.message ?? String(e), code: 'start' });
+    return;
+  }
+  try {
     if (data.type === M.prepare) {
       queue = queue.then(() => prepare(data.id, data.file, data.path)).catch((e) => post(M.error, { id: data.id, message: e?.message ?? String(e) }));
     } else if (data.type === M.remove) {
@@ -59,7 +69,7 @@ async function prepare(id, file, path) {
   }
   if (file.size > MAX_STRIP) {
     prepared.set(id, { file, size: file.size, name, type: sniffed ?? file.type, lines: asIsReport(true, 'too large to clean in the browser'), outcome: 'refused' });
-    post(M.stripFailed, { id, name, size: file.size, reason: 'This file is too large to clean in the browser.' });
+    post(M.stripFailed, { id, name, size: file.size, reason: webAssembly ? 'This file is too large to clean in the browser.' : 'This file is too large to clean in this browser without WebAssembly (the veil command can).' });
     return;
   }
   post(M.progress, { phase: `Cleaning ${name}`, done: 0, total: file.size });
@@ -109,18 +119,38 @@ async function send(options, unmodified) {
   const { signal } = controller;
   const password = options.password || null; // normalised (NFC) by the core
   const fragment = newLink(!!password);
-  if (password) post(M.progress, { phase: 'Hashing the password', done: 0, total: size });
+  if (password) post(M.progress, { phase: webAssembly ? 'Hashing the password…' : 'Hashing the password (up to a minute without WebAssembly)…', done: 0, total: 0 });
   const key = Key.unlock(fragment, password ?? undefined);
+  // Hashing blocks this worker: a Cancel pressed meanwhile is only
+  // delivered now, and must win before anything reaches the server.
+  await new Promise((ok) => setTimeout(ok, 0));
+  if (signal.aborted) {
+    key.free();
+    post(M.cancelled);
+    return;
+  }
   // One share for every file, in the order shown (version 2 even for one
   // file: the server cannot tell one from several by the format).
   const enc = Encryptor.share(key, items.map((i) => ({ name: i.name, type: i.type, size: i.size, report: i.lines })), undefined);
   const total = enc.containerLength();
-  const upload = await createUpload(total, {
-    expiresIn: options.expiresIn,
-    maxDownloads: options.maxDownloads,
-    proofHash: key.proofHash(),
-  }, signal);
-  key.free();
+  let upload;
+  try {
+    upload = await createUpload(total, {
+      expiresIn: options.expiresIn,
+      maxDownloads: options.maxDownloads,
+      proofHash: key.proofHash(),
+    }, signal);
+  } catch (e) {
+    // Cancelled before the server named the upload: nothing to remove
+    // (an upload it made meanwhile holds no byte and expires unfinished).
+    if (signal.aborted) {
+      post(M.cancelled);
+      return;
+    }
+    throw e;
+  } finally {
+    key.free();
+  }
   // Encrypted pieces are gathered until CHUNK bytes, then made into one
   // Blob, which the browser copies out of this worker's memory while the
   // previous PATCH is still in flight. Each Blob is kept for retries until

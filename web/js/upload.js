@@ -177,7 +177,9 @@ worker.onmessage = ({ data }) => {
       show($('working'), false);
       show($('review'), files.size > 0);
       show($('pick'), true);
-      error(data.message);
+      error(data.code === 'start'
+        ? `This page could not load its encryption code (${data.message}). Check the connection and reload the page.`
+        : data.message);
       break;
     default:
   }
