@@ -468,9 +468,15 @@ async fn wrong_guesses_cost_work_but_never_lock_out_the_recipient() {
     let app = spawn_app().await;
     let (proof, hash) = proof_pair(3);
     let id = app.upload_secret(&hash).await;
+    // Solving the larger works takes seconds, longer than the server keeps an
+    // idle connection (--header-timeout) on a loaded machine: a fresh
+    // connection per request, as a client that waited that long would open.
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let get = |proof: String, nonce: Option<u64>| {
-        let mut req = app
-            .client
+        let mut req = client
             .get(app.url(&format!("/api/v1/blobs/{id}")))
             .header("Veil-Proof", proof);
         if let Some(n) = nonce {
