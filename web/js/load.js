@@ -9,8 +9,10 @@ export const webAssembly = typeof WebAssembly === 'object';
 
 // pkg: 'pkg-send', 'pkg-receive', 'pkg-qr' or 'pkg-zip'; file: its
 // module's name ('veil', 'qr', 'zip'). Resolves to the started module.
+// Resolved from this module, not the origin, so that node (the tests) can
+// load the same modules from the files.
 export async function load(pkg, file) {
-  const m = await import(webAssembly ? `/${pkg}/${file}.js` : `/${pkg}-js/${file}.js`);
+  const m = await import(new URL(webAssembly ? `../${pkg}/${file}.js` : `../${pkg}-js/${file}.js`, import.meta.url).href);
   // The WebAssembly build's glue (wasm-bindgen --target web) fetches and
   // instantiates its .wasm in its default export; the JavaScript build
   // (--target bundler) is ready once imported.

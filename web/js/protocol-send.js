@@ -8,7 +8,7 @@
 // (veil_core::protocol): no page code spells a path, a header name or a
 // link of its own. (No top-level await: a module worker would lose
 // messages that arrive while it waits.)
-import { load } from '/js/load.js';
+import { load } from './load.js';
 
 // Paths and lowercase header names (e.g. P.uploads, P.proof, P.uploadOffset),
 // and the core's exports, set once `ready` resolves.
