@@ -1,4 +1,5 @@
 // Small display helpers shared by the pages.
+import { webAssembly } from './load.js';
 export function bytes(n) {
   if (n < 1000) return `${n} B`;
   const units = ['KB', 'MB', 'GB', 'TB'];
@@ -47,5 +48,5 @@ export function warnIfInsecure(el) {
 // With WebAssembly turned off the pages run the JavaScript build of the
 // same code (js/load.js), which is slower: they say so.
 export function noteIfNoWasm(el) {
-  if (el && typeof WebAssembly !== 'object') show(el, true);
+  if (el && !webAssembly) show(el, true);
 }
