@@ -100,6 +100,43 @@ pub struct Args {
     /// and MinIO expect, instead of in the host name.
     #[arg(long, env = "VEIL_S3_PATH_STYLE")]
     pub s3_path_style: bool,
+    /// The operator's public key for reports (base64url, from `blob-server
+    /// admin keygen`): the page and the CLI seal a reported link's key to
+    /// it. Without it, reports come without keys.
+    #[arg(long, env = "VEIL_REPORT_PUBLIC_KEY")]
+    pub report_public_key: Option<String>,
+    /// A file holding the admin API's token (`blob-server admin keygen`
+    /// writes one); without it there is no admin API.
+    #[arg(long, env = "VEIL_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
+    /// Uploads per minute, all clients together (503 with Retry-After past it).
+    #[arg(long, env = "VEIL_UPLOADS_PER_MINUTE")]
+    pub uploads_per_minute: Option<u32>,
+    /// Bytes per hour uploaded, all clients together.
+    #[arg(long, env = "VEIL_BYTES_PER_HOUR")]
+    pub bytes_per_hour: Option<u64>,
+    /// Bytes stored at most, blobs and unfinished uploads (507 past it).
+    #[arg(long, env = "VEIL_QUOTA")]
+    pub quota: Option<u64>,
+    /// Proof of work asked of every upload's creation, in bits (1–16; up
+    /// to 4 more under load). Off by default.
+    #[arg(long, env = "VEIL_UPLOAD_WORK")]
+    pub upload_work: Option<u8>,
+    /// Uploads per hour per client, keyed on an HMAC of the address under a
+    /// key kept in memory and replaced hourly. Off by default.
+    #[arg(long, env = "VEIL_PER_CLIENT_UPLOADS_PER_HOUR")]
+    pub per_client_uploads_per_hour: Option<u32>,
+    /// With --per-client-uploads-per-hour behind a proxy you trust: the
+    /// request header holding the client's address (e.g. `X-Real-IP`).
+    #[arg(
+        long,
+        env = "VEIL_CLIENT_ADDRESS_HEADER",
+        requires = "per_client_uploads_per_hour"
+    )]
+    pub client_address_header: Option<String>,
+    /// Operator tools instead of serving.
+    #[command(subcommand)]
+    pub command: Option<crate::admin::Command>,
 }
 
 /// Where the records and the ciphertext live.
@@ -264,6 +301,12 @@ pub struct Settings {
     pub conn: ConnLimits,
     /// Where records and ciphertext live.
     pub engine: EngineSettings,
+    /// See [`Args::report_public_key`].
+    pub report_key: Option<String>,
+    /// The SHA-256 of the admin token, if the admin API is on.
+    pub admin_token: Option<crate::ids::Digest32>,
+    /// Upload limits.
+    pub limits: crate::limits::LimitSettings,
 }
 
 impl Settings {
@@ -301,6 +344,30 @@ impl Settings {
             return Err("--header-timeout and --idle-timeout are limited to an hour".into());
         }
         let engine = EngineSettings::from_args(a)?;
+        if let Some(k) = &a.report_public_key {
+            if !veil_core::report::is_public_key(k) {
+                return Err("--report-public-key must be the base64url public key `blob-server admin keygen` printed".into());
+            }
+        }
+        let admin_token = match &a.admin_token_file {
+            None => None,
+            Some(path) => Some(crate::admin::read_token(path)?),
+        };
+        if a.upload_work.is_some_and(|b| b == 0 || b > 16) {
+            return Err("--upload-work must be between 1 and 16 bits".into());
+        }
+        if a.uploads_per_minute == Some(0)
+            || a.bytes_per_hour == Some(0)
+            || a.quota == Some(0)
+            || a.per_client_uploads_per_hour == Some(0)
+        {
+            return Err("upload limits must be positive (leave one out to have none)".into());
+        }
+        if let Some(h) = &a.client_address_header {
+            if axum::http::HeaderName::from_bytes(h.as_bytes()).is_err() {
+                return Err("--client-address-header must be a header name".into());
+            }
+        }
         let tls = match (&a.tls_cert, &a.tls_key) {
             (Some(cert), Some(key)) => Some(TlsFiles {
                 cert: cert.clone(),
@@ -329,6 +396,19 @@ impl Settings {
                 max_connections: a.max_connections,
             },
             engine,
+            report_key: a.report_public_key.clone(),
+            admin_token,
+            limits: crate::limits::LimitSettings {
+                uploads_per_minute: a.uploads_per_minute,
+                bytes_per_hour: a.bytes_per_hour,
+                quota: a.quota,
+                upload_work: a.upload_work,
+                per_client_per_hour: a.per_client_uploads_per_hour,
+                client_header: a
+                    .client_address_header
+                    .as_ref()
+                    .map(|h| h.to_ascii_lowercase()),
+            },
         })
     }
 
@@ -362,6 +442,9 @@ impl Settings {
                 max_connections: 1024,
             },
             engine: EngineSettings::Local,
+            report_key: None,
+            admin_token: None,
+            limits: crate::limits::LimitSettings::default(),
         }
     }
 }

@@ -53,6 +53,23 @@ pub enum ApiError {
     /// A `Range` outside the blob (`416`); the blob's size.
     #[error("range not satisfiable")]
     RangeNotSatisfiable(u64),
+    /// The operator removed this blob after a report (`410`).
+    #[error("removed after a report")]
+    Removed,
+    /// A global upload rate is reached: wait this many seconds (`503`).
+    #[error("upload rate reached")]
+    Limited(u64),
+    /// This client's uploads for the hour are used up: wait this many
+    /// seconds (`429`, only with per-client limits on).
+    #[error("client upload limit reached")]
+    ClientLimited(u64),
+    /// An upload's creation must carry work of this many bits on this
+    /// challenge (`429` with `Veil-Work-Bits` and `Veil-Work-Challenge`).
+    #[error("upload proof of work required")]
+    UploadWorkRequired(u8, String),
+    /// The admin token is missing or wrong (`401`).
+    #[error("unauthorized")]
+    Unauthorized,
     /// The path exists, the method does not.
     #[error("method not allowed")]
     MethodNotAllowed,
@@ -130,6 +147,20 @@ impl IntoResponse for ApiError {
                 "storage unavailable; try again shortly",
             ),
             Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+            Self::Removed => (StatusCode::GONE, "removed by the operator after a report"),
+            Self::Limited(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is taking as many uploads as its operator allows; try again later",
+            ),
+            Self::ClientLimited(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many uploads from this network this hour; try again later",
+            ),
+            Self::UploadWorkRequired(..) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "proof of work required to upload",
+            ),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::NotAContainer => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "the blob is not a Veil container",
@@ -149,6 +180,24 @@ impl IntoResponse for ApiError {
                     crate::handlers::H_WORK_BITS,
                     HeaderValue::from(u16::from(bits)),
                 );
+            }
+            Self::UploadWorkRequired(bits, challenge) => {
+                resp.headers_mut().insert(
+                    crate::handlers::H_WORK_BITS,
+                    HeaderValue::from(u16::from(bits)),
+                );
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    resp.headers_mut()
+                        .insert(crate::handlers::H_WORK_CHALLENGE, v);
+                }
+            }
+            Self::Limited(secs) | Self::ClientLimited(secs) => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            Self::Unauthorized => {
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
             Self::Busy | Self::Unavailable => {
                 resp.headers_mut()

@@ -29,3 +29,34 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
             .ok_or(ApiError::NotFound)
     }
 }
+
+/// The client's address, only when per-client upload limits are on
+/// ([`crate::limits`]): from the header the operator named (set by a proxy
+/// they trust), else from the connection. Never stored, never logged:
+/// [`crate::limits::Limits::admit`] turns it into an HMAC at once.
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl FromRequestParts<crate::AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, st: &crate::AppState) -> Result<Self, ApiError> {
+        let s = st.limits.settings();
+        if s.per_client_per_hour.is_none() {
+            return Ok(Self(None));
+        }
+        let from_header = s.client_header.as_deref().and_then(|h| {
+            parts
+                .headers
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+        });
+        let from_conn = || {
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip())
+        };
+        Ok(Self(from_header.or_else(from_conn)))
+    }
+}

@@ -14,6 +14,10 @@
 //! - [`body`]: request bodies streamed to files;
 //! - [`lanes`]: one PATCH at a time per upload; deletion wins over a PATCH;
 //! - [`throttle`]: proof of work after wrong download proofs, per blob;
+//! - [`limits`]: upload limits without addresses (rates, quota, upload work;
+//!   optionally per client under an hourly HMAC key);
+//! - [`moderation`]: reports, the removal list, the public counters;
+//! - [`admin`]: `blob-server admin …`, the operator's tools;
 //! - [`engine`]: the one face of the two storage engines below;
 //! - [`store`]: files + sled (one instance), crash-safe commit, atomic claims, sweeping, compaction;
 //! - [`shared`]: PostgreSQL + an object store (several instances);
@@ -30,6 +34,7 @@
 //! carry only the method and the *matched route* (`/api/v1/blobs/{id}`),
 //! never the URI, query, headers or ids.
 
+pub mod admin;
 pub(crate) mod blocking;
 pub(crate) mod body;
 pub mod clock;
@@ -42,6 +47,8 @@ pub(crate) mod handlers;
 pub mod headers;
 pub mod ids;
 pub(crate) mod lanes;
+pub mod limits;
+pub mod moderation;
 pub(crate) mod options;
 pub mod record;
 pub(crate) mod routes;
@@ -67,6 +74,8 @@ pub struct AppState {
     pub lanes: Arc<lanes::Lanes>,
     /// "Now", in Unix seconds.
     pub clock: clock::Clock,
+    /// Upload limits and the quota's running figure.
+    pub limits: Arc<limits::Limits>,
 }
 
 impl AppState {
@@ -77,12 +86,24 @@ impl AppState {
         settings: config::Settings,
         clock: clock::Clock,
     ) -> Self {
+        let mut work_key = [0u8; 32];
+        // Without the CSPRNG nothing works; the first id would fail loudly.
+        let _ = ids::random(&mut work_key);
         Self {
             engine: engine.into(),
+            limits: Arc::new(limits::Limits::new(settings.limits.clone(), work_key)),
             settings: Arc::new(settings),
             throttle: Arc::default(),
             lanes: Arc::default(),
             clock,
         }
+    }
+
+    /// The same state with upload challenges signed by `key` (the shared
+    /// engine's, so that every instance accepts every instance's).
+    #[must_use]
+    pub fn with_work_key(mut self, key: [u8; 32]) -> Self {
+        self.limits = Arc::new(limits::Limits::new(self.settings.limits.clone(), key));
+        self
     }
 }

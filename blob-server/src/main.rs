@@ -7,10 +7,19 @@ use blob_server::shared::Shared;
 use blob_server::{clock::Clock, config, serve, shutdown_signal, store::Store, AppState};
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let settings =
-        config::Settings::from_args(&config::Args::parse()).map_err(anyhow::Error::msg)?;
+fn main() -> anyhow::Result<()> {
+    let mut args = config::Args::parse();
+    if let Some(blob_server::admin::Command::Admin(admin)) = args.command.take() {
+        return blob_server::admin::run(admin);
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve_main(&args))
+}
+
+async fn serve_main(args: &config::Args) -> anyhow::Result<()> {
+    let settings = config::Settings::from_args(args).map_err(anyhow::Error::msg)?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("VEIL_LOG")
@@ -19,11 +28,12 @@ async fn main() -> anyhow::Result<()> {
         .init();
     raise_descriptor_limit(&settings);
     let engine = open_engine(&settings).await?;
-    serve(
-        AppState::new(engine, settings, Clock::default()),
-        shutdown_signal(),
-    )
-    .await
+    let work_key = engine
+        .work_key()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the upload work key: {e}"))?;
+    let state = AppState::new(engine, settings, Clock::default()).with_work_key(work_key);
+    serve(state, shutdown_signal()).await
 }
 
 /// Opens the configured engine: sled and files in the data directory, or

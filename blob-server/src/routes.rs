@@ -2,18 +2,21 @@
 //! every response passes (trace spans from the matched route only,
 //! security headers).
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, head, post};
+use axum::routing::{any, get, head, post, put};
 use axum::Router;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::handlers::{blobs, service, uploads};
+use crate::handlers::{blobs, moderation, service, uploads};
 use crate::{headers, AppState};
-use veil_core::protocol::{BLOBS, CONFIG, DELETE_PREFIX, LOOK_SUFFIX, SHARE_PREFIX, UPLOADS};
+use veil_core::protocol::{
+    ADMIN, BLOBS, CONFIG, DELETE_PREFIX, LOOK_SUFFIX, REPORTS, SHARE_PREFIX, TRANSPARENCY, UPLOADS,
+};
 
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
@@ -33,6 +36,32 @@ pub fn app(state: AppState) -> Router {
                 .patch(uploads::patch)
                 .delete(uploads::terminate),
         )
+        .route(
+            REPORTS,
+            post(moderation::report).layer(DefaultBodyLimit::max(moderation::MAX_REPORT_BODY)),
+        )
+        .route(TRANSPARENCY, get(moderation::transparency))
+        .route(&format!("{ADMIN}/reports"), get(moderation::admin_reports))
+        .route(
+            &format!("{ADMIN}/reports/{{report}}/dismiss"),
+            post(moderation::admin_dismiss),
+        )
+        .route(
+            &format!("{ADMIN}/reports/{{report}}/remove"),
+            post(moderation::admin_remove_reported),
+        )
+        .route(
+            &format!("{ADMIN}/blobs/{{id}}"),
+            get(moderation::admin_blob),
+        )
+        .route(
+            &format!("{ADMIN}/blobs/{{id}}/remove"),
+            post(moderation::admin_remove),
+        )
+        .route(
+            &format!("{ADMIN}/legal-requests"),
+            put(moderation::admin_legal),
+        )
         .route(CONFIG, get(service::config))
         .route("/healthz", get(service::healthz))
         .route("/api", any(service::not_found))
@@ -46,6 +75,10 @@ pub fn app(state: AppState) -> Router {
     .route_service(
         &format!("{DELETE_PREFIX}{{id}}"),
         ServeFile::new(web.join("delete.html")),
+    )
+    .route_service(
+        "/transparency",
+        ServeFile::new(web.join("transparency.html")),
     )
     .fallback_service(pages)
     .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

@@ -14,6 +14,7 @@
 //! - [`preview`]: which decrypted types a page may show inline.
 //! - [`protocol`]: the HTTP protocol with `blob-server`: paths, headers, ids,
 //!   links, tus metadata, what a download answer means.
+//! - [`report`]: abuse report categories and the report key sealed to the operator.
 //! - [`stream`]: the streaming [`Encryptor`] and [`Decryptor`] (STREAM-style
 //!   AES-256-GCM records).
 //! - [`work`]: the proof of work a server may ask of download attempts
@@ -39,6 +40,7 @@ pub mod password;
 pub mod prepare;
 pub mod preview;
 pub mod protocol;
+pub mod report;
 pub mod share;
 pub mod stream;
 pub mod strip;

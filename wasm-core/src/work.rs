@@ -52,6 +52,23 @@ pub fn verify(id: &str, proof: &str, nonce: u64, bits: u8) -> bool {
     leading_zero_bits(&h.finalize()) >= u32::from(bits)
 }
 
+/// The `proof` field of upload work: the challenge takes the `id` field.
+const UPLOAD: &str = "upload";
+
+/// Whether `nonce` is work of at least `bits` for the upload challenge
+/// `challenge` (docs/API.md, "Upload work"): the same hash with the
+/// challenge as `id` and `upload` as `proof`.
+#[must_use]
+pub fn verify_upload(challenge: &str, nonce: u64, bits: u8) -> bool {
+    verify(challenge, UPLOAD, nonce, bits)
+}
+
+/// Solves an upload challenge (capped like [`solve`]).
+#[must_use]
+pub fn solve_upload(challenge: &str, bits: u8) -> u64 {
+    solve(challenge, UPLOAD, bits)
+}
+
 /// Finds a nonce that is work of at least `bits` (capped at [`MAX_BITS`]:
 /// a server asking for more is refused by solving only up to the cap, so a
 /// hostile server cannot make a client spin forever).

@@ -14,7 +14,7 @@ use axum::Json;
 use super::{bearer, H_DOWNLOADS_LEFT, H_EXPIRES_AT, H_PROOF, H_PROOF_REQUIRED, H_WORK};
 use crate::engine::{Download, NewBlob};
 use crate::error::ApiError;
-use crate::extract::Id;
+use crate::extract::{ClientAddr, Id};
 use crate::ids::{slot, BlobId, DeleteToken, Proof, Slot};
 use crate::options::{number, Options};
 use crate::record::BlobRecord;
@@ -24,19 +24,26 @@ use veil_core::protocol::BLOBS;
 /// `POST /api/v1/blobs`: the body is the ciphertext.
 pub async fn create(
     State(st): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let opts = Options::from_headers(&headers, &st.settings)?;
-    if let Some(len) = headers
+    let length = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(number)
-    {
-        if len > st.settings.max_blob_size {
-            return Err(ApiError::TooLarge);
-        }
+        .and_then(number);
+    if length.is_some_and(|len| len > st.settings.max_blob_size) {
+        return Err(ApiError::TooLarge);
     }
+    // Without a length (chunked), the largest blob is reserved until the
+    // body is in.
+    let reservation = st.limits.admit(
+        length.unwrap_or(st.settings.max_blob_size),
+        work_header(&headers),
+        client,
+        Instant::now(),
+    )?;
     let id = BlobId::generate()?;
     let token = DeleteToken::generate()?;
     let new = NewBlob {
@@ -45,17 +52,31 @@ pub async fn create(
         delete_hash: token.hash(),
         proof_hash: opts.proof_hash,
     };
-    let expires_at = st
+    let limit = length.unwrap_or(st.settings.max_blob_size);
+    let (expires_at, size) = st
         .engine
-        .put_blob(
-            slot(&id),
-            body,
-            st.settings.max_blob_size,
-            new,
-            st.clock.now(),
-        )
+        .put_blob(slot(&id), body, limit, new, st.clock.now())
         .await?;
+    reservation.recorded(size);
     created(&id, &token, expires_at)
+}
+
+/// The `Veil-Work` header of an upload's creation (`CHALLENGE NONCE`).
+pub(super) fn work_header(headers: &HeaderMap) -> Option<&str> {
+    headers.get(H_WORK).and_then(|v| v.to_str().ok())
+}
+
+/// A blob that is not there: `410` if the operator removed it after a
+/// report (the page says so), else the usual `404`.
+async fn gone(st: &AppState, slot: Slot, e: ApiError) -> ApiError {
+    if !matches!(e, ApiError::NotFound) {
+        return e;
+    }
+    match st.engine.removal(slot).await {
+        Ok(Some(_)) => ApiError::Removed,
+        Ok(None) => ApiError::NotFound,
+        Err(e) => e,
+    }
 }
 
 /// The 201 answer for a new blob.
@@ -97,7 +118,10 @@ fn blob_headers(resp: &mut Response, rec: &BlobRecord) {
 /// `HEAD /api/v1/blobs/{id}`: size and expiry; consumes nothing.
 pub async fn head(State(st): State<AppState>, Id(id): Id) -> Result<Response, ApiError> {
     let (slot, now) = (slot(&id), st.clock.now());
-    let rec = st.engine.peek(slot, now).await?.ok_or(ApiError::NotFound)?;
+    let rec = match st.engine.peek(slot, now).await? {
+        Some(rec) => rec,
+        None => return Err(gone(&st, slot, ApiError::NotFound).await),
+    };
     let mut resp = StatusCode::OK.into_response();
     blob_headers(&mut resp, &rec);
     Ok(resp)
@@ -220,8 +244,21 @@ pub async fn download(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let slot = slot(&id);
-    let range = wanted_range(&st, slot, &headers).await?;
-    let attempt = admit(&st, &id, &slot, &headers).await?;
+    match download_inner(&st, id, slot, &headers).await {
+        Ok(r) => Ok(r),
+        Err(e) => Err(gone(&st, slot, e).await),
+    }
+}
+
+async fn download_inner(
+    st: &AppState,
+    id: BlobId,
+    slot: Slot,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let st = st.clone();
+    let range = wanted_range(&st, slot, headers).await?;
+    let attempt = admit(&st, &id, &slot, headers).await?;
     let outcome = st
         .engine
         .claim(slot, st.clock.now(), attempt.proof, range.clone())
@@ -254,7 +291,10 @@ pub async fn look(
     let slot = slot(&id);
     let attempt = admit(&st, &id, &slot, &headers).await?;
     let outcome = st.engine.look(slot, st.clock.now(), attempt.proof).await?;
-    let (record, body) = attempt.settle(&st, &slot, outcome)?;
+    let (record, body) = match attempt.settle(&st, &slot, outcome) {
+        Ok(granted) => granted,
+        Err(e) => return Err(gone(&st, slot, e).await),
+    };
     let mut resp = body.into_response();
     blob_headers(&mut resp, &record);
     // The head's own length, not the blob's.

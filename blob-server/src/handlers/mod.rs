@@ -3,12 +3,14 @@
 //!
 //! - [`blobs`]: `/api/v1/blobs` (one-request upload, download, HEAD, DELETE);
 //! - [`uploads`]: `/api/v1/uploads` (tus 1.0);
+//! - [`moderation`]: reports, transparency, the admin API;
 //! - [`service`]: `/api/v1/config`, `/healthz`, and the JSON answers for
 //!   unknown paths and methods.
 //!
 //! Header names and paths are the protocol's (`veil_core::protocol`).
 
 pub mod blobs;
+pub mod moderation;
 pub mod service;
 pub mod uploads;
 
@@ -25,6 +27,8 @@ pub const H_PROOF: HeaderName = HeaderName::from_static(names::PROOF);
 pub const H_WORK: HeaderName = HeaderName::from_static(names::WORK);
 /// The work a download attempt must carry (a `429` answer).
 pub const H_WORK_BITS: HeaderName = HeaderName::from_static(names::WORK_BITS);
+/// The challenge an upload's creation must solve (a `429` answer).
+pub const H_WORK_CHALLENGE: HeaderName = HeaderName::from_static(names::WORK_CHALLENGE);
 /// The blob's expiry (answers).
 pub const H_EXPIRES_AT: HeaderName = HeaderName::from_static(names::EXPIRES_AT);
 /// Whether downloads need a proof (answers).

@@ -20,6 +20,8 @@ pub async fn config(State(st): State<AppState>) -> Response {
         "max_downloads": s.max_downloads,
         "upload_expiry": s.upload_expiry,
         "uploads": veil_core::protocol::UPLOADS,
+        "report_key": s.report_key,
+        "upload_work": s.limits.upload_work.is_some(),
     }))
     .into_response();
     resp.headers_mut()

@@ -20,7 +20,7 @@ use veil_core::protocol::{
 
 use super::{bearer, H_BLOB_ID, H_DELETE_TOKEN, H_EXPIRES_AT};
 use crate::error::ApiError;
-use crate::extract::Id;
+use crate::extract::{ClientAddr, Id};
 use crate::ids::{slot, BlobId, DeleteToken, Digest32, FileName};
 use crate::lanes::Lane;
 use crate::options::Options;
@@ -120,11 +120,21 @@ pub async fn options(State(st): State<AppState>) -> Response {
 
 /// `POST /api/v1/uploads`: creates an upload (`Upload-Length` required),
 /// with its first bytes if the body carries them.
-pub async fn create(State(st): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    tus(create_inner(st, headers, body).await)
+pub async fn create(
+    State(st): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    tus(create_inner(st, client, headers, body).await)
 }
 
-async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn create_inner(
+    st: AppState,
+    client: Option<std::net::IpAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     check_version(&headers)?;
     let length = number(&headers, &H_UPLOAD_LENGTH)?
         .ok_or(ApiError::BadRequest("Upload-Length is required"))?;
@@ -132,6 +142,12 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
         return Err(ApiError::TooLarge);
     }
     let opts = metadata_options(&headers, &st.settings)?;
+    let reservation = st.limits.admit(
+        length,
+        super::blobs::work_header(&headers),
+        client,
+        std::time::Instant::now(),
+    )?;
     let id = BlobId::generate()?;
     let token = DeleteToken::generate()?;
     let now = st.clock.now();
@@ -150,6 +166,8 @@ async fn create_inner(st: AppState, headers: HeaderMap, body: Body) -> Result<Re
         .engine
         .create_upload(slot, rec, st.settings.upload_expiry, now)
         .await?;
+    // Recorded: from now on the upload's record holds its length.
+    reservation.recorded(length);
     // creation-with-upload: a body may already carry the first bytes.
     let has_body = is_offset_stream(&headers);
     let mut done = None;

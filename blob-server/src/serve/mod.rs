@@ -61,9 +61,16 @@ pub async fn run(
         axum_server::from_tcp(listener.into_std()?).acceptor(conn::Guard::new(state.settings.conn)),
         state.settings.conn,
     );
-    let served = server
-        .serve(routes::app(state.clone()).into_make_service())
-        .await;
+    let app = routes::app(state.clone());
+    // The connection's address reaches handlers only with per-client
+    // limits on (and is turned into an HMAC there at once).
+    let served = if state.limits.per_client() {
+        server
+            .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .await
+    } else {
+        server.serve(app.into_make_service()).await
+    };
     serving.finish().await;
     served
 }
@@ -81,6 +88,14 @@ async fn sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
             _ = stop.changed() => return,
         }
         let now = state.clock.now();
+        // The quota's figure, from the records (the first tick is at once).
+        match state.engine.usage(now).await {
+            Ok(usage) => state.limits.resync(usage),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the stored total failed; the quota keeps its running figure")
+            }
+        }
+        state.limits.prune(Instant::now());
         match state.engine.sweep(now).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "sweep"),
             Ok(_) => {}

@@ -41,7 +41,16 @@ pub(super) async fn serve(
         .handshake_timeout(limits.header_timeout)
         .acceptor(conn::Guard::new(limits));
     let server = serving.configure(axum_server::from_tcp(listener).acceptor(acceptor), limits);
-    let served = server.serve(routes::app(state).into_make_service()).await;
+    let per_client = state.limits.per_client();
+    let app = routes::app(state);
+    // See `run`: the address only with per-client limits on.
+    let served = if per_client {
+        server
+            .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .await
+    } else {
+        server.serve(app.into_make_service()).await
+    };
     serving.finish().await;
     served?;
     Ok(())

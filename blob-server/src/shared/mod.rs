@@ -11,6 +11,7 @@
 //! record write whose outcome is unknown (a commit cut off), the object is
 //! left to the orphan scan, which keeps it exactly if some record names it.
 
+mod moderation;
 pub mod objects;
 pub mod pg;
 
@@ -29,6 +30,7 @@ use crate::config::SharedStorage;
 use crate::engine::{Download, NewBlob, Written};
 use crate::error::ApiError;
 use crate::ids::{Digest32, FileName, Slot};
+use crate::moderation::Counter;
 use crate::record::UploadRecord;
 use crate::store::StoreError;
 use veil_core::HEADER_LEN;
@@ -131,7 +133,7 @@ impl Shared {
         body: Body,
         limit: u64,
         new: &NewBlob,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<(u64, u64), ApiError> {
         // No body is taken in while the records are out of reach: it could
         // not be recorded.
         timed(self.records.ping()).await?;
@@ -146,7 +148,10 @@ impl Shared {
             self.objects.put_empty(&path).await?;
         }
         match timed(self.records.insert_blob(slot, new, received.written, name)).await? {
-            Some(expires_at) => Ok(expires_at),
+            Some(expires_at) => {
+                self.count(Counter::Uploads, 1).await;
+                Ok((expires_at, received.written))
+            }
             None => {
                 self.erase_logged(&path).await;
                 Err(ApiError::Internal("a fresh blob id was taken".into()))
@@ -183,6 +188,7 @@ impl Shared {
             None => return self.missing(slot).await,
         };
         if rec.max_downloads == 0 {
+            self.count(Counter::Downloads, 1).await;
             return Ok(Download::Granted {
                 record: rec,
                 body: Body::from_stream(stream),
@@ -192,6 +198,10 @@ impl Shared {
             Claimed::Gone => return Ok(Download::Gone),
             Claimed::Granted(record, last) => (record, last),
         };
+        self.count(Counter::Downloads, 1).await;
+        if last {
+            self.count(Counter::Burned, 1).await;
+        }
         let purge = last.then(|| PurgeOnDrop {
             shared: self.clone(),
             removed: Some(Removed {
@@ -274,6 +284,7 @@ impl Shared {
         let Some(r) = timed(self.records.remove_blob(slot, Some(token))).await? else {
             return Ok(false);
         };
+        self.count(Counter::DeletedByOwner, 1).await;
         self.purge_logged(&r).await;
         Ok(true)
     }
@@ -458,6 +469,7 @@ impl Shared {
         if let Err(e) = timed(self.records.drop_parts(slot)).await {
             tracing::warn!(error = %e, "forgetting a finished upload's parts failed; forgotten with the blob");
         }
+        self.count(Counter::Uploads, 1).await;
         Ok(Some(expires_at))
     }
 

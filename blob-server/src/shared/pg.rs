@@ -18,6 +18,7 @@ use tokio_postgres::{NoTls, Row};
 
 use crate::engine::NewBlob;
 use crate::ids::{Digest32, FileName, Slot};
+use crate::moderation::{Counter, Counters, Removal, Report, ReportState, Usage};
 use crate::record::{BlobRecord, UploadRecord};
 use crate::store::StoreError;
 
@@ -39,7 +40,8 @@ const NOW_S: &str = "floor(extract(epoch from now()))::bigint";
 
 /// The schema, one entry per version; applied in order, each once, under
 /// an advisory lock so instances starting together do not race.
-const MIGRATIONS: &[&str] = &["CREATE TABLE veil_records (
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE veil_records (
         slot bytea PRIMARY KEY,
         state smallint NOT NULL,
         object bytea NOT NULL,
@@ -74,7 +76,14 @@ const MIGRATIONS: &[&str] = &["CREATE TABLE veil_records (
         claimed_at bigint NOT NULL,
         written boolean NOT NULL DEFAULT false
     );
-    CREATE TABLE veil_jobs (name text PRIMARY KEY, last_run bigint NOT NULL);"];
+    CREATE TABLE veil_jobs (name text PRIMARY KEY, last_run bigint NOT NULL);",
+    // 2: moderation (reports, the removal list) and the public counters.
+    "CREATE TABLE veil_reports (id bytea PRIMARY KEY, slot bytea NOT NULL, body text NOT NULL);
+    CREATE INDEX veil_reports_slot ON veil_reports (slot);
+    CREATE TABLE veil_removed (slot bytea PRIMARY KEY, body text NOT NULL);
+    CREATE TABLE veil_counters (name text PRIMARY KEY, value bigint NOT NULL);
+    CREATE TABLE veil_secrets (name text PRIMARY KEY, value bytea NOT NULL);",
+];
 
 /// A statement's parameters.
 type Params<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
@@ -713,12 +722,20 @@ impl Records {
     /// Turns expired blobs and uploads into tombstones (at most `limit`;
     /// rows another instance is sweeping are skipped), returns them.
     pub async fn expire(&self, limit: i64) -> Result<Vec<Removed>, StoreError> {
+        // Expired blobs (not abandoned uploads) are counted in the same
+        // statement.
         let sql = format!(
-            "UPDATE veil_records SET state = {TOMBSTONE}, removed_at = {NOW_S}
-             WHERE slot IN (SELECT slot FROM veil_records
-                            WHERE state IN ({UPLOADING}, {LIVE}) AND expires_at <= {NOW_S}
-                            LIMIT $1 FOR UPDATE SKIP LOCKED)
-             RETURNING slot, object"
+            "WITH due AS (SELECT slot, state FROM veil_records
+                          WHERE state IN ({UPLOADING}, {LIVE}) AND expires_at <= {NOW_S}
+                          LIMIT $1 FOR UPDATE SKIP LOCKED),
+             gone AS (UPDATE veil_records r SET state = {TOMBSTONE}, removed_at = {NOW_S}
+                      FROM due WHERE r.slot = due.slot
+                      RETURNING r.slot, r.object, due.state AS was),
+             counted AS (INSERT INTO veil_counters (name, value)
+                         SELECT '{expired}', count(*) FROM gone WHERE was = {LIVE}
+                         ON CONFLICT (name) DO UPDATE SET value = veil_counters.value + excluded.value)
+             SELECT slot, object FROM gone",
+            expired = Counter::Expired.name()
         );
         self.removed_rows(&sql, &[&limit]).await
     }
@@ -795,4 +812,234 @@ impl Records {
         let row = self.opt(&sql, &[&name, &i64_of(every)]).await?;
         Ok(row.is_some())
     }
+
+    // ---- moderation and counters (crate::moderation) ----
+
+    /// Adds `n` to a counter.
+    pub async fn bump(&self, c: Counter, n: u64) -> Result<(), StoreError> {
+        if n == 0 {
+            return Ok(());
+        }
+        self.exec(
+            "INSERT INTO veil_counters (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = veil_counters.value + $2",
+            &[&c.name(), &i64_of(n)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Sets a counter.
+    pub async fn set_counter(&self, c: Counter, v: u64) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO veil_counters (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = $2",
+            &[&c.name(), &i64_of(v)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Every counter; [`Counter::Since`] is written on the first call (by
+    /// the database's clock).
+    pub async fn counters(&self) -> Result<Counters, StoreError> {
+        let sql = format!(
+            "INSERT INTO veil_counters (name, value) VALUES ($1, {NOW_S} - {NOW_S} % 86400)
+             ON CONFLICT (name) DO NOTHING"
+        );
+        self.exec(&sql, &[&Counter::Since.name()]).await?;
+        let rows = self
+            .all("SELECT name, value FROM veil_counters", &[])
+            .await?;
+        let mut out = Counters::default();
+        for c in Counter::ALL {
+            out.0.insert(c.name(), 0);
+        }
+        for r in &rows {
+            let name: &str = first(r)?;
+            let value: i64 = col(r, "value")?;
+            if let Some(c) = Counter::ALL.iter().find(|c| c.name() == name) {
+                out.0.insert(c.name(), u64_of(value));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Live blobs, their bytes, and unfinished uploads' lengths.
+    pub async fn usage(&self) -> Result<Usage, StoreError> {
+        let sql = format!(
+            "SELECT count(*) FILTER (WHERE state = {LIVE}),
+                    coalesce(sum(size) FILTER (WHERE state = {LIVE}), 0)::bigint AS bytes,
+                    coalesce(sum(size) FILTER (WHERE state = {UPLOADING}), 0)::bigint AS reserved
+             FROM veil_records WHERE state IN ({LIVE}, {UPLOADING}) AND expires_at > {NOW_S}
+               AND (state = {UPLOADING} OR max_downloads = 0 OR downloads < max_downloads)"
+        );
+        let row = self.one(&sql, &[]).await?;
+        Ok(Usage {
+            blobs: u64_of(first(&row)?),
+            bytes: u64_of(col(&row, "bytes")?),
+            reserved: u64_of(col(&row, "reserved")?),
+        })
+    }
+
+    /// Stores a report and counts it, in one transaction.
+    pub async fn add_report(&self, id: &[u8; 16], r: &Report) -> Result<(), StoreError> {
+        let slot = r.slot().ok_or(StoreError::Corrupt)?;
+        let body = String::from_utf8(r.encode()).map_err(|_| StoreError::Corrupt)?;
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        tx.execute(
+            "INSERT INTO veil_reports (id, slot, body) VALUES ($1, $2, $3)",
+            &[&&id[..], &&slot.0[..], &body],
+        )
+        .await
+        .map_err(db)?;
+        tx.execute(
+            "INSERT INTO veil_counters (name, value) VALUES ($1, 1)
+             ON CONFLICT (name) DO UPDATE SET value = veil_counters.value + 1",
+            &[&Counter::ReportsReceived.name()],
+        )
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    /// Every report, in id order.
+    pub async fn reports(&self) -> Result<Vec<Report>, StoreError> {
+        let rows = self
+            .all("SELECT body FROM veil_reports ORDER BY id", &[])
+            .await?;
+        rows.iter()
+            .map(|r| Report::decode(first::<&str>(r)?.as_bytes()).ok_or(StoreError::Corrupt))
+            .collect()
+    }
+
+    /// Decides open reports in one transaction: `id`'s alone (a dismissal),
+    /// or every open one on `slot` (a removal). Returns how many changed
+    /// and whether `id` exists.
+    pub async fn decide(
+        &self,
+        which: Either<'_>,
+        state: ReportState,
+        reason: &str,
+        today: u64,
+    ) -> Result<(u64, bool), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(db)?;
+        let rows = match which {
+            Either::Report(id) => tx
+                .query(
+                    "SELECT id, body FROM veil_reports WHERE id = $1 FOR UPDATE",
+                    &[&&id[..]],
+                )
+                .await
+                .map_err(db)?,
+            Either::Slot(slot) => tx
+                .query(
+                    "SELECT id, body FROM veil_reports WHERE slot = $1 FOR UPDATE",
+                    &[&&slot.0[..]],
+                )
+                .await
+                .map_err(db)?,
+        };
+        let exists = !rows.is_empty();
+        let mut changed = 0;
+        for row in &rows {
+            let id: &[u8] = first(row)?;
+            let body: &str = col(row, "body")?;
+            let mut r = Report::decode(body.as_bytes()).ok_or(StoreError::Corrupt)?;
+            if r.state != ReportState::Open {
+                continue;
+            }
+            r.state = state;
+            r.decision = Some(reason.to_owned());
+            r.decided = Some(today);
+            let body = String::from_utf8(r.encode()).map_err(|_| StoreError::Corrupt)?;
+            tx.execute(
+                "UPDATE veil_reports SET body = $2 WHERE id = $1",
+                &[&id, &body],
+            )
+            .await
+            .map_err(db)?;
+            changed += 1;
+        }
+        let counter = match state {
+            ReportState::Dismissed => Counter::ReportsDismissed,
+            _ => Counter::ReportsActioned,
+        };
+        if changed > 0 {
+            tx.execute(
+                "INSERT INTO veil_counters (name, value) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET value = veil_counters.value + $2",
+                &[&counter.name(), &i64_of(changed)],
+            )
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok((changed, exists))
+    }
+
+    /// Puts `slot` on the removal list.
+    pub async fn add_removal(&self, slot: &Slot, r: &Removal) -> Result<(), StoreError> {
+        let body = String::from_utf8(r.encode()).map_err(|_| StoreError::Corrupt)?;
+        self.exec(
+            "INSERT INTO veil_removed (slot, body) VALUES ($1, $2)
+             ON CONFLICT (slot) DO UPDATE SET body = $2",
+            &[&&slot.0[..], &body],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The removal-list entry of `slot`.
+    pub async fn removal(&self, slot: &Slot) -> Result<Option<Removal>, StoreError> {
+        let row = self
+            .opt(
+                "SELECT body FROM veil_removed WHERE slot = $1",
+                &[&&slot.0[..]],
+            )
+            .await?;
+        row.map(|r| Removal::decode(first::<&str>(&r)?.as_bytes()).ok_or(StoreError::Corrupt))
+            .transpose()
+    }
+
+    /// The whole removal list.
+    pub async fn removals(&self) -> Result<Vec<Removal>, StoreError> {
+        let rows = self.all("SELECT body FROM veil_removed", &[]).await?;
+        rows.iter()
+            .map(|r| Removal::decode(first::<&str>(r)?.as_bytes()).ok_or(StoreError::Corrupt))
+            .collect()
+    }
+
+    /// The key every instance signs upload challenges with: the first
+    /// instance's candidate, kept.
+    pub async fn work_key(&self, candidate: &[u8; 32]) -> Result<[u8; 32], StoreError> {
+        self.exec(
+            "INSERT INTO veil_secrets (name, value) VALUES ('work', $1) ON CONFLICT (name) DO NOTHING",
+            &[&&candidate[..]],
+        )
+        .await?;
+        let row = self
+            .one("SELECT value FROM veil_secrets WHERE name = 'work'", &[])
+            .await?;
+        let v: &[u8] = first(&row)?;
+        v.try_into().map_err(|_| StoreError::Corrupt)
+    }
+
+    /// Turns a live blob or an unfinished upload into a tombstone, for the operator.
+    pub async fn remove_any(&self, slot: &Slot) -> Result<Option<Removed>, StoreError> {
+        match self.remove(slot, LIVE, None).await? {
+            Some(r) => Ok(Some(r)),
+            None => self.remove(slot, UPLOADING, None).await,
+        }
+    }
+}
+
+/// Which reports [`Records::decide`] decides.
+pub enum Either<'a> {
+    /// One report, by id.
+    Report(&'a [u8; 16]),
+    /// Every open report on a blob.
+    Slot(&'a Slot),
 }

@@ -23,6 +23,8 @@ mod erasure;
 /// The defects of issue #10, each reproduced: concurrency on one upload,
 /// timeouts, connection cap, JSON errors, tokens, seized-disk contents.
 mod hardening;
+/// Reports, operator tools, removals, counters, upload limits.
+mod moderation;
 /// Shares: the look that consumes nothing, one range per download.
 mod shares;
 /// HTTPS with HSTS; TLS 1.3 only.

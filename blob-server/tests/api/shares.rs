@@ -6,7 +6,7 @@ use crate::helpers::{proof_pair, spawn_app, TestApp};
 use veil_core::{Decryptor, Encryptor, Link, Manifest, Metadata, DEFAULT_RECORD_SIZE};
 
 /// A real share of files of these sizes: `(link, container, files)`.
-fn share(sizes: &[usize]) -> (Link, Vec<u8>, Vec<Vec<u8>>) {
+pub(crate) fn share(sizes: &[usize]) -> (Link, Vec<u8>, Vec<Vec<u8>>) {
     let link = Link::generate(None).unwrap();
     let bodies: Vec<Vec<u8>> = sizes
         .iter()

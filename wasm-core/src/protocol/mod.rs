@@ -22,6 +22,12 @@ pub const BLOBS: &str = "/api/v1/blobs";
 pub const LOOK_SUFFIX: &str = "/head";
 /// tus uploads and, under them, each upload.
 pub const UPLOADS: &str = "/api/v1/uploads";
+/// Abuse reports.
+pub const REPORTS: &str = "/api/v1/reports";
+/// The public counters.
+pub const TRANSPARENCY: &str = "/api/v1/transparency";
+/// The operator's API.
+pub const ADMIN: &str = "/api/v1/admin";
 /// The server's limits.
 pub const CONFIG: &str = "/api/v1/config";
 /// Where a share link points (the page opens `/d/{id}`).
@@ -44,6 +50,8 @@ pub mod header {
     pub const WORK: &str = "veil-work";
     /// The work a download attempt must carry (a `429` answer).
     pub const WORK_BITS: &str = "veil-work-bits";
+    /// The challenge an upload's creation must solve (a `429` answer).
+    pub const WORK_CHALLENGE: &str = "veil-work-challenge";
     /// The blob's expiry, Unix seconds (answers).
     pub const EXPIRES_AT: &str = "veil-expires-at";
     /// Whether downloads need a proof, `0`/`1` (answers).
@@ -76,7 +84,7 @@ pub const TUS_CONTENT_TYPE: &str = "application/offset+octet-stream";
 #[must_use]
 pub fn as_json() -> String {
     use header::*;
-    let pairs: [(&str, &str); 29] = [
+    let pairs: [(&str, &str); 32] = [
         ("blobs", BLOBS),
         ("lookSuffix", LOOK_SUFFIX),
         ("uploads", UPLOADS),
@@ -91,6 +99,9 @@ pub fn as_json() -> String {
         ("proof", PROOF),
         ("work", WORK),
         ("workBits", WORK_BITS),
+        ("workChallenge", WORK_CHALLENGE),
+        ("reports", REPORTS),
+        ("transparency", TRANSPARENCY),
         ("expiresAt", EXPIRES_AT),
         ("proofRequired", PROOF_REQUIRED),
         ("downloadsLeft", DOWNLOADS_LEFT),

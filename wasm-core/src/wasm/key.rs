@@ -48,6 +48,32 @@ pub fn solve_work(id: &str, proof: &str, bits: u8) -> f64 {
     n
 }
 
+/// Solves an upload challenge (`Veil-Work-Challenge` with
+/// `Veil-Work-Bits` on a `429` to an upload's creation); the answer goes in
+/// `Veil-Work` as `CHALLENGE NONCE`. Exact below 2^53, as above.
+#[cfg(feature = "send")]
+#[wasm_bindgen(js_name = solveUploadWork)]
+pub fn solve_upload_work(challenge: &str, bits: u8) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let n = crate::work::solve_upload(challenge, bits) as f64;
+    n
+}
+
+/// Seals a reported link's fragment (and the password it was opened with)
+/// to the operator's public key from `/api/v1/config` (FORMAT.md, "Sealed
+/// report keys"); base64url, for the report's `key` field.
+#[cfg(feature = "receive")]
+#[wasm_bindgen(js_name = sealReportKey)]
+pub fn seal_report_key(
+    operator_public: &str,
+    blob_id: &str,
+    fragment: &str,
+    password: Option<String>,
+) -> Result<String, JsError> {
+    crate::report::seal_base64(operator_public, blob_id, fragment, password.as_deref())
+        .map_err(super::js_err)
+}
+
 /// The file key: a link fragment unlocked with its password, if any.
 #[wasm_bindgen]
 pub struct Key {

@@ -22,6 +22,8 @@ use crate::record::{BlobRecord, UploadRecord};
 use crate::shared::Shared;
 use crate::store::{Claim, Store};
 
+mod moderation;
+
 /// Where blobs and records live.
 #[derive(Clone)]
 pub enum Engine {
@@ -95,7 +97,7 @@ const SMALL_BLOB: u64 = 64 * 1024;
 
 impl Engine {
     /// Stores a one-request upload's body (at most `limit` bytes) as a new
-    /// blob at `slot`; returns its expiry.
+    /// blob at `slot`; returns its expiry and size.
     pub async fn put_blob(
         &self,
         slot: Slot,
@@ -103,7 +105,7 @@ impl Engine {
         limit: u64,
         new: NewBlob,
         now: u64,
-    ) -> Result<u64, ApiError> {
+    ) -> Result<(u64, u64), ApiError> {
         match self {
             Self::Local(store) => {
                 let (file, tmp) = store.new_temp()?;
@@ -129,7 +131,7 @@ impl Engine {
                     file,
                 };
                 blocking(store, move |s| s.commit(&slot, &tmp, &record)).await?;
-                Ok(record.expires_at)
+                Ok((record.expires_at, size))
             }
             Self::Shared(shared) => shared.put_blob(&slot, body, limit, &new).await,
         }
@@ -357,6 +359,19 @@ impl Engine {
         match self {
             Self::Local(store) => blocking(store, move |s| s.sweep(now)).await,
             Self::Shared(shared) => Ok(shared.sweep().await?),
+        }
+    }
+
+    /// The key that signs upload challenges: the same for every instance
+    /// of the shared engine (kept in its records), fresh for the local one.
+    pub async fn work_key(&self) -> Result<[u8; 32], ApiError> {
+        match self {
+            Self::Local(_) => {
+                let mut k = [0u8; 32];
+                crate::ids::random(&mut k)?;
+                Ok(k)
+            }
+            Self::Shared(shared) => shared.work_key().await,
         }
     }
 

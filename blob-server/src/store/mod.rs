@@ -35,7 +35,10 @@ use sled::Transactional;
 
 use crate::erasure::{shred, shred_tree, ReadGuard, Readers};
 use crate::ids::{slot, BlobId, Digest32, FileName, Slot};
+use crate::moderation::Counter;
 use crate::record::{expiry_key, split_expiry_key, BlobRecord, UploadRecord};
+
+mod moderation;
 
 /// Storage failures. The HTTP layer maps these to fixed public messages.
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +99,12 @@ struct Db {
     blobs: sled::Tree,
     expiry: sled::Tree,
     uploads: sled::Tree,
+    /// Reports by id ([`crate::moderation::Report`]).
+    reports: sled::Tree,
+    /// The removal list by slot ([`crate::moderation::Removal`]).
+    removed: sled::Tree,
+    /// The public counters by name (u64 big-endian).
+    counters: sled::Tree,
     generation: u64,
 }
 
@@ -106,6 +115,9 @@ impl Db {
             blobs: db.open_tree("blobs")?,
             expiry: db.open_tree("expiry")?,
             uploads: db.open_tree("uploads")?,
+            reports: db.open_tree("reports")?,
+            removed: db.open_tree("removed")?,
+            counters: db.open_tree("counters")?,
             db,
             generation,
         })
@@ -180,6 +192,18 @@ fn lock(dir: &Path) -> Result<File, StoreError> {
         Err(fs::TryLockError::WouldBlock) => Err(StoreError::Locked),
         Err(fs::TryLockError::Error(e)) => Err(e.into()),
     }
+}
+
+/// Adds `n` to a counter (atomically: sled retries the swap). Not
+/// flushed here: the caller's flush, or sled's own within half a second.
+fn bump(db: &Db, c: Counter, n: u64) -> Result<(), StoreError> {
+    db.counters.update_and_fetch(c.name(), |old| {
+        let v = old
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map_or(0, u64::from_be_bytes);
+        Some(v.saturating_add(n).to_be_bytes().to_vec())
+    })?;
+    Ok(())
 }
 
 fn tx_error(e: TransactionError<()>) -> StoreError {
@@ -271,6 +295,7 @@ impl Store {
                 Ok(())
             })
             .map_err(tx_error)?;
+        bump(&db, Counter::Uploads, 1)?;
         db.db.flush()?;
         Ok(())
     }
@@ -347,6 +372,9 @@ impl Store {
                 return Ok(Claim::Gone);
             };
             if rec.max_downloads == 0 {
+                // Counted, not flushed: sled writes it within half a
+                // second (a crash may lose the counts of that moment).
+                bump(&db, Counter::Downloads, 1)?;
                 return Ok(Claim::Granted {
                     record: rec,
                     file,
@@ -362,8 +390,10 @@ impl Store {
             }
             if last {
                 db.expiry.remove(&expiry_key(rec.expires_at, slot)[..])?;
+                bump(&db, Counter::Burned, 1)?;
                 self.removed_one();
             }
+            bump(&db, Counter::Downloads, 1)?;
             db.db.flush()?;
             if last {
                 self.retire(slot, &rec.file)?;
@@ -396,6 +426,7 @@ impl Store {
                 .compare_and_swap(slot.0, Some(raw), None::<&[u8]>)?
                 .is_ok()
             {
+                bump(&db, Counter::DeletedByOwner, 1)?;
                 self.finish_removal(&db, slot, &rec)?;
                 // Erasing a large file takes a while: not under the lock.
                 drop(db);
@@ -451,6 +482,7 @@ impl Store {
                             .compare_and_swap(slot.0, raw, None::<&[u8]>)?
                             .is_ok()
                         {
+                            bump(&db, Counter::Expired, 1)?;
                             self.finish_removal(&db, &slot, &rec)?;
                             retired.push((slot, rec.file));
                             n += 1;
@@ -503,6 +535,9 @@ impl Store {
             (&db.blobs, &next.blobs),
             (&db.expiry, &next.expiry),
             (&db.uploads, &next.uploads),
+            (&db.reports, &next.reports),
+            (&db.removed, &next.removed),
+            (&db.counters, &next.counters),
         ] {
             let mut batch = sled::Batch::default();
             for item in from.iter() {
@@ -750,6 +785,7 @@ impl Store {
         });
         match done {
             Ok(()) => {
+                bump(&db, Counter::Uploads, 1)?;
                 db.db.flush()?;
                 self.removed_one();
                 Ok(true)
