@@ -11,6 +11,8 @@ pub enum Failure {
     Other(anyhow::Error),
     /// 3: expired, used up, deleted or never existed.
     Gone,
+    /// The operator removed it after a report (410).
+    Removed,
     /// 4: wrong password (nothing was consumed).
     WrongPassword,
     /// 5: the data is damaged or was tampered with; nothing was saved.
@@ -33,7 +35,7 @@ impl Failure {
     pub fn code(&self) -> ExitCode {
         ExitCode::from(match self {
             Self::Other(_) => 1,
-            Self::Gone => 3,
+            Self::Gone | Self::Removed => 3,
             Self::WrongPassword => 4,
             Self::Damaged | Self::DamagedAfterStdout(_) | Self::DamagedAfterFiles(_) => 5,
             Self::Unreachable(_) => 6,
@@ -47,6 +49,7 @@ impl fmt::Display for Failure {
         match self {
             Self::Other(e) => write!(f, "{e:#}"),
             Self::Gone => f.write_str("this link is gone: it expired, was already downloaded, was deleted, or never existed"),
+            Self::Removed => f.write_str("the operator of this server removed this share after a report"),
             Self::WrongPassword => f.write_str("wrong password (nothing was downloaded, so you can try again)"),
             Self::Damaged => f.write_str("the file is damaged or was tampered with; nothing was saved"),
             Self::DamagedAfterStdout(n) => write!(

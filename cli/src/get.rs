@@ -113,6 +113,7 @@ impl Asker {
         match classify(&resp) {
             DownloadAnswer::Granted => Ok(resp),
             DownloadAnswer::Gone => Err(Failure::Gone),
+            DownloadAnswer::Removed => Err(Failure::Removed),
             DownloadAnswer::WrongPassword => Err(Failure::WrongPassword),
             DownloadAnswer::WrongLink => Err(Failure::BadLink),
             DownloadAnswer::WorkRequired(_) | DownloadAnswer::Busy => Err(Failure::Other(anyhow!(

@@ -5,7 +5,7 @@
 //!
 //! # Layout
 //! - `main.rs`: argument parsing and dispatch (this file);
-//! - `strip.rs`, `send.rs`, `get.rs`, `delete.rs`: one subcommand each;
+//! - `strip.rs`, `send.rs`, `get.rs`, `delete.rs`, `report.rs`: one subcommand each;
 //! - `password.rs`: reading passwords (links and the protocol are the
 //!   core's, `veil_core::protocol`);
 //! - `progress.rs`: progress bars; `exit.rs`: failure kinds and exit codes.
@@ -15,6 +15,7 @@ mod exit;
 mod get;
 mod password;
 mod progress;
+mod report;
 mod send;
 mod strip;
 
@@ -48,6 +49,8 @@ enum Command {
     Get(get::Args),
     /// Delete a shared file early.
     Delete(delete::Args),
+    /// Report a link to its server's operator (with its key sealed to them).
+    Report(report::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Send(args) => send::run(&args),
         Command::Get(args) => get::run(&args),
         Command::Delete(args) => delete::run(&args),
+        Command::Report(args) => report::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

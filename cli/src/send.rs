@@ -195,17 +195,50 @@ fn send_share(
         max_downloads: if args.burn { Some(1) } else { args.downloads },
         proof_hash: Some(key.download_proof().verifier_base64()),
     });
-    let created = ureq::post(&format!("{server}{UPLOADS}"))
-        .set(header::TUS_RESUMABLE, TUS_VERSION)
-        .set(header::UPLOAD_LENGTH, &total.to_string())
-        .set(header::UPLOAD_METADATA, &metadata)
-        .call()
-        .map_err(|e| match e {
-            ureq::Error::Status(413, _) => {
-                Failure::Other(anyhow!("{what} is too large for this server"))
-            }
-            other => transport(other),
-        })?;
+    // ureq's own error type: taken apart just below.
+    #[allow(clippy::result_large_err)]
+    let create = |work: Option<String>| {
+        let mut req = ureq::post(&format!("{server}{UPLOADS}"))
+            .set(header::TUS_RESUMABLE, TUS_VERSION)
+            .set(header::UPLOAD_LENGTH, &total.to_string())
+            .set(header::UPLOAD_METADATA, &metadata);
+        if let Some(w) = &work {
+            req = req.set(header::WORK, w);
+        }
+        req.call()
+    };
+    let refused = |e: ureq::Error| match e {
+        ureq::Error::Status(413, _) => {
+            Failure::Other(anyhow!("{what} is too large for this server"))
+        }
+        ureq::Error::Status(507, _) => {
+            Failure::Other(anyhow!("the server is full; try again later"))
+        }
+        ureq::Error::Status(code @ (429 | 503), r) => {
+            let wait = r.header("retry-after").unwrap_or("a while").to_owned();
+            let text = r.into_string().unwrap_or_default();
+            Failure::Other(anyhow!(
+                "the server refused the upload for now ({code}: {text}); try again in {wait} s"
+            ))
+        }
+        other => transport(other),
+    };
+    let created = match create(None) {
+        // Proof of work asked first (docs/API.md, "Upload limits").
+        Err(ureq::Error::Status(429, r)) if r.header(header::WORK_CHALLENGE).is_some() => {
+            let challenge = r
+                .header(header::WORK_CHALLENGE)
+                .unwrap_or_default()
+                .to_owned();
+            let bits = r
+                .header(header::WORK_BITS)
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(0);
+            let nonce = veil_core::work::solve_upload(&challenge, bits);
+            create(Some(format!("{challenge} {nonce}"))).map_err(refused)?
+        }
+        other => other.map_err(refused)?,
+    };
     let location = created
         .header("location")
         .ok_or_else(|| anyhow!("the server gave no upload location"))?

@@ -23,6 +23,9 @@ use std::sync::OnceLock;
 struct Server {
     url: String,
     data: PathBuf,
+    /// The operator's report key and admin token (reports are sealed to it).
+    operator: veil_core::report::OperatorKey,
+    admin: String,
 }
 
 /// One server for the whole test binary, on its own runtime thread.
@@ -33,13 +36,22 @@ fn server() -> &'static Server {
         let data = dir.join("data");
         let (tx, rx) = std::sync::mpsc::channel();
         let data2 = data.clone();
+        let operator = veil_core::report::OperatorKey::generate().unwrap();
+        let public = operator.public();
+        let admin = blob_server::ids::DeleteToken::generate().unwrap();
+        let (admin_text, admin_hash) = (admin.encode(), admin.hash());
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async move {
                 let store = blob_server::store::Store::open(&data2).unwrap();
-                let settings = blob_server::config::Settings::for_tests(
+                let mut settings = blob_server::config::Settings::for_tests(
                     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../web"),
                 );
+                // Every send here solves the server's upload work (a few
+                // hashes at 2 bits): the CLI's path through the 429.
+                settings.limits.upload_work = Some(2);
+                settings.report_key = Some(public);
+                settings.admin_token = Some(admin_hash);
                 let state = blob_server::AppState::new(
                     store,
                     settings,
@@ -56,6 +68,8 @@ fn server() -> &'static Server {
         Server {
             url: rx.recv().unwrap(),
             data,
+            operator,
+            admin: admin_text,
         }
     })
 }
@@ -645,4 +659,65 @@ fn a_share_never_writes_through_a_link_in_the_output_folder() {
         .status
         .success());
     drop((dir, dir2));
+}
+
+#[test]
+fn a_report_carries_the_key_and_password_sealed_for_the_operator_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.bin"), b"phish").unwrap();
+    std::fs::write(dir.path().join("pw"), "hunter2\n").unwrap();
+    let sent = send(dir.path(), "bad.bin", &["--password-file", "pw"]);
+    let link = sent["link"].as_str().unwrap();
+    let out = veil(
+        &[
+            "report",
+            link,
+            "--reason",
+            "phishing",
+            "--text",
+            "fake bank",
+            "--password-file",
+            "pw",
+        ],
+        dir.path(),
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bad = veil(&["report", link, "--reason", "spam"], dir.path(), None);
+    assert_eq!(bad.status.code(), Some(1));
+    let listed: serde_json::Value = ureq::get(&format!("{}/api/v1/admin/reports", server().url))
+        .set("authorization", &format!("Bearer {}", server().admin))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let report = listed["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["text"] == "fake bank")
+        .unwrap();
+    assert_eq!(report["category"], "phishing");
+    let sealed = veil_core::report::decode_sealed(report["key"].as_str().unwrap()).unwrap();
+    let opened = server().operator.open(&sealed).unwrap();
+    let parsed = veil_core::protocol::ShareLink::parse(link).unwrap();
+    assert_eq!(opened.blob_id, parsed.id.to_string());
+    assert_eq!(opened.fragment.as_str(), parsed.fragment.as_str());
+    assert_eq!(
+        opened.password.as_deref().map(String::as_str),
+        Some("hunter2")
+    );
+    // Without the key: nothing sealed.
+    let out = veil(
+        &[
+            "report", link, "--reason", "other", "--no-key", "--text", "no key",
+        ],
+        dir.path(),
+        None,
+    );
+    assert!(out.status.success());
 }

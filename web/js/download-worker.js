@@ -31,6 +31,7 @@ self.onmessage = async ({ data }) => {
 function failure(answer, status) {
   const messages = {
     gone: 'This share is gone: it expired, was already downloaded, was deleted, or never existed.',
+    removed: 'This share was removed by the operator of this server after a report.',
     password: 'Wrong password. Nothing was downloaded, so you can try again.',
     link: 'This link is incomplete or wrong.',
     busy: 'The server is busy. Nothing was downloaded; try again in a moment.',

@@ -10,7 +10,7 @@
 // by asking HEAD, 413 and other 4xx not retried (tests/page-tus.test.mjs,
 // cli/tests/share.rs). Everything else (paths,
 // header names, metadata) comes from the core through protocol-send.js.
-import { P, uploadMetadata } from './protocol-send.js';
+import { P, uploadMetadata, solveUploadWork } from './protocol-send.js';
 
 // Callers have awaited protocol-send.js's `ready` (the upload worker does).
 const tus = () => ({ [P.tusResumable]: P.tusVersion });
@@ -24,14 +24,27 @@ export class TusError extends Error {
 }
 
 // `options`: { expiresIn, maxDownloads, proofHash }.
-export async function createUpload(length, options, signal) {
+// `onWork(bits)` is told when the server asks for proof of work first
+// (docs/API.md, "Upload limits").
+export async function createUpload(length, options, signal, onWork) {
   const meta = uploadMetadata(options.expiresIn || undefined, options.maxDownloads || undefined, options.proofHash);
-  const r = await fetch(P.uploads, {
+  const create = (extra) => fetch(P.uploads, {
     method: 'POST',
-    headers: { ...tus(), [P.uploadLength]: String(length), [P.uploadMetadata]: meta },
+    headers: { ...tus(), [P.uploadLength]: String(length), [P.uploadMetadata]: meta, ...extra },
     signal,
   });
-  if (r.status !== 201) throw new TusError(await errorText(r), r.status);
+  let r = await create({});
+  const challenge = r.status === 429 ? r.headers.get(P.workChallenge) : null;
+  if (challenge) {
+    const bits = Number(r.headers.get(P.workBits));
+    onWork?.(bits);
+    r = await create({ [P.work]: `${challenge} ${solveUploadWork(challenge, bits)}` });
+  }
+  if (r.status !== 201) {
+    const wait = Number(r.headers.get('retry-after'));
+    const text = await errorText(r);
+    throw new TusError(wait > 0 ? `${text} (in about ${wait < 120 ? `${wait} s` : `${Math.ceil(wait / 60)} min`})` : text, r.status);
+  }
   return {
     url: r.headers.get(P.location),
     id: r.headers.get(P.blobId),

@@ -139,7 +139,7 @@ async function send(options, unmodified) {
       expiresIn: options.expiresIn,
       maxDownloads: options.maxDownloads,
       proofHash: key.proofHash(),
-    }, signal);
+    }, signal, (bits) => post(M.progress, { phase: `The server asks every upload for a little proof of work (${bits} bits)${webAssembly ? '' : '; without WebAssembly this can take a few minutes'}…`, done: 0, total: 0 }));
   } catch (e) {
     // Cancelled before the server named the upload: nothing to remove
     // (an upload it made meanwhile holds no byte and expires unfinished).

@@ -10,6 +10,8 @@ pub enum DownloadAnswer {
     Granted,
     /// `404`: expired, used up, deleted or never existed (indistinguishable).
     Gone,
+    /// `410`: the operator removed it after a report.
+    Removed,
     /// `403` for a password link: the password is wrong; nothing was consumed.
     WrongPassword,
     /// `403` for a link without a password: the link is incomplete or wrong.
@@ -30,6 +32,7 @@ impl DownloadAnswer {
         match status {
             200 | 206 => Self::Granted,
             404 => Self::Gone,
+            410 => Self::Removed,
             403 if password => Self::WrongPassword,
             403 => Self::WrongLink,
             429 => match work_bits.and_then(|b| {
@@ -45,13 +48,14 @@ impl DownloadAnswer {
         }
     }
 
-    /// A stable name for the page's messages (`granted`, `gone`, `password`,
+    /// A stable name for the page's messages (`granted`, `gone`, `removed`, `password`,
     /// `link`, `work`, `busy`, `failed`).
     #[must_use]
     pub fn code(self) -> &'static str {
         match self {
             Self::Granted => "granted",
             Self::Gone => "gone",
+            Self::Removed => "removed",
             Self::WrongPassword => "password",
             Self::WrongLink => "link",
             Self::WorkRequired(_) => "work",
@@ -70,6 +74,7 @@ mod tests {
         assert_eq!(A::classify(200, true, None), A::Granted);
         assert_eq!(A::classify(206, false, None), A::Granted);
         assert_eq!(A::classify(404, false, None), A::Gone);
+        assert_eq!(A::classify(410, false, None), A::Removed);
         assert_eq!(A::classify(403, true, None), A::WrongPassword);
         assert_eq!(A::classify(403, false, None), A::WrongLink);
         assert_eq!(A::classify(429, true, Some("14")), A::WorkRequired(14));
