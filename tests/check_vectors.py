@@ -164,8 +164,49 @@ def build(v) -> bytes:
     return bytes(out)
 
 
+def check_report(v) -> None:
+    """FORMAT.md §9: seal the fields with the vector's fixed keys, compare,
+    then open the expected bytes and check every rejection."""
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+    from cryptography.hazmat.primitives import serialization
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    op = X25519PrivateKey.from_private_bytes(bytes.fromhex(v["operator_private"]))
+    op_pub = op.public_key().public_bytes(*raw)
+    assert b64(op_pub) == v["operator_public"], "operator public key differs"
+    eph = X25519PrivateKey.from_private_bytes(bytes.fromhex(v["ephemeral_private"]))
+    eph_pub = eph.public_key().public_bytes(*raw)
+    shared = eph.exchange(X25519PublicKey.from_public_bytes(op_pub))
+    okm = expand(extract(b"veil/v1 report", shared), eph_pub + op_pub, 44)
+    plain = bytearray()
+    for field in (v["blob_id"], v["fragment"], v["password"] or ""):
+        b = field.encode()
+        plain += struct.pack(">H", len(b)) + b
+    plain += bytes(1024 - len(plain))
+    sealed = eph_pub + AESGCM(okm[:32]).encrypt(okm[32:], bytes(plain), b"veil/v1 report")
+    assert sealed.hex() == v["sealed"], "sealed bytes differ"
+    # Opening with the operator's key gives the fields back; a flipped bit does not open.
+    expected = bytes.fromhex(v["sealed"])
+    again = op.exchange(X25519PublicKey.from_public_bytes(expected[:32]))
+    assert again == shared
+    bad = bytearray(expected)
+    bad[100] ^= 1
+    try:
+        AESGCM(okm[:32]).decrypt(okm[32:], bytes(bad[32:]), b"veil/v1 report")
+        raise AssertionError("a flipped bit opened")
+    except Exception as e:  # InvalidTag
+        if isinstance(e, AssertionError):
+            raise
+
+
 def main() -> int:
     root = pathlib.Path(__file__).resolve().parent.parent / "wasm-core" / "tests" / "vectors"
+    for f in sorted((root / "report").glob("*.json")):
+        try:
+            check_report(json.loads(f.read_text()))
+            print(f"ok   report/{f.name}")
+        except AssertionError as e:
+            print(f"FAIL report/{f.name}: {e}")
+            return 1
     files = sorted(root.glob("*.json"))
     failed = 0
     for f in files:

@@ -5,7 +5,7 @@
 // can do neither.
 import { bytes, progressText, localTime, show, warnIfInsecure, noteIfNoWasm } from '/js/format.js';
 import '/js/channels.js';
-import { P, ready, parseShareLink, previewKind, linkNeedsPassword } from '/js/protocol-receive.js';
+import { P, ready, parseShareLink, previewKind, linkNeedsPassword, sealReportKey } from '/js/protocol-receive.js';
 import { webAssembly } from '/js/load.js';
 
 const { download: M, stream: S, timeouts: T, sizes: Z } = globalThis.VEIL_CHANNELS;
@@ -14,6 +14,9 @@ const $ = (id) => document.getElementById(id);
 let link = null;
 let id;
 let fragment = '';
+// The password the recipient opened the link with (for a report's sealed
+// key, if they choose to include it).
+let openedWith = null;
 let worker = null;
 // The service worker that streams large downloads to disk, if the browser
 // allows one (not in some private modes); registered on load so that it is
@@ -69,6 +72,7 @@ async function start() {
     }
     $('ask-note').textContent = webAssembly ? 'Checking the password…' : 'Checking the password (up to a minute without WebAssembly)…';
     $('unlock').disabled = true;
+    openedWith = password;
     worker.postMessage({ type: M.look, id, fragment, password });
   });
 }
@@ -78,6 +82,7 @@ async function start() {
 // left); and the buttons that download (one file, a selection, all).
 function contents({ files, expiresAt, downloadsLeft }) {
   show($('ask'), false);
+  show($('abuse'), true);
   show($('contents'), true);
   const many = files.length > 1;
   const total = files.reduce((n, f) => n + f.size, 0);
@@ -342,3 +347,45 @@ function reportRemoved(report) {
 warnIfInsecure($('insecure'));
 noteIfNoWasm($('no-wasm'));
 start().catch((e) => error(String(e?.message ?? e)));
+
+// A report to the operator: the category and text, and (by default) the
+// link's key and password sealed here to the operator's public key
+// (/api/v1/config), which the server cannot open (docs/API.md, "Reports").
+async function sendReport(e) {
+  e.preventDefault();
+  const status = $('abuse-status');
+  $('abuse-send').disabled = true;
+  status.textContent = 'Sending…';
+  try {
+    const config = await (await fetch(P.config, { cache: 'no-store' })).json();
+    let key = null;
+    if ($('abuse-key').checked && config.report_key) {
+      key = sealReportKey(config.report_key, id, fragment, openedWith ?? undefined);
+    }
+    const r = await fetch(P.reports, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id, category: $('abuse-category').value, text: $('abuse-text').value, key }),
+    });
+    if (r.status === 202) {
+      status.textContent = key ? 'Thank you: the report and the sealed key were sent. Nothing about you was kept.' : 'Thank you: the report was sent. Nothing about you was kept.';
+      $('abuse-form').querySelectorAll('select, textarea, input').forEach((el) => { el.disabled = true; });
+      return;
+    }
+    const why = (await r.json().catch(() => ({}))).error ?? `the server answered ${r.status}`;
+    status.textContent = `The report was not sent: ${why}.`;
+  } catch (err) {
+    status.textContent = `The report was not sent: ${err?.message ?? err}.`;
+  }
+  $('abuse-send').disabled = false;
+}
+
+$('abuse-form').addEventListener('submit', sendReport);
+// Without a report key on the server there is no key to include.
+ready.then(() => fetch(P.config, { cache: 'no-store' })).then((r) => r.json()).then((c) => {
+  if (!c.report_key) {
+    $('abuse-key').checked = false;
+    show($('abuse-key-row'), false);
+    show($('abuse-key-why'), false);
+  }
+}).catch(() => {});
