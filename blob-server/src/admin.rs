@@ -273,7 +273,7 @@ fn fetch_all(target: &Target) -> anyhow::Result<(Vec<Report>, Vec<Removal>)> {
 fn printable(s: &str) -> String {
     s.chars()
         .map(|c| {
-            if c.is_control() && c != '\n' {
+            if (c.is_control() && c != '\n') || veil_core::report::is_bidi_control(c) {
                 '\u{fffd}'
             } else {
                 c
@@ -310,7 +310,12 @@ fn list(target: &Target, json: bool) -> anyhow::Result<()> {
 }
 
 fn day(t: u64) -> String {
-    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_secs(t))
+    std::time::UNIX_EPOCH
+        .checked_add(std::time::Duration::from_secs(t))
+        .map_or_else(
+            || "(a date out of range)".to_owned(),
+            httpdate::fmt_http_date,
+        )
 }
 
 fn find(target: &Target, report: &str) -> anyhow::Result<Report> {
@@ -447,6 +452,13 @@ fn remove(
     id: Option<String>,
     reason: &str,
 ) -> anyhow::Result<()> {
+    let report = report
+        .map(|r| {
+            ReportId::parse(&r)
+                .map(|r| r.to_string())
+                .context("not a report id")
+        })
+        .transpose()?;
     let blob = match (&report, link, id) {
         (Some(_), _, _) => None,
         (None, Some(l), _) => Some(
@@ -484,6 +496,9 @@ fn remove(
 }
 
 fn dismiss(target: &Target, report: &str, reason: &str) -> anyhow::Result<()> {
+    let report = &ReportId::parse(report)
+        .context("not a report id")?
+        .to_string();
     match target {
         Target::Online { .. } => {
             call(

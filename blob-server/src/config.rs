@@ -134,6 +134,11 @@ pub struct Args {
         requires = "per_client_uploads_per_hour"
     )]
     pub client_address_header: Option<String>,
+    /// Seconds the public counters (`/api/v1/transparency`) are held
+    /// before they are read again: the page then cannot time single
+    /// reports or uploads, and costs one read of the records per period.
+    #[arg(long, env = "VEIL_TRANSPARENCY_EVERY", default_value_t = 600)]
+    pub transparency_every: u64,
     /// Operator tools instead of serving.
     #[command(subcommand)]
     pub command: Option<crate::admin::Command>,
@@ -307,6 +312,8 @@ pub struct Settings {
     pub admin_token: Option<crate::ids::Digest32>,
     /// Upload limits.
     pub limits: crate::limits::LimitSettings,
+    /// See [`Args::transparency_every`].
+    pub transparency_every: Duration,
 }
 
 impl Settings {
@@ -397,6 +404,7 @@ impl Settings {
             },
             engine,
             report_key: a.report_public_key.clone(),
+            transparency_every: Duration::from_secs(a.transparency_every),
             admin_token,
             limits: crate::limits::LimitSettings {
                 uploads_per_minute: a.uploads_per_minute,
@@ -443,6 +451,7 @@ impl Settings {
             },
             engine: EngineSettings::Local,
             report_key: None,
+            transparency_every: Duration::ZERO,
             admin_token: None,
             limits: crate::limits::LimitSettings::default(),
         }

@@ -67,6 +67,9 @@ pub enum ApiError {
     /// challenge (`429` with `Veil-Work-Bits` and `Veil-Work-Challenge`).
     #[error("upload proof of work required")]
     UploadWorkRequired(u8, String),
+    /// This blob has as many reports as are kept per blob (`429`).
+    #[error("reported enough")]
+    ReportedEnough,
     /// The admin token is missing or wrong (`401`).
     #[error("unauthorized")]
     Unauthorized,
@@ -161,6 +164,10 @@ impl IntoResponse for ApiError {
                 "proof of work required to upload",
             ),
             Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::ReportedEnough => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "this link was reported many times already: the operator has been told",
+            ),
             Self::NotAContainer => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "the blob is not a Veil container",

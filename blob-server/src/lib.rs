@@ -76,6 +76,8 @@ pub struct AppState {
     pub clock: clock::Clock,
     /// Upload limits and the quota's running figure.
     pub limits: Arc<limits::Limits>,
+    /// The public counters as last read, and when.
+    pub published: Arc<std::sync::Mutex<Option<(std::time::Instant, serde_json::Value)>>>,
 }
 
 impl AppState {
@@ -92,6 +94,7 @@ impl AppState {
         Self {
             engine: engine.into(),
             limits: Arc::new(limits::Limits::new(settings.limits.clone(), work_key)),
+            published: Arc::default(),
             settings: Arc::new(settings),
             throttle: Arc::default(),
             lanes: Arc::default(),

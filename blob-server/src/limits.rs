@@ -68,15 +68,18 @@ pub struct Reservation<'a> {
     limits: &'a Limits,
     bytes: u64,
     generation: u64,
+    /// The bytes-per-hour bucket the bytes were counted in.
+    tick: u64,
     recorded: bool,
 }
 
 impl Reservation<'_> {
-    /// The upload is recorded with `actual` bytes (at most those reserved).
+    /// The upload is recorded with `actual` bytes (at most those reserved):
+    /// the rest goes back to the quota and to the hour's byte count.
     pub fn recorded(mut self, actual: u64) {
         self.recorded = true;
-        self.limits
-            .give_back(self.generation, self.bytes.saturating_sub(actual));
+        let unused = self.bytes.saturating_sub(actual);
+        self.limits.give_back(self.generation, self.tick, unused);
     }
 }
 
@@ -84,7 +87,9 @@ impl Drop for Reservation<'_> {
     fn drop(&mut self) {
         self.limits.inflight.fetch_sub(self.bytes, Ordering::SeqCst);
         if !self.recorded {
-            self.limits.give_back(self.generation, self.bytes);
+            // Failed: nothing was stored.
+            self.limits
+                .give_back(self.generation, self.tick, self.bytes);
         }
     }
 }
@@ -115,6 +120,15 @@ impl<const N: usize> Ring<N> {
             .filter(|(t, _)| *t != u64::MAX && now.saturating_sub(*t) < N as u64)
             .map(|(_, n)| n)
             .sum()
+    }
+
+    fn sub(&mut self, at: u64, n: u64) {
+        let i = usize::try_from(at % N as u64).unwrap_or(0);
+        if let Some(b) = self.buckets.get_mut(i) {
+            if b.0 == at {
+                b.1 = b.1.saturating_sub(n);
+            }
+        }
     }
 
     fn add(&mut self, now: u64, n: u64) {
@@ -172,6 +186,12 @@ impl Clients {
     }
 }
 
+/// What [`Limits::resync_start`] saw.
+pub struct ResyncMark {
+    added: u64,
+    inflight: u64,
+}
+
 /// The limits' state (in memory).
 pub struct Limits {
     settings: LimitSettings,
@@ -187,8 +207,8 @@ pub struct Limits {
     generation: AtomicU64,
     /// The key that signs challenges.
     work_key: Zeroizing<[u8; 32]>,
-    /// Spent challenges and when they were handed out.
-    spent: Mutex<HashMap<[u8; 16], Instant>>,
+    /// Spent challenges and when they were handed out (Unix seconds).
+    spent: Mutex<HashMap<[u8; 16], u64>>,
     clients: Mutex<Option<Clients>>,
 }
 
@@ -249,19 +269,28 @@ impl Limits {
         self.settings.per_client_per_hour.is_some()
     }
 
-    /// Resets the quota's figure from the records (at start and at every
-    /// sweep). Bytes in flight stay counted.
-    pub fn resync(&self, usage: Usage) {
+    /// Call before reading the records' usage for [`Self::resync`].
+    #[must_use]
+    pub fn resync_start(&self) -> ResyncMark {
+        ResyncMark {
+            added: self.added.load(Ordering::SeqCst),
+            inflight: self.inflight.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Resets the quota's figure to what the records hold (`usage`, read
+    /// after `mark` was taken), keeping what was admitted since the mark
+    /// and what was in flight at it (which the read may have missed): on
+    /// doubt, counted twice, never lost.
+    pub fn resync(&self, mark: ResyncMark, usage: Usage) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        self.added.store(0, Ordering::SeqCst);
-        let pending = self.inflight.load(Ordering::SeqCst);
-        self.base.store(
-            usage
-                .bytes
-                .saturating_add(usage.reserved)
-                .saturating_add(pending),
-            Ordering::SeqCst,
-        );
+        let _ = self
+            .added
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |a| {
+                Some(a.saturating_sub(mark.added).saturating_add(mark.inflight))
+            });
+        self.base
+            .store(usage.bytes.saturating_add(usage.reserved), Ordering::SeqCst);
     }
 
     /// Bytes counted against the quota now.
@@ -272,8 +301,17 @@ impl Limits {
             .saturating_add(self.added.load(Ordering::SeqCst))
     }
 
-    fn give_back(&self, generation: u64, bytes: u64) {
-        if bytes > 0 && self.generation.load(Ordering::SeqCst) == generation {
+    fn give_back(&self, generation: u64, tick: u64, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        self.rates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .bytes
+            .sub(tick, bytes);
+        // After a resync the records say what is stored: nothing to undo.
+        if self.generation.load(Ordering::SeqCst) == generation {
             let _ = self
                 .added
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |a| {
@@ -315,15 +353,15 @@ impl Limits {
             .min(MAX_BITS)
     }
 
-    /// A fresh challenge: `base64url(issued ms ‖ random 16 ‖ HMAC[..16])`.
-    pub fn challenge(&self, now: Instant) -> Result<String, ApiError> {
+    /// A fresh challenge: `base64url(issued ‖ random 16 ‖ HMAC[..16])`,
+    /// `issued` in Unix seconds, so that every instance (sharing the key)
+    /// reads it alike.
+    pub fn challenge(&self, unix: u64) -> Result<String, ApiError> {
         use base64::Engine as _;
-        let ms = u64::try_from(now.saturating_duration_since(self.start).as_millis())
-            .unwrap_or(u64::MAX);
         let mut raw = [0u8; 40];
         let (head, tag) = raw.split_at_mut(24);
         let (t, r) = head.split_at_mut(8);
-        t.copy_from_slice(&ms.to_be_bytes());
+        t.copy_from_slice(&unix.to_be_bytes());
         crate::ids::random(r)?;
         tag.copy_from_slice(self.tag(head).get(..16).unwrap_or(&[0; 16]));
         Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
@@ -339,40 +377,62 @@ impl Limits {
         mac.finalize().into_bytes().into()
     }
 
-    /// Checks (and spends) a solved challenge.
-    fn check_work(&self, work: &UploadWork<'_>, bits: u8, now: Instant) -> Result<bool, ApiError> {
+    /// Checks a solved challenge: its key in the spent set if it is good.
+    fn check_work(&self, work: &UploadWork<'_>, bits: u8, unix: u64) -> Option<[u8; 16]> {
         use base64::Engine as _;
         use subtle::ConstantTimeEq as _;
-        let Ok(raw) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(work.challenge)
-        else {
-            return Ok(false);
-        };
-        let Ok(raw) = <[u8; 40]>::try_from(raw.as_slice()) else {
-            return Ok(false);
-        };
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(work.challenge)
+            .ok()?;
+        let raw = <[u8; 40]>::try_from(raw.as_slice()).ok()?;
         let (head, tag) = raw.split_at(24);
         let want = self.tag(head);
         if !bool::from(tag.ct_eq(want.get(..16).unwrap_or(&[]))) {
-            return Ok(false);
+            return None;
         }
         let (t, r) = head.split_at(8);
-        let ms = u64::from_be_bytes(t.try_into().unwrap_or([0xff; 8]));
-        let issued = self.start + Duration::from_millis(ms);
-        if issued > now || now.saturating_duration_since(issued) > CHALLENGE_TTL {
-            return Ok(false);
+        let issued = u64::from_be_bytes(t.try_into().ok()?);
+        if issued > unix || unix - issued > CHALLENGE_TTL.as_secs() {
+            return None;
         }
         if !veil_core::work::verify_upload(work.challenge, work.nonce, bits) {
-            return Ok(false);
+            return None;
         }
-        let key: [u8; 16] = r.try_into().unwrap_or([0; 16]);
+        let key: [u8; 16] = r.try_into().ok()?;
+        let spent = self.spent.lock().unwrap_or_else(PoisonError::into_inner);
+        (!spent.contains_key(&key)).then_some(key)
+    }
+
+    /// Spends a checked challenge; `false` if another request spent it first.
+    fn spend(&self, key: [u8; 16], unix: u64) -> Result<bool, ApiError> {
         let mut spent = self.spent.lock().unwrap_or_else(PoisonError::into_inner);
-        if spent.len() >= MAX_SPENT {
-            spent.retain(|_, at| now.saturating_duration_since(*at) <= CHALLENGE_TTL);
-            if spent.len() >= MAX_SPENT {
-                return Err(ApiError::Busy);
-            }
+        if spent.len() >= MAX_SPENT && !spent.contains_key(&key) {
+            // Only admitted requests spend: this many in ten minutes is
+            // load, not a flood of cheap solutions.
+            return Err(ApiError::Busy);
         }
-        Ok(spent.insert(key, issued).is_none())
+        Ok(spent.insert(key, unix).is_none())
+    }
+
+    /// The work a request must carry now, checked and spent: for requests
+    /// that are not uploads but cost the operator (reports).
+    pub fn require_work(
+        &self,
+        work: Option<&str>,
+        now: Instant,
+        unix: u64,
+    ) -> Result<(), ApiError> {
+        let bits = self.work_bits(now);
+        if bits == 0 {
+            return Ok(());
+        }
+        let key = work
+            .and_then(UploadWork::parse)
+            .and_then(|w| self.check_work(&w, bits, unix));
+        match key {
+            Some(k) if self.spend(k, unix)? => Ok(()),
+            _ => Err(ApiError::UploadWorkRequired(bits, self.challenge(unix)?)),
+        }
     }
 
     /// The per-client key of `addr` for this hour, and the hour's counts.
@@ -391,7 +451,8 @@ impl Limits {
         let Ok(mut mac) = HmacSha256::new_from_slice(clients.key.as_ref()) else {
             unreachable!("HMAC-SHA256 accepts every key length")
         };
-        match addr {
+        // An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d.
+        match addr.to_canonical() {
             IpAddr::V4(a) => mac.update(&a.octets()),
             // A /64 is what one subscriber gets: count the prefix.
             IpAddr::V6(a) => mac.update(a.octets().get(..8).unwrap_or(&[])),
@@ -415,83 +476,82 @@ impl Limits {
     }
 
     /// Admits the creation of an upload of `length` bytes (for a one-request
-    /// upload of unknown length, the largest blob), or says why not.
+    /// upload of unknown length, the largest blob), or says why not. The
+    /// work is checked first but spent only once everything else admits
+    /// the request, so refusals spend nothing and spent challenges are
+    /// bounded by admitted uploads.
     pub fn admit(
         &self,
         length: u64,
         work: Option<&str>,
         client: Option<IpAddr>,
         now: Instant,
+        unix: u64,
     ) -> Result<Reservation<'_>, ApiError> {
         let bits = self.work_bits(now);
-        if bits > 0 {
-            let solved = match work.and_then(UploadWork::parse) {
-                Some(w) => self.check_work(&w, bits, now)?,
-                None => false,
-            };
-            if !solved {
-                return Err(ApiError::UploadWorkRequired(bits, self.challenge(now)?));
-            }
-        }
+        let solved = match bits {
+            0 => None,
+            _ => match work
+                .and_then(UploadWork::parse)
+                .and_then(|w| self.check_work(&w, bits, unix))
+            {
+                Some(key) => Some(key),
+                None => return Err(ApiError::UploadWorkRequired(bits, self.challenge(unix)?)),
+            },
+        };
         if let (Some(limit), Some(addr)) = (self.settings.per_client_per_hour, client) {
             self.client_count(addr, limit, now)?;
         }
         let (up_tick, byte_tick) = self.ticks(now);
-        {
-            let mut r = self.rates.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(max) = self.settings.uploads_per_minute {
-                if r.uploads.total(up_tick) >= u64::from(max) {
-                    return Err(ApiError::Limited(r.uploads.wait_for(up_tick, 1)));
-                }
+        let mut r = self.rates.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(max) = self.settings.uploads_per_minute {
+            if r.uploads.total(up_tick) >= u64::from(max) {
+                return Err(ApiError::Limited(r.uploads.wait_for(up_tick, 1)));
             }
-            if let Some(max) = self.settings.bytes_per_hour {
-                let total = r.bytes.total(byte_tick);
-                if length > max {
-                    return Err(ApiError::TooLarge);
-                }
-                if total.saturating_add(length) > max {
-                    let need = total.saturating_add(length) - max;
-                    return Err(ApiError::Limited(r.bytes.wait_for(byte_tick, need)));
-                }
-            }
-            if let Some(quota) = self.settings.quota {
-                let mut used = self.added.load(Ordering::SeqCst);
-                loop {
-                    let base = self.base.load(Ordering::SeqCst);
-                    if base.saturating_add(used).saturating_add(length) > quota {
-                        return Err(ApiError::Full);
-                    }
-                    match self.added.compare_exchange(
-                        used,
-                        used.saturating_add(length),
-                        Ordering::SeqCst,
-                        Ordering::SeqCst,
-                    ) {
-                        Ok(_) => break,
-                        Err(now_used) => used = now_used,
-                    }
-                }
-            } else {
-                self.added.fetch_add(length, Ordering::SeqCst);
-            }
-            r.uploads.add(up_tick, 1);
-            r.bytes.add(byte_tick, length);
         }
+        if let Some(max) = self.settings.bytes_per_hour {
+            let total = r.bytes.total(byte_tick);
+            if length > max {
+                return Err(ApiError::TooLarge);
+            }
+            if total.saturating_add(length) > max {
+                let need = total.saturating_add(length) - max;
+                return Err(ApiError::Limited(r.bytes.wait_for(byte_tick, need)));
+            }
+        }
+        // Under the rates lock: admissions are serialised from here on.
+        let added = self.added.load(Ordering::SeqCst);
+        if let Some(quota) = self.settings.quota {
+            let base = self.base.load(Ordering::SeqCst);
+            if base.saturating_add(added).saturating_add(length) > quota {
+                return Err(ApiError::Full);
+            }
+        }
+        if let Some(key) = solved {
+            if !self.spend(key, unix)? {
+                return Err(ApiError::UploadWorkRequired(bits, self.challenge(unix)?));
+            }
+        }
+        self.added.fetch_add(length, Ordering::SeqCst);
         self.inflight.fetch_add(length, Ordering::SeqCst);
+        r.uploads.add(up_tick, 1);
+        r.bytes.add(byte_tick, length);
+        drop(r);
         Ok(Reservation {
             limits: self,
             bytes: length,
             generation: self.generation.load(Ordering::SeqCst),
+            tick: byte_tick,
             recorded: false,
         })
     }
 
     /// Forgets spent challenges past their life (the sweeper).
-    pub fn prune(&self, now: Instant) {
+    pub fn prune(&self, unix: u64) {
         self.spent
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .retain(|_, at| now.saturating_duration_since(*at) <= CHALLENGE_TTL);
+            .retain(|_, at| unix.saturating_sub(*at) <= CHALLENGE_TTL.as_secs());
     }
 }
 
@@ -499,8 +559,14 @@ impl Limits {
 mod tests {
     use super::*;
 
+    const UNIX: u64 = 1_800_000_000;
+
     fn limits(s: LimitSettings) -> Limits {
         Limits::new(s, [3; 32])
+    }
+
+    fn admit<'a>(l: &'a Limits, n: u64, t: Instant) -> Result<Reservation<'a>, ApiError> {
+        l.admit(n, None, None, t, UNIX)
     }
 
     #[test]
@@ -511,13 +577,27 @@ mod tests {
         });
         let t = Instant::now();
         for _ in 0..3 {
-            l.admit(1, None, None, t).unwrap().recorded(1);
+            admit(&l, 1, t).unwrap().recorded(1);
         }
-        match l.admit(1, None, None, t) {
+        match admit(&l, 1, t) {
             Err(ApiError::Limited(s)) => assert!((1..=60).contains(&s), "{s}"),
             _ => panic!("a fourth upload in the minute was admitted"),
         }
-        assert!(l.admit(1, None, None, t + Duration::from_secs(61)).is_ok());
+        assert!(admit(&l, 1, t + Duration::from_secs(61)).is_ok());
+    }
+
+    #[test]
+    fn bytes_per_hour_are_given_back_when_an_upload_was_smaller_or_failed() {
+        let l = limits(LimitSettings {
+            bytes_per_hour: Some(100),
+            ..LimitSettings::default()
+        });
+        let t = Instant::now();
+        // A chunked upload reserves the largest size, then records 1 byte.
+        admit(&l, 100, t).unwrap().recorded(1);
+        drop(admit(&l, 99, t).unwrap()); // failed: all back
+        admit(&l, 99, t).unwrap().recorded(99);
+        assert!(matches!(admit(&l, 1, t), Err(ApiError::Limited(_))));
     }
 
     #[test]
@@ -527,19 +607,48 @@ mod tests {
             ..LimitSettings::default()
         });
         let t = Instant::now();
-        let a = l.admit(60, None, None, t).unwrap();
-        assert!(matches!(l.admit(50, None, None, t), Err(ApiError::Full)));
+        let a = admit(&l, 60, t).unwrap();
+        assert!(matches!(admit(&l, 50, t), Err(ApiError::Full)));
         drop(a); // failed: given back
-        let b = l.admit(90, None, None, t).unwrap();
+        let b = admit(&l, 90, t).unwrap();
         b.recorded(40); // a one-request upload smaller than reserved
         assert_eq!(l.used(), 40);
-        l.resync(Usage {
-            blobs: 1,
-            bytes: 95,
-            reserved: 0,
+        let mark = l.resync_start();
+        l.resync(
+            mark,
+            Usage {
+                blobs: 1,
+                bytes: 95,
+                reserved: 0,
+            },
+        );
+        assert!(matches!(admit(&l, 10, t), Err(ApiError::Full)));
+        assert!(admit(&l, 5, t).is_ok());
+    }
+
+    #[test]
+    fn a_resync_keeps_what_was_admitted_while_the_records_were_read() {
+        let l = limits(LimitSettings {
+            quota: Some(100),
+            ..LimitSettings::default()
         });
-        assert!(matches!(l.admit(10, None, None, t), Err(ApiError::Full)));
-        assert!(l.admit(5, None, None, t).is_ok());
+        let t = Instant::now();
+        let mark = l.resync_start();
+        // Admitted (and perhaps recorded) while the sweeper reads the records.
+        admit(&l, 70, t).unwrap().recorded(70);
+        l.resync(mark, Usage::default());
+        assert_eq!(l.used(), 70);
+        assert!(matches!(admit(&l, 40, t), Err(ApiError::Full)));
+        // In flight at the mark, recorded after the read: still counted.
+        let l = limits(LimitSettings {
+            quota: Some(100),
+            ..LimitSettings::default()
+        });
+        let r = admit(&l, 70, t).unwrap();
+        let mark = l.resync_start();
+        l.resync(mark, Usage::default());
+        r.recorded(70);
+        assert!(matches!(admit(&l, 40, t), Err(ApiError::Full)));
     }
 
     #[test]
@@ -550,34 +659,67 @@ mod tests {
             ..LimitSettings::default()
         });
         let t = Instant::now();
-        let Err(ApiError::UploadWorkRequired(bits, ch)) = l.admit(1, None, None, t) else {
+        let Err(ApiError::UploadWorkRequired(bits, ch)) = admit(&l, 1, t) else {
             panic!("no work asked");
         };
         assert_eq!(bits, 4);
         let n = veil_core::work::solve_upload(&ch, bits);
         let header = format!("{ch} {n}");
-        l.admit(1, Some(&header), None, t).unwrap().recorded(1);
+        l.admit(1, Some(&header), None, t, UNIX)
+            .unwrap()
+            .recorded(1);
         // Spent: the same solution does not pass twice.
         assert!(matches!(
-            l.admit(1, Some(&header), None, t),
+            l.admit(1, Some(&header), None, t, UNIX),
             Err(ApiError::UploadWorkRequired(..))
         ));
-        // A forged or stale challenge does not pass.
-        let forged = format!("{}A {n}", &ch[..ch.len() - 1]);
-        assert!(l.admit(1, Some(&forged), None, t).is_err());
-        let late = t + CHALLENGE_TTL + Duration::from_secs(1);
-        let ch2 = l.challenge(t).unwrap();
+        // A forged or stale challenge does not pass; one from another
+        // instance with the same key does (Unix time, not uptime).
+        let forged = format!("{}A {n}", ch.get(..ch.len() - 1).unwrap());
+        assert!(l.admit(1, Some(&forged), None, t, UNIX).is_err());
+        let ch2 = l.challenge(UNIX).unwrap();
         let n2 = veil_core::work::solve_upload(&ch2, 8);
+        let late = UNIX + CHALLENGE_TTL.as_secs() + 1;
         assert!(l
-            .admit(1, Some(&format!("{ch2} {n2}")), None, late)
+            .admit(1, Some(&format!("{ch2} {n2}")), None, t, late)
             .is_err());
+        let other = limits(LimitSettings {
+            upload_work: Some(4),
+            ..LimitSettings::default()
+        });
+        assert!(other
+            .admit(
+                1,
+                Some(&format!("{ch2} {n2}")),
+                None,
+                Instant::now(),
+                UNIX + 5
+            )
+            .is_ok());
         // Load raises the bits: 7 more uploads in the minute (8 is the rate).
         for _ in 0..7 {
-            let ch = l.challenge(t).unwrap();
-            let n = veil_core::work::solve_upload(&ch, MAX_BITS.min(8));
-            let _ = l.admit(1, Some(&format!("{ch} {n}")), None, t);
+            let ch = l.challenge(UNIX).unwrap();
+            let n = veil_core::work::solve_upload(&ch, 8);
+            let _ = l.admit(1, Some(&format!("{ch} {n}")), None, t, UNIX);
         }
         assert!(l.work_bits(t) > 4, "{}", l.work_bits(t));
+    }
+
+    #[test]
+    fn a_refused_upload_does_not_spend_its_work() {
+        let l = limits(LimitSettings {
+            upload_work: Some(2),
+            quota: Some(10),
+            ..LimitSettings::default()
+        });
+        let t = Instant::now();
+        let ch = l.challenge(UNIX).unwrap();
+        let w = format!("{ch} {}", veil_core::work::solve_upload(&ch, 8));
+        assert!(matches!(
+            l.admit(20, Some(&w), None, t, UNIX),
+            Err(ApiError::Full)
+        ));
+        assert!(l.admit(5, Some(&w), None, t, UNIX).is_ok());
     }
 
     #[test]
@@ -589,20 +731,26 @@ mod tests {
         let t = Instant::now();
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
-        l.admit(1, None, Some(a), t).unwrap().recorded(1);
-        l.admit(1, None, Some(a), t).unwrap().recorded(1);
-        assert!(matches!(
-            l.admit(1, None, Some(a), t),
-            Err(ApiError::ClientLimited(_))
-        ));
-        assert!(l.admit(1, None, Some(b), t).is_ok());
+        let go =
+            |addr: IpAddr, t: Instant| l.admit(1, None, Some(addr), t, UNIX).map(|r| r.recorded(1));
+        go(a, t).unwrap();
+        go(a, t).unwrap();
+        assert!(matches!(go(a, t), Err(ApiError::ClientLimited(_))));
+        assert!(go(b, t).is_ok());
+        // IPv4 through a dual-stack socket is the same IPv4 client, and
+        // distinct IPv4 clients stay distinct.
+        let mapped: IpAddr = "::ffff:192.0.2.2".parse().unwrap();
+        assert!(go(mapped, t).is_ok());
+        assert!(go(mapped, t).is_err());
+        let c_mapped: IpAddr = "::ffff:192.0.2.3".parse().unwrap();
+        assert!(go(c_mapped, t).is_ok());
         // Two addresses in one /64 are one client.
         let c: IpAddr = "2001:db8::1".parse().unwrap();
         let d: IpAddr = "2001:db8::2".parse().unwrap();
-        l.admit(1, None, Some(c), t).unwrap().recorded(1);
-        l.admit(1, None, Some(d), t).unwrap().recorded(1);
-        assert!(l.admit(1, None, Some(c), t).is_err());
+        go(c, t).unwrap();
+        go(d, t).unwrap();
+        assert!(go(c, t).is_err());
         let later = t + Duration::from_secs(3601);
-        assert!(l.admit(1, None, Some(a), later).is_ok());
+        assert!(go(a, later).is_ok());
     }
 }

@@ -94,13 +94,20 @@ impl Category {
 }
 
 /// Whether `text` may be a report's free text: at most [`MAX_TEXT`] bytes,
-/// no control characters but line breaks and tabs.
+/// no control characters but line breaks and tabs, no bidirectional
+/// controls (which would make an operator's terminal show other text).
 #[must_use]
 pub fn text_is_valid(text: &str) -> bool {
     text.len() <= MAX_TEXT
         && !text
             .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+            .any(|c| (c.is_control() && !matches!(c, '\n' | '\t')) || is_bidi_control(c))
+}
+
+/// The bidirectional formatting characters (Unicode UAX #9).
+#[must_use]
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// The operator's key pair for reports. No `Debug`; zeroized on drop.
@@ -365,6 +372,7 @@ mod tests {
         assert!(text_is_valid("line one\nline\ttwo"));
         assert!(!text_is_valid("bell\u{7}"));
         assert!(!text_is_valid("\u{1b}[31m"));
+        assert!(!text_is_valid("abc\u{202e}fed"));
         assert!(!text_is_valid(&"x".repeat(MAX_TEXT + 1)));
     }
 }

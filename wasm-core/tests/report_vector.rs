@@ -1,7 +1,12 @@
 //! The sealed report key's published vector (docs/FORMAT.md §9),
 //! `wasm-core/tests/vectors/report/01.json`: rebuilt from its fixed keys
 //! and compared byte for byte; `VEIL_REGENERATE_VECTORS=1` rewrites it.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation,
+    missing_docs
+)]
 
 use veil_core::report::{seal_with_ephemeral, OperatorKey};
 
@@ -32,7 +37,8 @@ fn the_sealed_report_vector_holds() {
     if std::env::var_os("VEIL_REGENERATE_VECTORS").is_some() {
         std::fs::write(path, serde_json::to_string_pretty(&v).unwrap() + "\n").unwrap();
     }
-    let stored: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert_eq!(stored, v);
 }
 
@@ -40,7 +46,10 @@ fn b64(b: &[u8]) -> String {
     const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::new();
     for chunk in b.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, x)| n | (u32::from(*x) << (16 - 8 * i)));
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, x)| n | (u32::from(*x) << (16 - 8 * i)));
         for i in 0..=chunk.len() {
             out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }

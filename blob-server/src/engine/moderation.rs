@@ -20,6 +20,14 @@ impl Engine {
         }
     }
 
+    /// How many reports name `slot`.
+    pub async fn reports_on(&self, slot: Slot) -> Result<u64, ApiError> {
+        match self {
+            Self::Local(store) => blocking(store, move |s| Ok(s.reports_on(&slot)? as u64)).await,
+            Self::Shared(shared) => shared.reports_on(&slot).await,
+        }
+    }
+
     /// Every report.
     pub async fn reports(&self) -> Result<Vec<Report>, ApiError> {
         match self {

@@ -43,6 +43,7 @@ pub async fn create(
         work_header(&headers),
         client,
         Instant::now(),
+        st.clock.now(),
     )?;
     let id = BlobId::generate()?;
     let token = DeleteToken::generate()?;

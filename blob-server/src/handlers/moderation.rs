@@ -26,7 +26,9 @@ use crate::AppState;
 pub const MAX_REPORT_BODY: usize = 4096;
 /// Open reports kept at most; past it new ones are refused (`503`) until
 /// the operator decides some.
-pub const MAX_OPEN_REPORTS: usize = 10_000;
+pub const MAX_OPEN_REPORTS: u64 = 10_000;
+/// Reports kept per blob: past it, the operator has been told (`429`).
+pub const MAX_REPORTS_PER_BLOB: u64 = 20;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,10 +41,20 @@ struct NewReport {
 }
 
 /// `POST /api/v1/reports`.
-pub async fn report(State(st): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn report(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     if body.len() > MAX_REPORT_BODY {
         return Err(ApiError::TooLarge);
     }
+    // With upload work on, a report costs the same work as an upload.
+    st.limits.require_work(
+        super::blobs::work_header(&headers),
+        std::time::Instant::now(),
+        st.clock.now(),
+    )?;
     let r: NewReport = serde_json::from_slice(&body)
         .map_err(|_| ApiError::BadRequest("a report is a JSON object: id, category, text, key"))?;
     let id = BlobId::parse(&r.id).ok_or(ApiError::BadRequest("id is not a link's id"))?;
@@ -70,15 +82,17 @@ pub async fn report(State(st): State<AppState>, body: Bytes) -> Result<Response,
             None => ApiError::NotFound,
         });
     }
-    let open = st
-        .engine
-        .reports()
-        .await?
-        .iter()
-        .filter(|r| r.state == ReportState::Open)
-        .count();
+    // Open reports, from the counters (each report is decided once).
+    let c = st.engine.counters(now).await?;
+    let open = c
+        .get(Counter::ReportsReceived)
+        .saturating_sub(c.get(Counter::ReportsActioned))
+        .saturating_sub(c.get(Counter::ReportsDismissed));
     if open >= MAX_OPEN_REPORTS {
         return Err(ApiError::Busy);
+    }
+    if st.engine.reports_on(slot).await? >= MAX_REPORTS_PER_BLOB {
+        return Err(ApiError::ReportedEnough);
     }
     let rid = ReportId::generate()?;
     let report = Report::new(rid, &slot, category, r.text, r.key, now);
@@ -101,10 +115,36 @@ day; a key included by a reporter is sealed to the operator's key and opens only
 
 /// `GET /api/v1/transparency`.
 pub async fn transparency(State(st): State<AppState>) -> Result<Response, ApiError> {
+    let held = st
+        .published
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .as_ref()
+        .filter(|(at, _)| at.elapsed() < st.settings.transparency_every)
+        .map(|(_, v)| v.clone());
+    let body = match held {
+        Some(v) => v,
+        None => {
+            let v = read_counters(&st).await?;
+            *st.published
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some((std::time::Instant::now(), v.clone()));
+            v
+        }
+    };
+    let mut resp = Json(body).into_response();
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(resp)
+}
+
+/// The counters and what is stored, as published.
+async fn read_counters(st: &AppState) -> Result<serde_json::Value, ApiError> {
     let now = st.clock.now();
     let c = st.engine.counters(now).await?;
     let usage = st.engine.usage(now).await?;
-    let mut resp = Json(serde_json::json!({
+    Ok(serde_json::json!({
         "since": c.get(Counter::Since),
         "stored": { "blobs": usage.blobs, "bytes": usage.bytes },
         "uploads": c.get(Counter::Uploads),
@@ -120,13 +160,11 @@ pub async fn transparency(State(st): State<AppState>) -> Result<Response, ApiErr
             "actioned": c.get(Counter::ReportsActioned),
             "dismissed": c.get(Counter::ReportsDismissed),
         },
-        "legal_requests": c.get(Counter::LegalRequests),
+                "legal_requests": c.get(Counter::LegalRequests),
         "holds": HOLDS,
+        "as_of": now,
+        "every": st.settings.transparency_every.as_secs(),
     }))
-    .into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp)
 }
 
 /// The admin token check: `401` unless `Authorization: Bearer <token>`

@@ -147,6 +147,7 @@ async fn create_inner(
         super::blobs::work_header(&headers),
         client,
         std::time::Instant::now(),
+        st.clock.now(),
     )?;
     let id = BlobId::generate()?;
     let token = DeleteToken::generate()?;

@@ -89,13 +89,14 @@ async fn sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
         }
         let now = state.clock.now();
         // The quota's figure, from the records (the first tick is at once).
+        let mark = state.limits.resync_start();
         match state.engine.usage(now).await {
-            Ok(usage) => state.limits.resync(usage),
+            Ok(usage) => state.limits.resync(mark, usage),
             Err(e) => {
                 tracing::warn!(error = %e, "reading the stored total failed; the quota keeps its running figure")
             }
         }
-        state.limits.prune(Instant::now());
+        state.limits.prune(now);
         match state.engine.sweep(now).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "sweep"),
             Ok(_) => {}

@@ -35,6 +35,11 @@ impl Shared {
         Ok(timed(self.records.add_report(id, r)).await?)
     }
 
+    /// How many reports name `slot`.
+    pub async fn reports_on(&self, slot: &Slot) -> Result<u64, ApiError> {
+        Ok(timed(self.records.reports_on(slot)).await?)
+    }
+
     /// Every report.
     pub async fn reports(&self) -> Result<Vec<Report>, ApiError> {
         Ok(timed(self.records.reports()).await?)

@@ -421,7 +421,8 @@ impl Records {
     pub async fn live(&self, slot: &Slot) -> Result<Option<BlobRecord>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM veil_records WHERE slot = $1 AND state = {LIVE}
-             AND expires_at > {NOW_S} AND (max_downloads = 0 OR downloads < max_downloads)"
+             AND expires_at > {NOW_S} AND (max_downloads = 0 OR downloads < max_downloads)
+             AND NOT EXISTS (SELECT 1 FROM veil_removed WHERE slot = $1)"
         );
         let row = self.opt(&sql, &[&&slot.0[..]]).await?;
         row.as_ref().map(blob_of).transpose()
@@ -441,6 +442,7 @@ impl Records {
              WHERE slot = $1 AND state = {LIVE} AND expires_at > {NOW_S}
                AND max_downloads > 0 AND downloads < max_downloads
                AND proof_hash IS NOT DISTINCT FROM $2
+               AND NOT EXISTS (SELECT 1 FROM veil_removed WHERE slot = $1)
              RETURNING {COLUMNS}, state"
         );
         let row = self
@@ -677,7 +679,7 @@ impl Records {
             "UPDATE veil_records SET state = {LIVE}, received = $3, object = $4, expires_at = {NOW_S} + expires_in,
                 joiner = NULL, joining_until = NULL
              WHERE slot = $1 AND state = {UPLOADING} AND received = $2 AND size = $3 AND expires_at > {NOW_S}
-               AND joiner = $5
+               AND joiner = $5 AND NOT EXISTS (SELECT 1 FROM veil_removed WHERE slot = $1)
              RETURNING expires_at"
         );
         let row = self
@@ -733,6 +735,7 @@ impl Records {
                       RETURNING r.slot, r.object, due.state AS was),
              counted AS (INSERT INTO veil_counters (name, value)
                          SELECT '{expired}', count(*) FROM gone WHERE was = {LIVE}
+                         HAVING count(*) > 0
                          ON CONFLICT (name) DO UPDATE SET value = veil_counters.value + excluded.value)
              SELECT slot, object FROM gone",
             expired = Counter::Expired.name()
@@ -904,6 +907,17 @@ impl Records {
         tx.commit().await.map_err(db)
     }
 
+    /// How many reports name `slot`.
+    pub async fn reports_on(&self, slot: &Slot) -> Result<u64, StoreError> {
+        let row = self
+            .one(
+                "SELECT count(*) FROM veil_reports WHERE slot = $1",
+                &[&&slot.0[..]],
+            )
+            .await?;
+        Ok(u64_of(first(&row)?))
+    }
+
     /// Every report, in id order.
     pub async fn reports(&self) -> Result<Vec<Report>, StoreError> {
         let rows = self
@@ -1028,11 +1042,21 @@ impl Records {
     }
 
     /// Turns a live blob or an unfinished upload into a tombstone, for the operator.
+    /// One statement: an upload finishing meanwhile is caught either way.
     pub async fn remove_any(&self, slot: &Slot) -> Result<Option<Removed>, StoreError> {
-        match self.remove(slot, LIVE, None).await? {
-            Some(r) => Ok(Some(r)),
-            None => self.remove(slot, UPLOADING, None).await,
-        }
+        let sql = format!(
+            "UPDATE veil_records SET state = {TOMBSTONE}, removed_at = {NOW_S}
+             WHERE slot = $1 AND state IN ({LIVE}, {UPLOADING})
+             RETURNING object"
+        );
+        let row = self.opt(&sql, &[&&slot.0[..]]).await?;
+        row.map(|r| {
+            Ok(Removed {
+                slot: *slot,
+                object: file_name(first(&r)?)?,
+            })
+        })
+        .transpose()
     }
 }
 

@@ -302,7 +302,12 @@ impl Store {
 
     /// The record of a live blob, consuming nothing.
     pub fn peek(&self, slot: &Slot, now: u64) -> Result<Option<BlobRecord>, StoreError> {
-        let Some(raw) = self.db().blobs.get(slot.0)? else {
+        let db = self.db();
+        // The removal list wins over any record (one a race let through).
+        if db.removed.contains_key(slot.0)? {
+            return Ok(None);
+        }
+        let Some(raw) = db.blobs.get(slot.0)? else {
             return Ok(None);
         };
         let rec = BlobRecord::decode(&raw).ok_or(StoreError::Corrupt)?;
@@ -355,6 +360,9 @@ impl Store {
         // Before the file is opened, so no erasure can overwrite what we read.
         let reading = self.readers.enter(*slot);
         let db = self.db();
+        if db.removed.contains_key(slot.0)? {
+            return Ok(Claim::Gone);
+        }
         loop {
             let Some(raw) = db.blobs.get(slot.0)? else {
                 return Ok(Claim::Gone);
@@ -774,15 +782,20 @@ impl Store {
         let db = self.db();
         let key = expiry_key(blob.expires_at, slot);
         let expected = upload.encode();
-        let done = (&db.uploads, &db.blobs, &db.expiry).transaction(|(uploads, blobs, expiry)| {
-            if uploads.get(slot.0)?.as_deref() != Some(&expected[..]) {
-                return Err(ConflictableTransactionError::Abort(()));
-            }
-            uploads.remove(&slot.0[..])?;
-            blobs.insert(&slot.0[..], blob.encode())?;
-            expiry.insert(&key[..], &[][..])?;
-            Ok(())
-        });
+        let done = (&db.uploads, &db.blobs, &db.expiry, &db.removed).transaction(
+            |(uploads, blobs, expiry, removed)| {
+                // An upload the operator removed meanwhile never becomes a blob.
+                if uploads.get(slot.0)?.as_deref() != Some(&expected[..])
+                    || removed.get(slot.0)?.is_some()
+                {
+                    return Err(ConflictableTransactionError::Abort(()));
+                }
+                uploads.remove(&slot.0[..])?;
+                blobs.insert(&slot.0[..], blob.encode())?;
+                expiry.insert(&key[..], &[][..])?;
+                Ok(())
+            },
+        );
         match done {
             Ok(()) => {
                 bump(&db, Counter::Uploads, 1)?;

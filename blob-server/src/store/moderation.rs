@@ -15,11 +15,20 @@ use crate::moderation::{
 };
 use crate::record::{BlobRecord, UploadRecord};
 
+/// A report's key: its blob's slot, then its id.
+fn report_key(slot: &Slot, id: &[u8; 16]) -> Vec<u8> {
+    let mut k = slot.0.to_vec();
+    k.extend_from_slice(id);
+    k
+}
+
 impl Store {
-    /// Stores a new report and counts it.
+    /// Stores a new report and counts it. Reports are keyed by slot, then
+    /// id: a blob's reports are one prefix.
     pub fn add_report(&self, id: &[u8; 16], report: &Report) -> Result<(), StoreError> {
+        let slot = report.slot().ok_or(StoreError::Corrupt)?;
         let db = self.db();
-        db.reports.insert(id, report.encode())?;
+        db.reports.insert(report_key(&slot, id), report.encode())?;
         bump(&db, Counter::ReportsReceived, 1)?;
         db.db.flush()?;
         Ok(())
@@ -35,11 +44,33 @@ impl Store {
             .collect()
     }
 
+    /// How many reports name `slot`.
+    pub fn reports_on(&self, slot: &Slot) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for item in self.db().reports.scan_prefix(slot.0).keys() {
+            item?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Dismisses an open report (with the operator's reason).
     pub fn dismiss(&self, id: &[u8; 16], reason: &str, now: u64) -> Result<Decided, StoreError> {
         let db = self.db();
+        // The operator's rare call: found by its id's place in the key.
+        let mut found = None;
+        for k in db.reports.iter().keys() {
+            let k = k?;
+            if k.get(32..) == Some(&id[..]) {
+                found = Some(k);
+                break;
+            }
+        }
+        let Some(key) = found else {
+            return Ok(Decided::Unknown);
+        };
         let out = (&db.reports, &db.counters).transaction(|(reports, counters)| {
-            let Some(raw) = reports.get(id)? else {
+            let Some(raw) = reports.get(&key)? else {
                 return Ok(Decided::Unknown);
             };
             let mut r = Report::decode(&raw).ok_or(ConflictableTransactionError::Abort(()))?;
@@ -49,7 +80,7 @@ impl Store {
             r.state = ReportState::Dismissed;
             r.decision = Some(reason.to_owned());
             r.decided = Some(day_of(now));
-            reports.insert(&id[..], r.encode())?;
+            reports.insert(&key, r.encode())?;
             let name = Counter::ReportsDismissed.name();
             let v = counters
                 .get(name)?
@@ -79,10 +110,18 @@ impl Store {
             reason: reason.to_owned(),
             removed: day_of(now),
         };
-        db.removed.insert(slot.0, removal.encode())?;
+        // In a transaction: one that finishes an upload at this slot
+        // conflicts with it, and sees it (finish_upload then refuses).
+        let encoded = removal.encode();
+        db.removed
+            .transaction(|t| {
+                t.insert(&slot.0[..], encoded.clone())?;
+                Ok::<_, ConflictableTransactionError<()>>(())
+            })
+            .map_err(tx_error)?;
         db.db.flush()?;
         let mut actioned = 0;
-        for item in db.reports.iter() {
+        for item in db.reports.scan_prefix(slot.0) {
             let (k, v) = item?;
             let Some(mut r) = Report::decode(&v) else {
                 continue;

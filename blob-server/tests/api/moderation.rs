@@ -708,3 +708,130 @@ async fn per_client_limits_key_on_the_address_and_keep_it_nowhere() {
         );
     }
 }
+
+#[tokio::test]
+async fn reports_per_blob_are_capped_and_cost_work_when_uploads_do() {
+    let app = spawn_with(Arc::new(tempfile::tempdir().unwrap()), T0, |_| {}).await;
+    let id = app.upload(b"x".to_vec(), &[]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let many: Vec<_> = (0..24)
+        .map(|_| report(&app, serde_json::json!({ "id": id, "category": "other" })))
+        .collect();
+    let mut statuses = Vec::new();
+    for r in many {
+        statuses.push(r.await.status().as_u16());
+    }
+    assert!(
+        statuses.iter().filter(|s| **s == 202).count() >= 20,
+        "{statuses:?}"
+    );
+    let r = report(&app, serde_json::json!({ "id": id, "category": "other" })).await;
+    assert_eq!(r.status(), 429);
+    let c = counters(&app).await;
+    assert!(c["reports"]["received"].as_u64().unwrap() <= 24);
+
+    let app = spawn_with(Arc::new(tempfile::tempdir().unwrap()), T0, |s| {
+        s.limits.upload_work = Some(6);
+    })
+    .await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/blobs"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    let ch = r.headers()["veil-work-challenge"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bits: u8 = r.headers()["veil-work-bits"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let w = format!("{ch} {}", veil_core::work::solve_upload(&ch, bits));
+    let r = app
+        .client
+        .post(app.url("/api/v1/blobs"))
+        .header("Veil-Work", &w)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    let id: serde_json::Value = r.json().await.unwrap();
+    let id = id["id"].as_str().unwrap();
+    let r = report(&app, serde_json::json!({ "id": id, "category": "other" })).await;
+    assert_eq!(r.status(), 429);
+    let ch = r.headers()["veil-work-challenge"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bits: u8 = r.headers()["veil-work-bits"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let w = format!("{ch} {}", veil_core::work::solve_upload(&ch, bits));
+    let r = app
+        .client
+        .post(app.url("/api/v1/reports"))
+        .header("Veil-Work", &w)
+        .json(&serde_json::json!({ "id": id, "category": "other" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+}
+
+/// An upload the operator removes before its last byte never becomes a
+/// blob: the last PATCH is refused and the id answers 410.
+#[tokio::test]
+async fn an_upload_removed_before_it_finishes_is_never_served() {
+    let op = keygen();
+    let app = app_for(&op, Arc::new(tempfile::tempdir().unwrap())).await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/uploads"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "4")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let id = r.headers()["veil-blob-id"].to_str().unwrap().to_owned();
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/admin/blobs/{id}/remove")))
+        .bearer_auth(&op.token)
+        .json(&serde_json::json!({ "reason": "known bad" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = app
+        .client
+        .patch(app.url(&location))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Offset", "0")
+        .header("Content-Type", "application/offset+octet-stream")
+        .body("abcd")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(app.get(&id, None).await.status(), 410);
+    // A reason is required and bounded.
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/admin/blobs/{id}/remove")))
+        .bearer_auth(&op.token)
+        .json(&serde_json::json!({ "reason": "" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
