@@ -5,7 +5,7 @@
 // can do neither.
 import { bytes, progressText, localTime, show, warnIfInsecure, noteIfNoWasm } from '/js/format.js';
 import '/js/channels.js';
-import { P, ready, parseShareLink, previewKind, linkNeedsPassword, sealReportKey } from '/js/protocol-receive.js';
+import { P, ready, parseShareLink, previewKind, linkNeedsPassword, sealReportKey, solveUploadWork } from '/js/protocol-receive.js';
 import { webAssembly } from '/js/load.js';
 
 const { download: M, stream: S, timeouts: T, sizes: Z } = globalThis.VEIL_CHANNELS;
@@ -362,11 +362,16 @@ async function sendReport(e) {
     if ($('abuse-key').checked && config.report_key) {
       key = sealReportKey(config.report_key, id, fragment, openedWith ?? undefined);
     }
-    const r = await fetch(P.reports, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id, category: $('abuse-category').value, text: $('abuse-text').value, key }),
-    });
+        const body = JSON.stringify({ id, category: $('abuse-category').value, text: $('abuse-text').value, key });
+    const post = (extra) => fetch(P.reports, { method: 'POST', headers: { 'content-type': 'application/json', ...extra }, body });
+    let r = await post({});
+    const challenge = r.status === 429 ? r.headers.get(P.workChallenge) : null;
+    if (challenge) {
+      // The server asks reports for the same proof of work as uploads.
+      status.textContent = 'Sending (the server asks for a little proof of work first)…';
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      r = await post({ [P.work]: `${challenge} ${solveUploadWork(challenge, Number(r.headers.get(P.workBits)))}` });
+    }
     if (r.status === 202) {
       status.textContent = key ? 'Thank you: the report and the sealed key were sent. Nothing about you was kept.' : 'Thank you: the report was sent. Nothing about you was kept.';
       $('abuse-form').querySelectorAll('select, textarea, input').forEach((el) => { el.disabled = true; });

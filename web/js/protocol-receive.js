@@ -14,9 +14,9 @@ import { load } from './load.js';
 // Paths and lowercase header names (e.g. P.uploads, P.proof, P.uploadOffset),
 // and the core's exports, set once `ready` resolves.
 export let P = null;
-export let Key, Decryptor, solveWork, safeFileName, linkNeedsPassword, parseShareLink, parseDeletionLink, downloadAnswer, previewKind, sealReportKey;
+export let Key, Decryptor, solveWork, safeFileName, linkNeedsPassword, parseShareLink, parseDeletionLink, downloadAnswer, previewKind, sealReportKey, solveUploadWork;
 export const ready = load('pkg-receive', 'veil').then((m) => {
-  ({ Key, Decryptor, solveWork, safeFileName, linkNeedsPassword, parseShareLink, parseDeletionLink, downloadAnswer, previewKind, sealReportKey } = m);
+    ({ Key, Decryptor, solveWork, safeFileName, linkNeedsPassword, parseShareLink, parseDeletionLink, downloadAnswer, previewKind, sealReportKey, solveUploadWork } = m);
   P = Object.freeze(JSON.parse(m.protocolJson()));
 });
 ready.catch(() => {}); // each user awaits it; this only marks it handled

@@ -24,7 +24,8 @@ async function start() {
   const t = await r.json();
   $('holds').textContent = t.holds;
   rows($('now'), [['Encrypted blobs', n(t.stored?.blobs)], ['Their size', bytes(t.stored?.bytes ?? 0)]]);
-  if (t.since) $('totals-title').textContent = `Since ${localTime(t.since)}`;
+    if (t.since) $('totals-title').textContent = `Since ${localTime(t.since)}`;
+  if (t.as_of) $('as-of').textContent = `Counted ${localTime(t.as_of)}${t.every ? `; counted again every ${Math.round(t.every / 60)} minutes, so that no single report or upload can be timed from here` : ''}.`;
   rows($('totals'), [
     ['Uploads', n(t.uploads)],
     ['Downloads', n(t.downloads)],

@@ -212,7 +212,8 @@ async fn several_instances_over_postgres_and_s3() {
         let b = t.spawn(|| Instance::start(&pg, &Objects::S3(&s3), &sweep));
         (a.join().unwrap(), b.join().unwrap())
     });
-    assert_eq!(pg.query("SELECT count(*) FROM veil_schema"), "1");
+    // Every migration once (2: moderation and counters).
+    assert_eq!(pg.query("SELECT count(*) FROM veil_schema"), "2");
     let c = Client::new();
 
     upload_on_one_download_on_the_other(&c, &a, &b).await;
@@ -239,9 +240,26 @@ async fn several_instances_over_postgres_and_a_shared_directory() {
     let pg = Postgres::start();
     let dir = tempfile::tempdir().unwrap();
     let objects = Objects::Dir(dir.path());
-    let a = Instance::start(&pg, &objects, &[]);
-    let b = Instance::start(&pg, &objects, &[]);
+    // Both instances take reports sealed to one operator and answer the
+    // admin API; the counters are read fresh on every request.
+    let op = veil_core::report::OperatorKey::generate().unwrap();
+    let token = blob_server::ids::DeleteToken::generate().unwrap();
+    let keys = tempfile::tempdir().unwrap();
+    let token_file = keys.path().join("admin.token");
+    std::fs::write(&token_file, token.encode()).unwrap();
+    let public = op.public();
+    let moderation = [
+        "--report-public-key",
+        &public,
+        "--admin-token-file",
+        token_file.to_str().unwrap(),
+        "--transparency-every",
+        "0",
+    ];
+    let a = Instance::start(&pg, &objects, &moderation);
+    let b = Instance::start(&pg, &objects, &moderation);
     let c = Client::new();
+    counters_and_removals_are_one_across_instances(&c, &a, &b, &token.encode()).await;
     upload_on_one_download_on_the_other(&c, &a, &b).await;
     tus_started_on_one_finished_on_the_other(&c, &a, &b).await;
     two_final_patches_on_two_instances(&c, &a, &b).await;
@@ -253,6 +271,155 @@ async fn several_instances_over_postgres_and_a_shared_directory() {
         files_under(dir.path()) == live + 1
     })
     .await;
+}
+
+/// The counters are exact with both instances counting at once; a report
+/// taken by one is decided on the other; a removal on one is a 410 on
+/// both, for good.
+async fn counters_and_removals_are_one_across_instances(
+    c: &Client,
+    a: &Instance,
+    b: &Instance,
+    admin: &str,
+) {
+    let before = transparency(c, a).await;
+    let ups = join_all((0..16).map(|i| {
+        let at = if i % 2 == 0 { a } else { b };
+        upload(c, at, data(100, i as u8), &[])
+    }))
+    .await;
+    let gets = join_all((0..32).map(|i| {
+        let at = if i % 2 == 0 { b } else { a };
+        get(c, at, &ups[i % 16].0)
+    }))
+    .await;
+    assert!(gets.iter().all(|(s, _)| *s == StatusCode::OK));
+    let after = transparency(c, b).await;
+    let diff = |f: &dyn Fn(&serde_json::Value) -> u64| f(&after) - f(&before);
+    assert_eq!(
+        diff(&|v| v["uploads"].as_u64().unwrap()),
+        16,
+        "counters: uploads"
+    );
+    assert_eq!(
+        diff(&|v| v["downloads"].as_u64().unwrap()),
+        32,
+        "counters: downloads"
+    );
+    assert_eq!(
+        diff(&|v| v["stored"]["blobs"].as_u64().unwrap()),
+        16,
+        "counters: stored"
+    );
+
+    let id = &ups[0].0;
+    let r = c
+        .post(a.url("/api/v1/reports"))
+        .json(&serde_json::json!({ "id": id, "category": "malware", "text": "across" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "report on a");
+    let listed: serde_json::Value = c
+        .get(b.url("/api/v1/admin/reports"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let rid = listed["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["text"] == "across")
+        .expect("the report taken by a is listed by b")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = c
+        .post(b.url(&format!("/api/v1/admin/reports/{rid}/remove")))
+        .bearer_auth(admin)
+        .json(&serde_json::json!({ "reason": "malware" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "removal on b");
+    for at in [a, b] {
+        assert_eq!(
+            get(c, at, id).await.0,
+            StatusCode::GONE,
+            "removed: 410 on both"
+        );
+        let look = c
+            .get(at.url(&format!("/api/v1/blobs/{id}/head")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(look.status(), StatusCode::GONE, "removed: look 410");
+    }
+    let end = transparency(c, a).await;
+    assert_eq!(
+        end["deletions"]["by_operator"].as_u64().unwrap()
+            - before["deletions"]["by_operator"].as_u64().unwrap(),
+        1
+    );
+    assert_eq!(
+        end["reports"]["actioned"].as_u64().unwrap()
+            - before["reports"]["actioned"].as_u64().unwrap(),
+        1
+    );
+}
+
+async fn transparency(c: &Client, at: &Instance) -> serde_json::Value {
+    c.get(at.url("/api/v1/transparency"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// An upload challenge handed out by one instance is accepted by another
+/// (they share the key through PostgreSQL).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_work_is_accepted_by_any_instance() {
+    let pg = Postgres::start();
+    let dir = tempfile::tempdir().unwrap();
+    let objects = Objects::Dir(dir.path());
+    let a = Instance::start(&pg, &objects, &["--upload-work", "6"]);
+    let b = Instance::start(&pg, &objects, &["--upload-work", "6"]);
+    let c = Client::new();
+    let r = c
+        .post(a.url("/api/v1/blobs"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let challenge = r.headers()["veil-work-challenge"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bits: u8 = r.headers()["veil-work-bits"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let work = format!(
+        "{challenge} {}",
+        veil_core::work::solve_upload(&challenge, bits)
+    );
+    let r = c
+        .post(b.url("/api/v1/blobs"))
+        .header("veil-work", &work)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "a's challenge on b");
 }
 
 #[test]

@@ -49,9 +49,10 @@ pub fn solve_work(id: &str, proof: &str, bits: u8) -> f64 {
 }
 
 /// Solves an upload challenge (`Veil-Work-Challenge` with
-/// `Veil-Work-Bits` on a `429` to an upload's creation); the answer goes in
-/// `Veil-Work` as `CHALLENGE NONCE`. Exact below 2^53, as above.
-#[cfg(feature = "send")]
+/// `Veil-Work-Bits` on a `429` to an upload's creation, or to a report);
+/// the answer goes in `Veil-Work` as `CHALLENGE NONCE`. Exact below 2^53,
+/// as above.
+#[cfg(any(feature = "send", feature = "receive"))]
 #[wasm_bindgen(js_name = solveUploadWork)]
 pub fn solve_upload_work(challenge: &str, bits: u8) -> f64 {
     #[allow(clippy::cast_precision_loss)]
