@@ -102,6 +102,7 @@ bench: bench-setup wasm
 	BLOB_SERVER=target/release/blob-server bench/engines.sh
 	$(CARGO) run -q --release -p wasm-core --example work_cost
 	node bench/work-cost.mjs
+	node bench/upload-work.mjs
 	bench/cli.sh
 	# node 20 has WebSocket (bench/cdp.mjs) behind a flag; later versions by default.
 	node $$(node -e "typeof WebSocket === 'undefined' && console.log('--experimental-websocket')") bench/page-pipeline.mjs
