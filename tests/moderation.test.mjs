@@ -46,7 +46,7 @@ async function page() {
   const p = await context.newPage();
   const problems = [];
   p.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  p.on('console', (m) => { if (m.type() === 'error' && !/status of 410/.test(m.text())) problems.push(`console: ${m.text()}`); });
+  p.on('console', (m) => { if (m.type() === 'error' && !/status of (410|429)/.test(m.text())) problems.push(`console: ${m.text()}`); });
   context.on('request', (r) => { if (!r.url().startsWith(srv.base)) problems.push(`foreign request: ${r.url()}`); });
   return { context, page: p, problems };
 }
