@@ -97,9 +97,27 @@ const STATES = {
     await page.goto(link);
     await page.waitForSelector('#error:not([hidden])');
   },
-  'delete page': async (page) => {
+    'delete page': async (page) => {
     await page.goto(send(GPS_JPEG).delete_link);
     await page.waitForSelector('#delete');
+  },
+  'download report form': async (page) => {
+    await page.goto(send(GPS_JPEG).link);
+    await page.waitForSelector('#contents:not([hidden])');
+    await page.click('#abuse summary');
+    await page.waitForSelector('#abuse-send');
+  },
+  'download report sent': async (page) => {
+    await page.goto(send(GPS_JPEG).link);
+    await page.waitForSelector('#contents:not([hidden])');
+    await page.click('#abuse summary');
+    await page.fill('#abuse-text', 'a test report');
+    await page.click('#abuse-send');
+    await page.waitForFunction(() => /Thank you|not sent/.test(document.getElementById('abuse-status').textContent));
+  },
+  'transparency page': async (page) => {
+    await page.goto(`${srv.base}/transparency`);
+    await page.waitForFunction(() => document.getElementById('moderation').childElementCount > 0);
   },
 };
 

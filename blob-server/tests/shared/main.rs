@@ -259,7 +259,7 @@ async fn several_instances_over_postgres_and_a_shared_directory() {
     let a = Instance::start(&pg, &objects, &moderation);
     let b = Instance::start(&pg, &objects, &moderation);
     let c = Client::new();
-    counters_and_removals_are_one_across_instances(&c, &a, &b, &token.encode()).await;
+    counters_and_removals_are_one_across_instances(&c, &a, &b, &token.encode(), &pg).await;
     upload_on_one_download_on_the_other(&c, &a, &b).await;
     tus_started_on_one_finished_on_the_other(&c, &a, &b).await;
     two_final_patches_on_two_instances(&c, &a, &b).await;
@@ -281,6 +281,7 @@ async fn counters_and_removals_are_one_across_instances(
     a: &Instance,
     b: &Instance,
     admin: &str,
+    pg: &Postgres,
 ) {
     let before = transparency(c, a).await;
     let ups = join_all((0..16).map(|i| {
@@ -315,6 +316,7 @@ async fn counters_and_removals_are_one_across_instances(
     let id = &ups[0].0;
     let r = c
         .post(a.url("/api/v1/reports"))
+        .header("user-agent", "reporter-agent-3c9e")
         .json(&serde_json::json!({ "id": id, "category": "malware", "text": "across" }))
         .send()
         .await
@@ -358,6 +360,22 @@ async fn counters_and_removals_are_one_across_instances(
             .await
             .unwrap();
         assert_eq!(look.status(), StatusCode::GONE, "removed: look 410");
+    }
+    // Nothing about the reporter in any table: not the user agent, not an
+    // address, and no blob id (records name slots).
+    for table in [
+        "veil_records",
+        "veil_reports",
+        "veil_removed",
+        "veil_counters",
+        "veil_parts",
+        "veil_store",
+        "veil_jobs",
+    ] {
+        for needle in ["reporter-agent-3c9e", "127.0.0.1", id.as_str()] {
+            let sql = format!("SELECT count(*) FROM {table} t WHERE t::text LIKE '%{needle}%'");
+            assert_eq!(count(pg, &sql), 0, "{needle} in {table}");
+        }
     }
     let end = transparency(c, a).await;
     assert_eq!(
