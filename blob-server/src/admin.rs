@@ -149,12 +149,18 @@ pub fn run(args: AdminArgs) -> anyhow::Result<()> {
                 token,
             }
         }
-        (None, Some(dir)) => Target::Offline(Store::open(dir).with_context(|| {
-            format!(
-                "cannot open {} (is the server still running?)",
-                dir.display()
-            )
-        })?),
+        (None, Some(dir)) => {
+            // A mistyped path must not become a new, empty store.
+            if !dir.join("db-current").exists() && !dir.join("db").exists() {
+                bail!("{} is not a blob-server data directory", dir.display());
+            }
+            Target::Offline(Store::open(dir).with_context(|| {
+                format!(
+                    "cannot open {} (is the server still running?)",
+                    dir.display()
+                )
+            })?)
+        }
         (None, None) => bail!("say where: --server URL --token-file F, or --data-dir DIR"),
     };
     match args.action {
@@ -240,11 +246,14 @@ fn call(
     };
     match resp {
         Ok(r) if r.status() == 204 => Ok(serde_json::Value::Null),
-        Ok(r) => Ok(r.into_json()?),
+                Ok(r) => r.into_json().map_err(|_| {
+            anyhow!("the answer is not the admin API's: is --server the server's address (https://host, no path)?")
+        }),
         Err(ureq::Error::Status(401, _)) => bail!("the server refused the admin token"),
-        Err(ureq::Error::Status(404, _)) => {
-            bail!("not found (no such report or blob, or the admin API is off)")
+        Err(ureq::Error::Status(404, _)) if path == "/reports" && method == "GET" => {
+            bail!("this server has no admin API (start it with --admin-token-file)")
         }
+        Err(ureq::Error::Status(404, _)) => bail!("not found: no such report, or no blob or upload with that id (nothing was changed)"),
         Err(ureq::Error::Status(409, _)) => bail!("that report was decided already"),
         Err(ureq::Error::Status(code, r)) => {
             bail!(
@@ -293,16 +302,37 @@ fn list(target: &Target, json: bool) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    reports.sort_by_key(|r| (r.state != ReportState::Open, r.received));
+    // Open first, then by blob (its slot's first characters), then by day.
+    reports.sort_by(|a, b| {
+        (a.state != ReportState::Open, &a.slot, a.received).cmp(&(
+            b.state != ReportState::Open,
+            &b.slot,
+            b.received,
+        ))
+    });
     for r in &reports {
         println!(
-            "{}  {:?}  {}  {}  key: {}\n    {}",
+            "{}  {:<9}  blob {}  {:<11}  {}  key: {}",
             r.id,
-            r.state,
+            format!("{:?}", r.state).to_lowercase(),
+            r.slot.get(..12).unwrap_or_default(),
             r.category,
             day(r.received),
             if r.key.is_some() { "sealed" } else { "none" },
-            printable(&r.text).replace('\n', "\n    ")
+        );
+        if !r.text.is_empty() {
+            println!("    {}", printable(&r.text).replace('\n', "\n    "));
+        }
+        if let Some(d) = &r.decision {
+            println!("    decided: {}", printable(d).replace('\n', " "));
+        }
+    }
+    for m in &removals {
+        println!(
+            "removed blob {}  {}  {}",
+            m.slot.get(..12).unwrap_or_default(),
+            day(m.removed),
+            printable(&m.reason).replace('\n', " ")
         );
     }
     println!("{} reports; {} removals", reports.len(), removals.len());
@@ -371,9 +401,13 @@ fn open(target: &Target, report: &str, key_file: &Path, out: &Path) -> anyhow::R
             Box::new(file)
         }
     };
-    std::fs::create_dir(out)
-        .with_context(|| format!("cannot create {} (it must not exist yet)", out.display()))?;
-    decrypt_into(reader, file_key, out)
+    create_private_dir(out)?;
+    let done = decrypt_into(reader, file_key, out);
+    if done.is_err() {
+        // Nothing half-decrypted is left, and the same path can be retried.
+        let _ = std::fs::remove_dir_all(out);
+    }
+    done
 }
 
 /// Decrypts a whole container into `out` as `1.bin`, `2.bin`, … with a
@@ -407,7 +441,7 @@ fn decrypt_into(
             for piece in sp.split(plain.len()) {
                 if piece.starts {
                     let name = out.join(format!("{}.bin", piece.file + 1));
-                    current = Some(std::fs::File::create(name)?);
+                    current = Some(create_private_file(&name)?);
                 }
                 if let Some(f) = current.as_mut() {
                     f.write_all(plain.get(piece.range.clone()).unwrap_or_default())?;
@@ -436,13 +470,35 @@ fn decrypt_into(
             printable(&f.name).replace('\n', " ")
         ));
     }
-    std::fs::write(out.join("manifest.txt"), list)?;
+    create_private_file(&out.join("manifest.txt"))?.write_all(list.as_bytes())?;
     println!(
         "decrypted {} file(s) into {} (names and types in manifest.txt)",
         manifest.files().len(),
         out.display()
     );
     Ok(())
+}
+
+/// A new directory only its owner can enter (reported material inside).
+fn create_private_dir(out: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    if out.exists() {
+        bail!("{} exists already: name a new directory", out.display());
+    }
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(out)
+        .with_context(|| format!("cannot create {}", out.display()))
+}
+
+/// A new file only its owner can read.
+fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
 }
 
 fn remove(
@@ -487,7 +543,7 @@ fn remove(
                 (None, None) => unreachable!("checked above"),
             };
             if !store.remove_by_operator(&s, reason, now())? {
-                println!("no blob was there (it is on the removal list all the same)");
+                bail!("no blob or upload has that id: nothing was removed");
             }
         }
     }

@@ -67,6 +67,9 @@ pub enum ApiError {
     /// challenge (`429` with `Veil-Work-Bits` and `Veil-Work-Challenge`).
     #[error("upload proof of work required")]
     UploadWorkRequired(u8, String),
+    /// The operator's storage quota would be passed (`507`).
+    #[error("quota reached")]
+    QuotaFull,
     /// This blob has as many reports as are kept per blob (`429`).
     #[error("reported enough")]
     ReportedEnough,
@@ -144,6 +147,10 @@ impl IntoResponse for ApiError {
             Self::TusVersion => (StatusCode::PRECONDITION_FAILED, "unsupported tus version"),
             Self::MediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported media type"),
             Self::Full => (StatusCode::INSUFFICIENT_STORAGE, "insufficient storage"),
+            Self::QuotaFull => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "the server's storage quota is reached; try again later, when shares have expired",
+            ),
             Self::Busy => (StatusCode::SERVICE_UNAVAILABLE, BUSY_MESSAGE),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -353,16 +353,21 @@ impl Limits {
             .min(MAX_BITS)
     }
 
-    /// A fresh challenge: `base64url(issued ‖ random 16 ‖ HMAC[..16])`,
+    /// A fresh challenge: `base64url(issued ‖ bits ‖ random 15 ‖ HMAC[..16])`,
     /// `issued` in Unix seconds, so that every instance (sharing the key)
     /// reads it alike.
-    pub fn challenge(&self, unix: u64) -> Result<String, ApiError> {
+    pub fn challenge(&self, unix: u64, bits: u8) -> Result<String, ApiError> {
         use base64::Engine as _;
         let mut raw = [0u8; 40];
         let (head, tag) = raw.split_at_mut(24);
         let (t, r) = head.split_at_mut(8);
         t.copy_from_slice(&unix.to_be_bytes());
         crate::ids::random(r)?;
+        // The difficulty it was handed out at, signed with it: a client
+        // that solved it is not asked for more because load rose meanwhile.
+        if let Some(b) = r.first_mut() {
+            *b = bits;
+        }
         tag.copy_from_slice(self.tag(head).get(..16).unwrap_or(&[0; 16]));
         Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw))
     }
@@ -377,8 +382,9 @@ impl Limits {
         mac.finalize().into_bytes().into()
     }
 
-    /// Checks a solved challenge: its key in the spent set if it is good.
-    fn check_work(&self, work: &UploadWork<'_>, bits: u8, unix: u64) -> Option<[u8; 16]> {
+    /// Checks a solved challenge at the difficulty it carries (at least
+    /// `floor`, the configured bits): its key in the spent set if good.
+    fn check_work(&self, work: &UploadWork<'_>, floor: u8, unix: u64) -> Option<[u8; 16]> {
         use base64::Engine as _;
         use subtle::ConstantTimeEq as _;
         let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -393,6 +399,10 @@ impl Limits {
         let (t, r) = head.split_at(8);
         let issued = u64::from_be_bytes(t.try_into().ok()?);
         if issued > unix || unix - issued > CHALLENGE_TTL.as_secs() {
+            return None;
+        }
+        let bits = *r.first()?;
+        if bits < floor || bits > MAX_BITS {
             return None;
         }
         if !veil_core::work::verify_upload(work.challenge, work.nonce, bits) {
@@ -426,12 +436,16 @@ impl Limits {
         if bits == 0 {
             return Ok(());
         }
+        let floor = self.settings.upload_work.unwrap_or(0);
         let key = work
             .and_then(UploadWork::parse)
-            .and_then(|w| self.check_work(&w, bits, unix));
+            .and_then(|w| self.check_work(&w, floor, unix));
         match key {
             Some(k) if self.spend(k, unix)? => Ok(()),
-            _ => Err(ApiError::UploadWorkRequired(bits, self.challenge(unix)?)),
+            _ => Err(ApiError::UploadWorkRequired(
+                bits,
+                self.challenge(unix, bits)?,
+            )),
         }
     }
 
@@ -493,10 +507,15 @@ impl Limits {
             0 => None,
             _ => match work
                 .and_then(UploadWork::parse)
-                .and_then(|w| self.check_work(&w, bits, unix))
+                .and_then(|w| self.check_work(&w, self.settings.upload_work.unwrap_or(0), unix))
             {
                 Some(key) => Some(key),
-                None => return Err(ApiError::UploadWorkRequired(bits, self.challenge(unix)?)),
+                None => {
+                    return Err(ApiError::UploadWorkRequired(
+                        bits,
+                        self.challenge(unix, bits)?,
+                    ))
+                }
             },
         };
         if let (Some(limit), Some(addr)) = (self.settings.per_client_per_hour, client) {
@@ -524,12 +543,15 @@ impl Limits {
         if let Some(quota) = self.settings.quota {
             let base = self.base.load(Ordering::SeqCst);
             if base.saturating_add(added).saturating_add(length) > quota {
-                return Err(ApiError::Full);
+                return Err(ApiError::QuotaFull);
             }
         }
         if let Some(key) = solved {
             if !self.spend(key, unix)? {
-                return Err(ApiError::UploadWorkRequired(bits, self.challenge(unix)?));
+                return Err(ApiError::UploadWorkRequired(
+                    bits,
+                    self.challenge(unix, bits)?,
+                ));
             }
         }
         self.added.fetch_add(length, Ordering::SeqCst);
@@ -608,7 +630,7 @@ mod tests {
         });
         let t = Instant::now();
         let a = admit(&l, 60, t).unwrap();
-        assert!(matches!(admit(&l, 50, t), Err(ApiError::Full)));
+        assert!(matches!(admit(&l, 50, t), Err(ApiError::QuotaFull)));
         drop(a); // failed: given back
         let b = admit(&l, 90, t).unwrap();
         b.recorded(40); // a one-request upload smaller than reserved
@@ -622,7 +644,7 @@ mod tests {
                 reserved: 0,
             },
         );
-        assert!(matches!(admit(&l, 10, t), Err(ApiError::Full)));
+        assert!(matches!(admit(&l, 10, t), Err(ApiError::QuotaFull)));
         assert!(admit(&l, 5, t).is_ok());
     }
 
@@ -638,7 +660,7 @@ mod tests {
         admit(&l, 70, t).unwrap().recorded(70);
         l.resync(mark, Usage::default());
         assert_eq!(l.used(), 70);
-        assert!(matches!(admit(&l, 40, t), Err(ApiError::Full)));
+        assert!(matches!(admit(&l, 40, t), Err(ApiError::QuotaFull)));
         // In flight at the mark, recorded after the read: still counted.
         let l = limits(LimitSettings {
             quota: Some(100),
@@ -648,7 +670,7 @@ mod tests {
         let mark = l.resync_start();
         l.resync(mark, Usage::default());
         r.recorded(70);
-        assert!(matches!(admit(&l, 40, t), Err(ApiError::Full)));
+        assert!(matches!(admit(&l, 40, t), Err(ApiError::QuotaFull)));
     }
 
     #[test]
@@ -677,7 +699,7 @@ mod tests {
         // instance with the same key does (Unix time, not uptime).
         let forged = format!("{}A {n}", ch.get(..ch.len() - 1).unwrap());
         assert!(l.admit(1, Some(&forged), None, t, UNIX).is_err());
-        let ch2 = l.challenge(UNIX).unwrap();
+        let ch2 = l.challenge(UNIX, 8).unwrap();
         let n2 = veil_core::work::solve_upload(&ch2, 8);
         let late = UNIX + CHALLENGE_TTL.as_secs() + 1;
         assert!(l
@@ -698,7 +720,7 @@ mod tests {
             .is_ok());
         // Load raises the bits: 7 more uploads in the minute (8 is the rate).
         for _ in 0..7 {
-            let ch = l.challenge(UNIX).unwrap();
+            let ch = l.challenge(UNIX, 8).unwrap();
             let n = veil_core::work::solve_upload(&ch, 8);
             let _ = l.admit(1, Some(&format!("{ch} {n}")), None, t, UNIX);
         }
@@ -713,11 +735,11 @@ mod tests {
             ..LimitSettings::default()
         });
         let t = Instant::now();
-        let ch = l.challenge(UNIX).unwrap();
+        let ch = l.challenge(UNIX, 8).unwrap();
         let w = format!("{ch} {}", veil_core::work::solve_upload(&ch, 8));
         assert!(matches!(
             l.admit(20, Some(&w), None, t, UNIX),
-            Err(ApiError::Full)
+            Err(ApiError::QuotaFull)
         ));
         assert!(l.admit(5, Some(&w), None, t, UNIX).is_ok());
     }

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use anyhow::anyhow;
-use veil_core::protocol::{ShareLink, CONFIG, REPORTS};
+use veil_core::protocol::{header, DownloadAnswer, ShareLink, BLOBS, CONFIG, LOOK_SUFFIX, REPORTS};
 use veil_core::report::{seal_base64, text_is_valid, Category};
 use veil_core::Link;
 
@@ -18,8 +18,10 @@ use crate::exit::{transport, Failure};
 pub struct Args {
     /// The share link (https://host/d/ID#KEY).
     link: String,
-    /// Why: malware, phishing, child-abuse, privacy, violence, copyright or other.
-    #[arg(long)]
+    /// Why.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(
+        ["malware", "phishing", "child-abuse", "privacy", "violence", "copyright", "other"]
+    ))]
     reason: String,
     /// What the operator should know (at most 1000 bytes).
     #[arg(long, default_value = "")]
@@ -27,18 +29,18 @@ pub struct Args {
     /// Do not include the key: the operator then cannot look at the file.
     #[arg(long)]
     no_key: bool,
-    /// For a password link: read the password to include from this file
-    /// (else it is asked for; leave it empty to include none).
+    /// For a password link: the password to include, from this file (else
+    /// it is asked for). It is checked with the server first (which
+    /// consumes nothing), so the operator gets one that opens the link.
     #[arg(long)]
     password_file: Option<PathBuf>,
 }
 
 /// Runs `veil report`.
 pub fn run(args: &Args) -> Result<(), Failure> {
-    let category = Category::parse(&args.reason).ok_or_else(|| {
-        let all: Vec<_> = Category::ALL.iter().map(|c| c.as_str()).collect();
-        Failure::Other(anyhow!("--reason must be one of: {}", all.join(", ")))
-    })?;
+    // clap checked the name against the same list.
+    let category = Category::parse(&args.reason)
+        .ok_or_else(|| Failure::Other(anyhow!("--reason: unknown category")))?;
     if !text_is_valid(&args.text) {
         return Err(Failure::Other(anyhow!(
             "--text: at most 1000 bytes, no control characters"
@@ -67,6 +69,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                         args.password_file.as_deref(),
                         "Password to include (the operator needs it to open the file): ",
                     )?;
+                    check_password(server, &id, &link, &pw)?;
                     Some(pw)
                 } else {
                     None
@@ -89,7 +92,34 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         "text": args.text,
         "key": key,
     });
-    match ureq::post(&format!("{server}{REPORTS}")).send_json(body) {
+    // ureq's own error type: taken apart just below.
+    #[allow(clippy::result_large_err)]
+    let post = |work: Option<String>| {
+        let mut req = ureq::post(&format!("{server}{REPORTS}"));
+        if let Some(w) = &work {
+            req = req.set(header::WORK, w);
+        }
+        req.send_json(body.clone())
+    };
+    let sent = match post(None) {
+        // With upload work on, a report costs the same (docs/API.md, "Reports").
+        Err(ureq::Error::Status(429, r)) if r.header(header::WORK_CHALLENGE).is_some() => {
+            let challenge = r
+                .header(header::WORK_CHALLENGE)
+                .unwrap_or_default()
+                .to_owned();
+            let bits = r
+                .header(header::WORK_BITS)
+                .and_then(|b| b.parse().ok())
+                .unwrap_or(0);
+            post(Some(format!(
+                "{challenge} {}",
+                veil_core::work::solve_upload(&challenge, bits)
+            )))
+        }
+        other => other,
+    };
+    match sent {
         Ok(_) => {
             eprintln!(
                 "reported{}; nothing about you was kept",
@@ -108,5 +138,29 @@ pub fn run(args: &Args) -> Result<(), Failure> {
             r.into_string().unwrap_or_default()
         ))),
         Err(e) => Err(transport(e)),
+    }
+}
+
+/// Checks `password` with a look at the share's head (which consumes
+/// nothing): a wrong one is refused here, not sealed for an operator who
+/// could not use it.
+fn check_password(server: &str, id: &str, link: &Link, password: &str) -> Result<(), Failure> {
+    let key = link.unlock(Some(password))?;
+    let proof = key.download_proof().to_base64();
+    let status = match ureq::get(&format!("{server}{BLOBS}/{id}{LOOK_SUFFIX}"))
+        .set(header::PROOF, &proof)
+        .call()
+    {
+        Ok(r) => r.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => return Err(transport(e)),
+    };
+    match DownloadAnswer::classify(status, true, None) {
+        DownloadAnswer::WrongPassword => Err(Failure::WrongPassword),
+        DownloadAnswer::Gone => Err(Failure::Gone),
+        DownloadAnswer::Removed => Err(Failure::Removed),
+        // Granted, or work asked after others' wrong guesses: the report
+        // goes on (the server checks nothing of the sealed key anyway).
+        _ => Ok(()),
     }
 }

@@ -211,9 +211,13 @@ fn send_share(
         ureq::Error::Status(413, _) => {
             Failure::Other(anyhow!("{what} is too large for this server"))
         }
-        ureq::Error::Status(507, _) => {
-            Failure::Other(anyhow!("the server is full; try again later"))
-        }
+        ureq::Error::Status(507, r) => Failure::Other(anyhow!(
+            "the server has no room for {what}: {}",
+            r.into_json::<serde_json::Value>()
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+                .unwrap_or_else(|| "insufficient storage".into())
+        )),
         ureq::Error::Status(code @ (429 | 503), r) => {
             let wait = r.header("retry-after").unwrap_or("a while").to_owned();
             let text = r.into_string().unwrap_or_default();

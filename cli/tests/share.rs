@@ -688,7 +688,31 @@ fn a_report_carries_the_key_and_password_sealed_for_the_operator_alone() {
         String::from_utf8_lossy(&out.stderr)
     );
     let bad = veil(&["report", link, "--reason", "spam"], dir.path(), None);
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an unknown reason is a usage error"
+    );
+    // A wrong password is refused before anything is sealed (exit 4).
+    std::fs::write(dir.path().join("wrong"), "hunter3\n").unwrap();
+    let wrong = veil(
+        &[
+            "report",
+            link,
+            "--reason",
+            "phishing",
+            "--password-file",
+            "wrong",
+        ],
+        dir.path(),
+        None,
+    );
+    assert_eq!(
+        wrong.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
     let listed: serde_json::Value = ureq::get(&format!("{}/api/v1/admin/reports", server().url))
         .set("authorization", &format!("Bearer {}", server().admin))
         .call()

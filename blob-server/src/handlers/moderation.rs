@@ -245,7 +245,7 @@ fn reason(body: &Bytes) -> Result<String, ApiError> {
         .map_err(|_| ApiError::BadRequest("the body is {\"reason\": \"…\"}"))?;
     if r.reason.trim().is_empty() || r.reason.len() > MAX_REASON || !text_is_valid(&r.reason) {
         return Err(ApiError::BadRequest(
-            "reason: 1 to 500 bytes, no control characters",
+            "reason: say why, in at most 500 bytes, without control characters but line breaks",
         ));
     }
     Ok(r.reason)
@@ -304,8 +304,8 @@ pub async fn admin_remove_reported(
 }
 
 /// `POST /api/v1/admin/blobs/{id}/remove` with `{"reason": …}`: removes
-/// any blob (reported or not); `404` if none was there (it is listed as
-/// removed all the same).
+/// any blob or unfinished upload (reported or not); `404`, and nothing
+/// listed, if none was there.
 pub async fn admin_remove(
     State(st): State<AppState>,
     headers: HeaderMap,

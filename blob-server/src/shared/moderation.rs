@@ -88,6 +88,8 @@ impl Shared {
         ))
         .await?;
         let Some(r) = timed(self.records.remove_any(slot)).await? else {
+            // Nothing was there: no id is listed that never named a blob.
+            timed(self.records.drop_removal(slot)).await?;
             return Ok(false);
         };
         self.count(Counter::RemovedByOperator, 1).await;

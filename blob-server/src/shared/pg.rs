@@ -1006,6 +1006,13 @@ impl Records {
         Ok(())
     }
 
+    /// Takes `slot` off the removal list.
+    pub async fn drop_removal(&self, slot: &Slot) -> Result<(), StoreError> {
+        self.exec("DELETE FROM veil_removed WHERE slot = $1", &[&&slot.0[..]])
+            .await?;
+        Ok(())
+    }
+
     /// The removal-list entry of `slot`.
     pub async fn removal(&self, slot: &Slot) -> Result<Option<Removal>, StoreError> {
         let row = self

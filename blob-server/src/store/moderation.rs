@@ -164,6 +164,11 @@ impl Store {
             }
             None => self.delete_upload(slot, None)?,
         };
+        if !found {
+            // Nothing was there: no id is listed that never named a blob
+            // (ids are the server's own, so none can appear later).
+            self.db().removed.remove(slot.0)?;
+        }
         self.db().db.flush()?;
         Ok(found)
     }
