@@ -8,6 +8,7 @@
 //! - `strip.rs`, `send.rs`, `get.rs`, `delete.rs`, `report.rs`: one subcommand each;
 //! - `password.rs`: reading passwords (links and the protocol are the
 //!   core's, `veil_core::protocol`);
+//! - `work.rs`: the server's upload work, solved when asked;
 //! - `progress.rs`: progress bars; `exit.rs`: failure kinds and exit codes.
 
 mod delete;
@@ -18,6 +19,7 @@ mod progress;
 mod report;
 mod send;
 mod strip;
+mod work;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

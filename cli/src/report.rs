@@ -101,24 +101,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
         }
         req.send_json(body.clone())
     };
-    let sent = match post(None) {
-        // With upload work on, a report costs the same (docs/API.md, "Reports").
-        Err(ureq::Error::Status(429, r)) if r.header(header::WORK_CHALLENGE).is_some() => {
-            let challenge = r
-                .header(header::WORK_CHALLENGE)
-                .unwrap_or_default()
-                .to_owned();
-            let bits = r
-                .header(header::WORK_BITS)
-                .and_then(|b| b.parse().ok())
-                .unwrap_or(0);
-            post(Some(format!(
-                "{challenge} {}",
-                veil_core::work::solve_upload(&challenge, bits)
-            )))
-        }
-        other => other,
-    };
+    // With upload work on, a report costs the same (docs/API.md, "Reports").
+    let sent = crate::work::with_work(post);
     match sent {
         Ok(_) => {
             eprintln!(

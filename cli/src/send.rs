@@ -227,22 +227,7 @@ fn send_share(
         }
         other => transport(other),
     };
-    let created = match create(None) {
-        // Proof of work asked first (docs/API.md, "Upload limits").
-        Err(ureq::Error::Status(429, r)) if r.header(header::WORK_CHALLENGE).is_some() => {
-            let challenge = r
-                .header(header::WORK_CHALLENGE)
-                .unwrap_or_default()
-                .to_owned();
-            let bits = r
-                .header(header::WORK_BITS)
-                .and_then(|b| b.parse().ok())
-                .unwrap_or(0);
-            let nonce = veil_core::work::solve_upload(&challenge, bits);
-            create(Some(format!("{challenge} {nonce}"))).map_err(refused)?
-        }
-        other => other.map_err(refused)?,
-    };
+    let created = crate::work::with_work(create).map_err(refused)?;
     let location = created
         .header("location")
         .ok_or_else(|| anyhow!("the server gave no upload location"))?
