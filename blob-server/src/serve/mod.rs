@@ -81,7 +81,7 @@ async fn sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
     let mut tick = tokio::time::interval(state.settings.sweep_interval);
     // A sweep that waited on a slow store is not followed by a burst of
     // the ticks it missed.
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut first = true;
     loop {
         tokio::select! {
@@ -90,7 +90,7 @@ async fn sweeper(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) 
         }
         let now = state.clock.now();
         // The quota's figure, from the records (the first tick is at once).
-                if std::mem::take(&mut first) {
+        if std::mem::take(&mut first) {
             // The public counters begin on the first start (written once).
             if let Err(e) = state.engine.counters(now).await {
                 tracing::warn!(error = %e, "reading the counters failed");
