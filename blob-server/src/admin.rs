@@ -63,7 +63,8 @@ pub enum Action {
     /// Opens a reported item: unseals its key, downloads it without
     /// counting, decrypts it into OUT (a new directory).
     Open {
-        /// The report's id.
+        /// The report's id (base64url: it may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         report: String,
         /// The report private key file (`report.key` from keygen).
         #[arg(long)]
@@ -76,13 +77,13 @@ pub enum Action {
     /// never served again and its page says it was removed.
     Remove {
         /// A report's id: removes the blob it names.
-        #[arg(long, conflicts_with_all = ["link", "id"])]
+        #[arg(long, conflicts_with_all = ["link", "id"], allow_hyphen_values = true)]
         report: Option<String>,
         /// A share link.
         #[arg(long, conflicts_with = "id")]
         link: Option<String>,
         /// A blob id.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         id: Option<String>,
         /// Why (kept with the removal and the reports).
         #[arg(long)]
@@ -90,7 +91,8 @@ pub enum Action {
     },
     /// Dismisses a report (the blob stays).
     Dismiss {
-        /// The report's id.
+        /// The report's id (base64url: it may begin with `-`).
+        #[arg(allow_hyphen_values = true)]
         report: String,
         /// Why.
         #[arg(long)]

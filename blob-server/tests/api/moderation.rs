@@ -189,7 +189,8 @@ async fn a_report_with_the_key_lets_the_operator_open_the_original_and_remove_it
         )
         .await;
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("did not include the key"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did not include the key"), "{err}");
 
     // Remove it: gone for downloads, looks and HEAD with 410, both reports actioned.
     let out = op
