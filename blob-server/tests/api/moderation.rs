@@ -437,6 +437,15 @@ async fn dismissal_leaves_the_blob_and_decisions_export() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Ids are base64url: one beginning with '-' is an id, not a flag.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_blob-server"))
+        .args(["admin", "--data-dir"])
+        .arg(dir.path())
+        .args(["dismiss", "-AAAAAAAAAAAAAAAAAAAAA", "--reason", "x"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no such report"), "{err}");
     let store = open_store(dir.path()).unwrap();
     assert_eq!(store.removals().unwrap()[0].reason, "offline removal");
 }
