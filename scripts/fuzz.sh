@@ -10,6 +10,13 @@ cargo +nightly fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --lock
 mkdir -p fuzz/corpus/decrypt fuzz/corpus/header fuzz/corpus/strip fuzz/corpus/manifest
 # Small corpus pictures seed the stripper (large ones slow libFuzzer down).
 find ../tests/corpus -type f -size -200k ! -name "*.tsv" -exec cp {} fuzz/corpus/strip/ \;
+# Each audio and JPEG XL parser has its own target, seeded with its files.
+for t in mp3 flac wav ogg jxl; do
+  mkdir -p "fuzz/corpus/$t"
+  find ../tests/corpus-docs -type f -name "*.$t" -exec cp {} "fuzz/corpus/$t/" \;
+  find ../tests/corpus-docs -type f -name "*.$t" -exec cp {} fuzz/corpus/strip/ \;
+done
+cp ../tests/corpus-docs/*.m4a fuzz/corpus/strip/
 python3 - <<'PY'
 import json, pathlib
 for f in sorted(pathlib.Path("tests/vectors").glob("*.json")):
@@ -36,7 +43,7 @@ for f in sorted(pathlib.Path("tests/vectors").glob("*.json")):
         # First byte chooses the feeding piece size.
         pathlib.Path("fuzz/corpus/decrypt", f.stem).write_bytes(bytes([9]) + c[:20000])
 PY
-for target in header decrypt strip manifest; do
+for target in header decrypt strip manifest mp3 flac wav ogg jxl; do
   echo "== fuzz $target for ${SECONDS_PER_TARGET}s"
   cargo +nightly fuzz run "$target" -- -max_total_time="$SECONDS_PER_TARGET" -max_len=300000 2>&1 \
     | tee "fuzz/$target.log" | grep -E "^#[0-9]+ +(DONE|INITED)|ERROR|panicked" || true

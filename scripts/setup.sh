@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_PACK_VERSION=0.15.1
-APT_PACKAGES=(chromium chromium-driver firefox-esr libimage-exiftool-perl libheif-examples ffmpeg curl openssl postgresql nginx caddy)
+APT_PACKAGES=(chromium chromium-driver firefox-esr libimage-exiftool-perl libheif-examples libjxl-tools ffmpeg curl openssl postgresql nginx caddy)
 # Packages whose Debian service the tests do not want running (they start
 # their own instances on 127.0.0.1 with temporary configuration).
 NO_SERVICE=(postgresql nginx caddy)
@@ -41,8 +41,9 @@ fi
 # 2. Debian packages: the browsers (Chromium and its driver for the wasm
 #    and e2e tests; Firefox ESR, the base of Tor Browser, for the Firefox
 #    suite),
-#    exiftool (the independent metadata verifier), heif-convert and ffmpeg
-#    (independent decoders proving that stripping left HEIC/AVIF/video intact),
+#    exiftool (the independent metadata verifier), heif-convert, djxl
+#    (libjxl-tools) and ffmpeg (independent decoders proving that stripping
+#    left HEIC/AVIF/JPEG XL/video/audio intact),
 #    PostgreSQL (the multi-instance tests start their own cluster on
 #    127.0.0.1), nginx and Caddy (deploy/test-proxies.sh runs the shipped
 #    configurations). Their Debian services are stopped and disabled

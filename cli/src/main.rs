@@ -42,8 +42,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Remove privacy metadata (GPS, camera, serial numbers, dates, XMP,
-    /// IPTC, comments, thumbnails, trailing data) from a picture or video
-    /// without re-encoding it.
+    /// IPTC, comments, thumbnails, trailing data; a song's tags and cover
+    /// pictures) from a picture, video or sound file without re-encoding it.
     Strip(strip::Args),
     /// Clean, encrypt and upload files and folders; prints one link for them all.
     Send(send::Args),

@@ -54,6 +54,13 @@ pub fn declared_type(path: &Path) -> Option<&'static str> {
         "mov" => "video/quicktime",
         "bmp" => "image/bmp",
         "svg" => "image/svg+xml",
+        "jxl" => "image/jxl",
+        "mp3" => "audio/mpeg",
+        "flac" => "audio/flac",
+        "wav" => "audio/wav",
+        "ogg" | "oga" => "audio/ogg",
+        "opus" => "audio/opus",
+        "m4a" | "m4b" => "audio/mp4",
         _ => return None,
     })
 }

@@ -114,3 +114,40 @@ fn other_files_pass_through() {
         b"hello"
     );
 }
+
+#[test]
+fn songs_lose_their_tags_and_a_fake_song_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/corpus-docs/flac_vorbis_comments_picture.flac");
+    let out = veil(
+        &[
+            "strip",
+            input.to_str().unwrap(),
+            "-o",
+            "song.flac",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["format"], "FLAC");
+    let removed = v["removed"].as_array().unwrap();
+    assert!(
+        removed.iter().any(|r| r == "embedded picture"),
+        "{removed:?}"
+    );
+    let cleaned = std::fs::read(dir.path().join("song.flac")).unwrap();
+    assert!(cleaned.starts_with(b"fLaC"));
+    assert!(cleaned.len() < std::fs::metadata(&input).unwrap().len() as usize);
+    // A text file named like a song claims to be one: refused, nothing written.
+    std::fs::write(dir.path().join("fake.mp3"), b"not a song").unwrap();
+    let out = veil(&["strip", "fake.mp3"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!dir.path().join("fake.clean.mp3").exists());
+}

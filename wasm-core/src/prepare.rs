@@ -18,7 +18,8 @@ pub enum Kind {
 /// and its claimed type.
 #[must_use]
 pub fn classify(head: &[u8], declared: Option<&str>) -> Kind {
-    let claims_media = declared.is_some_and(|d| d.starts_with("image/") || d.starts_with("video/"));
+    let claims_media =
+        declared.is_some_and(|d| crate::strip::claims_media(&d.to_ascii_lowercase()));
     if crate::strip::sniff(head).is_some() || claims_media {
         Kind::Media
     } else {

@@ -15,134 +15,14 @@
     missing_docs
 )]
 
-use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod judge;
+use judge::{exiftool, sensitive, tags};
+
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus")
-}
-
-fn exiftool(path: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new("exiftool")
-        .args(args)
-        .arg(path)
-        .output()
-        .expect("exiftool is installed by make setup");
-    out.stdout
-}
-
-fn tags(path: &Path) -> Map<String, Value> {
-    let json = exiftool(path, &["-j", "-a", "-G1", "-ee"]);
-    let v: Vec<Map<String, Value>> = serde_json::from_slice(&json).unwrap();
-    v.into_iter().next().unwrap()
-}
-
-/// Tags that would betray the photographer, as `Group:Name` keys of
-/// `exiftool -G1 -j`: anything in a metadata group, and anything whose name
-/// names something personal, wherever it sits.
-fn sensitive(tags: &Map<String, Value>) -> Vec<String> {
-    const GROUPS: &[&str] = &[
-        "XMP",
-        "IPTC",
-        "ExifIFD",
-        "GPS",
-        "IFD1",
-        "MakerNotes",
-        "Photoshop",
-        "Apple",
-        "Canon",
-        "Nikon",
-        "Olympus",
-        "Sony",
-        "Samsung",
-        "UserData",
-        "Keys",
-        "ItemList",
-        "Trailer",
-        "MPImage",
-        "FlashPix",
-        "PrintIM",
-    ];
-    const WORDS: &[&str] = &[
-        "GPS",
-        "Make",
-        "Model",
-        "Serial",
-        "Lens",
-        "Owner",
-        "Date",
-        "Time",
-        "Comment",
-        "Thumbnail",
-        "Preview",
-        "MakerNote",
-        "Software",
-        "Artist",
-        "Copyright",
-        "Trailer",
-        "Description",
-        "Location",
-        "DocumentID",
-        "InstanceID",
-        "UniqueID",
-        "Creator",
-        "History",
-        "Author",
-        "Title",
-        "Keywords",
-        "Host",
-        "Warning",
-    ];
-    let mut bad = Vec::new();
-    for (key, value) in tags {
-        let (group, name) = key.split_once(':').unwrap_or(("", key));
-        if group.starts_with("ICC")
-            || matches!(group, "System" | "ExifTool" | "") && name != "Warning"
-        {
-            continue; // The colour profile is kept on purpose; System is the file system's.
-        }
-        let text = value.to_string();
-        // Zeroed video timestamps read back as 0000:00:00.
-        let zero_date = text.contains("0000:00:00 00:00:00");
-        // A zeroed XMP item in HEIF/AVIF reads back as "Invalid XMP".
-        let zeroed_xmp = name == "Warning" && text.contains("Invalid XMP");
-        let hit =
-            GROUPS.iter().any(|g| group.starts_with(g)) || WORDS.iter().any(|w| name.contains(w));
-        if hit && !zero_date && !zeroed_xmp && !harmless(name) {
-            bad.push(format!("{key} = {text}"));
-        }
-    }
-    bad
-}
-
-/// Structural tags whose names contain a watched word but carry nothing personal.
-fn harmless(name: &str) -> bool {
-    matches!(
-        name,
-        "FileModifyDate"
-            | "FileAccessDate"
-            | "FileInodeChangeDate"
-            | "ExifToolVersion"
-            | "TimeScale"
-            | "MediaTimeScale"
-            | "PreviewTime"
-            | "PreviewDuration"
-            | "PosterTime"
-            | "SelectionTime"
-            | "SelectionDuration"
-            | "CurrentTime"
-            | "NextTrackID"
-            | "TrackDuration"
-            | "MediaDuration"
-            | "Duration"
-            | "HandlerDescription"
-            | "ColorTransform"
-            | "DCTEncodeVersion"
-            | "TimeCode"
-            | "SampleTime"
-            | "SampleDuration"
-    )
 }
 
 fn icc(path: &Path) -> Vec<u8> {

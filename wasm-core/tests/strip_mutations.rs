@@ -1,5 +1,6 @@
 //! The stripper on hostile input: proptest mutations (bit flips, byte
-//! overwrites, truncations, insertions) of every corpus file must never
+//! overwrites, truncations, insertions) of every corpus file (pictures,
+//! videos, audio and documents) must never
 //! panic or allocate without bound, and anything accepted must be stable
 //! under a second pass. On the untouched corpus, stripping is idempotent.
 #![cfg(not(target_arch = "wasm32"))]
@@ -18,9 +19,10 @@ use veil_core::strip::strip;
 fn corpus() -> &'static Vec<(String, Vec<u8>)> {
     static FILES: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
     FILES.get_or_init(|| {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
-        let mut v: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests");
+        let mut v: Vec<_> = ["corpus", "corpus-docs"]
+            .iter()
+            .flat_map(|d| std::fs::read_dir(root.join(d)).unwrap())
             .map(|e| e.unwrap().path())
             .filter(|p| p.extension().is_some_and(|e| e != "tsv"))
             .map(|p| {

@@ -29,17 +29,18 @@ fn err(format: &'static str, what: &'static str) -> StripError {
 }
 
 #[derive(Clone, Copy)]
-struct BoxRef {
-    kind: [u8; 4],
+pub(super) struct BoxRef {
+    pub(super) kind: [u8; 4],
     /// Offset of the box's first byte.
-    start: usize,
+    pub(super) start: usize,
     /// Offset of the payload (after size, type, and largesize/uuid).
-    body: usize,
-    end: usize,
+    pub(super) body: usize,
+    pub(super) end: usize,
 }
 
-/// The boxes in `data[from..to]`.
-fn boxes(
+/// The boxes in `data[from..to]` (also JPEG XL's container, which uses
+/// the same box layout).
+pub(super) fn boxes(
     data: &[u8],
     from: usize,
     to: usize,
@@ -146,6 +147,7 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
         b"avif" | b"avis" => "AVIF",
         _ if picture => "HEIF",
         b"qt  " => "MOV",
+        b"M4A " | b"M4B " | b"M4P " => "M4A",
         _ => "MP4",
     };
     let mut report = Report::new(format);
@@ -185,7 +187,17 @@ fn movie(
     }
     for b in boxes(data, parent.body, parent.end, format)? {
         match &b.kind {
-            b"trak" | b"mdia" => movie(data, out, &b, format, report, depth + 1)?,
+            b"trak" | b"mdia" | b"minf" => movie(data, out, &b, format, report, depth + 1)?,
+            // QuickTime's handler names its maker ("appl"), a field the
+            // format reserves: zeroed. Players do not read it.
+            b"hdlr" => {
+                if let Some(vendor) = out.get_mut(b.body + 12..b.body + 16) {
+                    if vendor.iter().any(|&x| x != 0) {
+                        report.removed("software vendor");
+                    }
+                    vendor.fill(0);
+                }
+            }
             b"mvhd" | b"tkhd" | b"mdhd" => {
                 let version = *data.get(b.body).unwrap_or(&0);
                 let width = if version == 1 { 8 } else { 4 };
@@ -198,8 +210,16 @@ fn movie(
                 }
             }
             b"udta" | b"meta" => {
-                describe_meta(data, &b, report);
-                blank(out, &b);
+                if keep_gapless(data, out, &b, format)? {
+                    report.kept("gapless playback data (iTunSMPB)");
+                    // Already reduced to that one item (a cleaned file): nothing to report.
+                    if out.get(b.start..b.end) != data.get(b.start..b.end) {
+                        describe_meta(data, &b, report);
+                    }
+                } else {
+                    describe_meta(data, &b, report);
+                    blank(out, &b);
+                }
             }
             b"uuid" if data.get(b.start + 8..b.start + 24) == Some(&XMP_UUID[..]) => {
                 report.removed("XMP");
@@ -209,6 +229,86 @@ fn movie(
         }
     }
     Ok(())
+}
+
+/// iTunes' gapless-playback item (`----` named `iTunSMPB`: the encoder's
+/// delay and padding and the original sample count) tells players which
+/// decoded samples are the song; without it an AAC file plays with extra
+/// silence at both ends. When a `udta` holds one, everything else in it is
+/// blanked and this one item is kept, in place: the `ilst` is shrunk to
+/// hold only it, and a `free` box fills the rest of its old span inside
+/// `meta` (where iTunes itself writes one), so no byte outside moves.
+/// `false` when there is no such item (the caller blanks the whole box).
+fn keep_gapless(
+    data: &[u8],
+    out: &mut [u8],
+    udta: &BoxRef,
+    format: &'static str,
+) -> Result<bool, StripError> {
+    if &udta.kind != b"udta"
+        || !contains(
+            data.get(udta.body..udta.end).unwrap_or_default(),
+            b"iTunSMPB",
+        )
+    {
+        return Ok(false);
+    }
+    let children = boxes(data, udta.body, udta.end, format)?;
+    let Some(meta) = children.iter().find(|b| &b.kind == b"meta") else {
+        return Ok(false);
+    };
+    // meta is a FullBox: 4 bytes of version and flags before its children.
+    let inner = boxes(data, meta.body + 4, meta.end, format)?;
+    let Some(ilst) = inner.iter().find(|b| &b.kind == b"ilst") else {
+        return Ok(false);
+    };
+    let items = boxes(data, ilst.body, ilst.end, format)?;
+    let Some(item) = items.iter().find(|b| {
+        &b.kind == b"----" && contains(data.get(b.body..b.end).unwrap_or_default(), b"iTunSMPB")
+    }) else {
+        return Ok(false);
+    };
+    if ilst.body - ilst.start != 8 {
+        return Ok(false); // a largesize ilst: not worth the special case
+    }
+    for b in children.iter().filter(|b| b.start != meta.start) {
+        blank(out, b);
+    }
+    for b in inner
+        .iter()
+        .filter(|b| &b.kind != b"hdlr" && &b.kind != b"ilst")
+    {
+        blank(out, b);
+    }
+    // The handler's reserved field, where iTunes writes its maker ("appl").
+    for b in inner.iter().filter(|b| &b.kind == b"hdlr") {
+        if let Some(vendor) = out.get_mut(b.body + 12..b.body + 16) {
+            vendor.fill(0);
+        }
+    }
+    let kept = data.get(item.start..item.end).unwrap_or_default();
+    let new_ilst_end = ilst.body + kept.len();
+    let rest = ilst.end - new_ilst_end;
+    if rest != 0 && rest < 8 {
+        return Ok(false); // no room for a free box: cannot happen with another item present
+    }
+    let ilst_size =
+        u32::try_from(8 + kept.len()).map_err(|_| err(format, "has an oversized item list"))?;
+    // The new span: the shrunk ilst, then a free box over the rest.
+    let mut span = Vec::with_capacity(ilst.end - ilst.start);
+    span.extend_from_slice(&ilst_size.to_be_bytes());
+    span.extend_from_slice(b"ilst");
+    span.extend_from_slice(kept);
+    if rest >= 8 {
+        let size = u32::try_from(rest).map_err(|_| err(format, "has an oversized item list"))?;
+        span.extend_from_slice(&size.to_be_bytes());
+        span.extend_from_slice(b"free");
+    }
+    span.resize(ilst.end - ilst.start, 0);
+    if let Some(old) = out.get_mut(ilst.start..ilst.end) {
+        old.copy_from_slice(&span);
+    }
+    Ok(true)
 }
 
 /// Names what a udta/meta box holds, for the report.
@@ -239,6 +339,28 @@ fn describe_meta(data: &[u8], b: &BoxRef, report: &mut Report) {
     note(
         contains(body, b"\xa9day") || contains(body, b"creationdate"),
         "recording date",
+    );
+    note(
+        contains(body, b"\xa9ART") || contains(body, b"aART") || contains(body, b"\xa9wrt"),
+        "artist and credits",
+    );
+    note(
+        contains(body, b"\xa9nam") || contains(body, b"\xa9alb"),
+        "title and album",
+    );
+    note(
+        contains(body, b"\xa9too") || contains(body, b"\xa9enc"),
+        "encoder and software",
+    );
+    note(contains(body, b"covr"), "embedded picture");
+    note(
+        contains(body, b"\xa9cmt") || contains(body, b"\xa9lyr"),
+        "comments and lyrics",
+    );
+    let count = |needle: &[u8]| body.windows(needle.len()).filter(|w| *w == needle).count();
+    note(
+        count(b"----") > count(b"iTunSMPB"),
+        "private and custom data",
     );
     if !any {
         report.removed("metadata box");

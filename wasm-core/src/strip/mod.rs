@@ -1,4 +1,5 @@
-//! Metadata removal that removes all metadata and nothing else.
+//! Metadata removal that removes all metadata and nothing else, from
+//! pictures, videos and audio.
 //!
 //! An allow-list per format: keep what decoding and correct display need
 //! (image data, colour profile, orientation, animation), drop everything
@@ -11,27 +12,37 @@
 //! - [`gif`]: block walk;
 //! - [`isobmff`]: HEIC/HEIF, AVIF, MP4 and MOV, edited in place;
 //! - [`tiff`]: IFD0 rewritten in place;
-//! - [`exif`]: reads EXIF to describe it, writes the Orientation-only block.
+//! - [`jxl`]: JPEG XL's container boxes;
+//! - [`exif`]: reads EXIF to describe it, writes the Orientation-only block;
+//! - [`mp3`], [`flac`], [`wav`], [`ogg`] (Vorbis and Opus): the tags go,
+//!   the audio stays byte for byte ([`tags`] names what the tags held);
+//!   M4A is ISO media.
 //!
 //! Orientation: a photo whose EXIF says "rotate" (values 2..=8) keeps a
 //! 26-byte EXIF block holding only that tag (JPEG, PNG, WebP, TIFF keep the
 //! tag itself), so it still displays upright. HEIF/AVIF/video carry
 //! rotation in `irot` boxes or the track matrix, which are untouched.
 //!
-//! Fail closed: a file that looks like (or claims to be) a picture or video
-//! but cannot be parsed is an error; the original bytes are never returned
+//! Fail closed: a file that looks like (or claims to be) a picture, video
+//! or sound but cannot be parsed is an error; the original bytes are never returned
 //! as "clean". Anything that is not media passes through untouched.
 
 use std::borrow::Cow;
 
 pub mod exif;
+pub mod flac;
 pub mod gif;
 mod ifd;
 pub mod isobmff;
 pub mod jpeg;
+pub mod jxl;
+pub mod mp3;
+pub mod ogg;
 pub mod png;
 pub mod report;
+mod tags;
 pub mod tiff;
+pub mod wav;
 pub mod webp;
 
 pub use report::Report;
@@ -48,11 +59,11 @@ pub enum StripError {
         /// What is wrong, as the end of a sentence.
         problem: &'static str,
     },
-    /// A picture or video type Veil cannot clean.
+    /// A picture, video or audio type Veil cannot clean.
     #[error("Veil cannot remove metadata from {0} files")]
     Unsupported(String),
-    /// The declared type says picture or video but the content is not one Veil recognises.
-    #[error("the file claims to be {0} but its content is not a picture or video Veil recognises")]
+    /// The declared type says picture, video or audio but the content is not one Veil recognises.
+    #[error("the file claims to be {0} but its content is not a picture, video or sound Veil recognises")]
     NotWhatItClaims(String),
 }
 
@@ -68,10 +79,20 @@ pub enum Media {
     Webp,
     /// GIF.
     Gif,
-    /// An ISO BMFF file: HEIF/HEIC, AVIF, MP4 or MOV.
+    /// An ISO BMFF file: HEIF/HEIC, AVIF, MP4, M4A or MOV.
     IsoBmff,
     /// TIFF.
     Tiff,
+    /// JPEG XL, bare codestream or container.
+    Jxl,
+    /// MPEG audio, or anything behind an ID3v2 tag (FLAC too, see [`mp3`]).
+    Mp3,
+    /// FLAC.
+    Flac,
+    /// WAV (RIFF WAVE, also RF64, which is refused).
+    Wav,
+    /// Ogg (Vorbis and Opus are cleaned; other codecs refused).
+    Ogg,
 }
 
 impl Media {
@@ -84,18 +105,26 @@ impl Media {
             Self::Webp => "image/webp",
             Self::Gif => "image/gif",
             Self::Tiff => "image/tiff",
+            Self::Jxl => "image/jxl",
+            Self::Mp3 if mp3::is_tagged_flac(data) => "audio/flac",
+            Self::Mp3 => "audio/mpeg",
+            Self::Flac => "audio/flac",
+            Self::Wav => "audio/wav",
+            Self::Ogg if data.get(28..36) == Some(b"OpusHead") => "audio/ogg; codecs=opus",
+            Self::Ogg => "audio/ogg",
             Self::IsoBmff if !isobmff::has_ftyp(data) => "video/quicktime",
             Self::IsoBmff => match data.get(8..12) {
                 Some(b"avif" | b"avis") => "image/avif",
                 Some(b"heic" | b"heix" | b"mif1" | b"msf1" | b"heim" | b"heis") => "image/heic",
                 Some(b"qt  ") => "video/quicktime",
+                Some(b"M4A " | b"M4B " | b"M4P ") => "audio/mp4",
                 _ => "video/mp4",
             },
         }
     }
 }
 
-/// Recognises a picture or video from its first bytes (never the name).
+/// Recognises a picture, video or sound from its first bytes (never the name).
 #[must_use]
 pub fn sniff(data: &[u8]) -> Option<Media> {
     match data {
@@ -107,6 +136,15 @@ pub fn sniff(data: &[u8]) -> Option<Media> {
         _ if isobmff::is_quicktime_opening(data) => Some(Media::IsoBmff),
         // TIFF, and BigTIFF (43), which is refused rather than passed through.
         [b'I', b'I', 42 | 43, 0, ..] | [b'M', b'M', 0, 42 | 43, ..] => Some(Media::Tiff),
+        [0xFF, 0x0A, ..] => Some(Media::Jxl),
+        _ if data.starts_with(&jxl::SIGNATURE) => Some(Media::Jxl),
+        [b'I', b'D', b'3', ..] => Some(Media::Mp3),
+        _ if mp3::is_frame_header(data) => Some(Media::Mp3),
+        [b'f', b'L', b'a', b'C', ..] => Some(Media::Flac),
+        [b'R' | b'B', b'I' | b'F' | b'W', b'F' | b'6', b'F' | b'4', _, _, _, _, b'W', b'A', b'V', b'E', ..] => {
+            Some(Media::Wav)
+        }
+        [b'O', b'g', b'g', b'S', ..] => Some(Media::Ogg),
         _ => None,
     }
 }
@@ -144,9 +182,14 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
         Some(Media::Gif) => gif::strip(data)?,
         Some(Media::IsoBmff) => isobmff::strip(data)?,
         Some(Media::Tiff) => tiff::strip(data)?,
+        Some(Media::Jxl) => jxl::strip(data)?,
+        Some(Media::Mp3) => mp3::strip(data)?,
+        Some(Media::Flac) => flac::strip(data)?,
+        Some(Media::Wav) => wav::strip(data)?,
+        Some(Media::Ogg) => ogg::strip(data)?,
         None => {
             let declared = declared.unwrap_or_default().to_ascii_lowercase();
-            if declared.starts_with("image/") || declared.starts_with("video/") {
+            if claims_media(&declared) {
                 // Pictures without metadata containers pass; anything else
                 // claiming to be media is refused rather than waved through.
                 return match declared.as_str() {
@@ -156,7 +199,11 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
                     }),
                     "image/jpeg" | "image/png" | "image/gif" | "image/webp" | "image/heic"
                     | "image/heif" | "image/avif" | "image/tiff" | "video/mp4"
-                    | "video/quicktime" => Err(StripError::NotWhatItClaims(declared)),
+                    | "video/quicktime" | "image/jxl" | "audio/mpeg" | "audio/mp3"
+                    | "audio/flac" | "audio/x-flac" | "audio/wav" | "audio/x-wav"
+                    | "audio/wave" | "audio/ogg" | "audio/opus" | "audio/mp4" | "audio/x-m4a" => {
+                        Err(StripError::NotWhatItClaims(declared))
+                    }
                     other => Err(StripError::Unsupported(other.to_owned())),
                 };
             }
@@ -170,6 +217,14 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
         data: Cow::Owned(bytes),
         report,
     })
+}
+
+/// Whether a declared type (lower case) claims a picture, video or sound.
+#[must_use]
+pub fn claims_media(declared: &str) -> bool {
+    ["image/", "video/", "audio/"]
+        .iter()
+        .any(|p| declared.starts_with(p))
 }
 
 /// Bounds-checked readers: the parsers read multi-byte fields only through
