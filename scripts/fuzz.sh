@@ -11,7 +11,7 @@ mkdir -p fuzz/corpus/decrypt fuzz/corpus/header fuzz/corpus/strip fuzz/corpus/ma
 # Small corpus pictures seed the stripper (large ones slow libFuzzer down).
 find ../tests/corpus -type f -size -200k ! -name "*.tsv" -exec cp {} fuzz/corpus/strip/ \;
 # Each audio and JPEG XL parser has its own target, seeded with its files.
-for t in mp3 flac wav ogg jxl; do
+for t in mp3 flac wav ogg jxl svg; do
   mkdir -p "fuzz/corpus/$t"
   find ../tests/corpus-docs -type f -name "*.$t" -exec cp {} "fuzz/corpus/$t/" \;
   find ../tests/corpus-docs -type f -name "*.$t" -exec cp {} fuzz/corpus/strip/ \;
@@ -43,7 +43,7 @@ for f in sorted(pathlib.Path("tests/vectors").glob("*.json")):
         # First byte chooses the feeding piece size.
         pathlib.Path("fuzz/corpus/decrypt", f.stem).write_bytes(bytes([9]) + c[:20000])
 PY
-for target in header decrypt strip manifest mp3 flac wav ogg jxl; do
+for target in header decrypt strip manifest mp3 flac wav ogg jxl svg; do
   echo "== fuzz $target for ${SECONDS_PER_TARGET}s"
   cargo +nightly fuzz run "$target" -- -max_total_time="$SECONDS_PER_TARGET" -max_len=300000 2>&1 \
     | tee "fuzz/$target.log" | grep -E "^#[0-9]+ +(DONE|INITED)|ERROR|panicked" || true

@@ -62,7 +62,8 @@ const STATES = {
   },
   'upload could not clean': async (page) => {
     await page.goto(`${srv.base}/`);
-    await page.setInputFiles('#file', { name: 'drawing.svg', mimeType: 'image/svg+xml', buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>') });
+    // A JPEG cut short: refused with the reason (SVG is cleaned now).
+    await page.setInputFiles('#file', { name: 'broken.jpg', mimeType: 'image/jpeg', buffer: Buffer.from([0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 0x4A]) });
     await page.waitForSelector('#files li');
     await page.waitForTimeout(300);
   },

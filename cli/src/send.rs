@@ -383,7 +383,7 @@ fn prepare(
         let n = f.metadata().context("cannot read the file size")?.len();
         (f, n)
     };
-    let mut head = [0u8; 64];
+    let mut head = [0u8; prepare::HEAD_BYTES];
     let got = read_prefix(&mut file, &mut head)?;
     let head = head.get(..got).unwrap_or_default();
     let declared = crate::strip::declared_type(Path::new(&name));

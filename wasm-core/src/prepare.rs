@@ -5,6 +5,10 @@
 //! type a name or browser claims as a second opinion: a file claiming to be
 //! media is treated as media.
 
+/// How many first bytes [`classify`] wants: an SVG's prologue (XML
+/// declaration, comments, DOCTYPE) may come before its root element.
+pub const HEAD_BYTES: usize = 4096;
+
 /// What a file is, for sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -14,7 +18,7 @@ pub enum Kind {
     Other,
 }
 
-/// Classifies a file from its first bytes (at least 64 when it has them)
+/// Classifies a file from its first bytes ([`HEAD_BYTES`] when it has them)
 /// and its claimed type.
 #[must_use]
 pub fn classify(head: &[u8], declared: Option<&str>) -> Kind {

@@ -173,9 +173,10 @@ fn content_decides_the_type() {
                 .is_some());
             assert_eq!(veil_core::strip::media_type(&data, declared), want, "{ext}");
         }
+        let head = &data[..data.len().min(4096)];
         assert!(
-            veil_core::strip::sniff(&data[..64]).is_some(),
-            "{ext}: from 64 bytes"
+            veil_core::strip::sniff(head).is_some(),
+            "{ext}: from its first 4 KiB"
         );
     }
     // A type that claims audio with other content is refused, not waved through.

@@ -60,7 +60,9 @@ self.onmessage = async ({ data }) => {
 
 async function prepare(id, file, path) {
   const name = path || file.name || 'pasted image';
-  const head = new Uint8Array(await file.slice(0, 64).arrayBuffer());
+  // Content decides what a file is; an SVG's prologue can take a few KiB
+  // (veil_core::prepare::HEAD_BYTES).
+  const head = new Uint8Array(await file.slice(0, 4096).arrayBuffer());
   const sniffed = sniffType(head);
   if (!isMedia(head, file.type || undefined)) {
     prepared.set(id, { file, size: file.size, name, type: file.type || 'application/octet-stream', lines: asIsReport(false), outcome: 'not-media' });

@@ -13,6 +13,7 @@
 //! - [`isobmff`]: HEIC/HEIF, AVIF, MP4 and MOV, edited in place;
 //! - [`tiff`]: IFD0 rewritten in place;
 //! - [`jxl`]: JPEG XL's container boxes;
+//! - [`svg`]: an XML walk that keeps what renders;
 //! - [`exif`]: reads EXIF to describe it, writes the Orientation-only block;
 //! - [`mp3`], [`flac`], [`wav`], [`ogg`] (Vorbis and Opus): the tags go,
 //!   the audio stays byte for byte ([`tags`] names what the tags held);
@@ -40,6 +41,7 @@ pub mod mp3;
 pub mod ogg;
 pub mod png;
 pub mod report;
+pub mod svg;
 mod tags;
 pub mod tiff;
 pub mod wav;
@@ -93,6 +95,8 @@ pub enum Media {
     Wav,
     /// Ogg (Vorbis and Opus are cleaned; other codecs refused).
     Ogg,
+    /// SVG (XML with an `svg` root element).
+    Svg,
 }
 
 impl Media {
@@ -112,6 +116,7 @@ impl Media {
             Self::Wav => "audio/wav",
             Self::Ogg if data.get(28..36) == Some(b"OpusHead") => "audio/ogg; codecs=opus",
             Self::Ogg => "audio/ogg",
+            Self::Svg => "image/svg+xml",
             Self::IsoBmff if !isobmff::has_ftyp(data) => "video/quicktime",
             Self::IsoBmff => match data.get(8..12) {
                 Some(b"avif" | b"avis") => "image/avif",
@@ -124,7 +129,8 @@ impl Media {
     }
 }
 
-/// Recognises a picture, video or sound from its first bytes (never the name).
+/// Recognises a picture, video or sound from its first bytes (never the
+/// name): up to 4 KiB, which an SVG's prologue may need.
 #[must_use]
 pub fn sniff(data: &[u8]) -> Option<Media> {
     match data {
@@ -145,6 +151,7 @@ pub fn sniff(data: &[u8]) -> Option<Media> {
             Some(Media::Wav)
         }
         [b'O', b'g', b'g', b'S', ..] => Some(Media::Ogg),
+        _ if svg::looks_like_svg(data) => Some(Media::Svg),
         _ => None,
     }
 }
@@ -187,6 +194,7 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
         Some(Media::Flac) => flac::strip(data)?,
         Some(Media::Wav) => wav::strip(data)?,
         Some(Media::Ogg) => ogg::strip(data)?,
+        Some(Media::Svg) => svg::strip(data)?,
         None => {
             let declared = declared.unwrap_or_default().to_ascii_lowercase();
             if claims_media(&declared) {
@@ -201,9 +209,8 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
                     | "image/heif" | "image/avif" | "image/tiff" | "video/mp4"
                     | "video/quicktime" | "image/jxl" | "audio/mpeg" | "audio/mp3"
                     | "audio/flac" | "audio/x-flac" | "audio/wav" | "audio/x-wav"
-                    | "audio/wave" | "audio/ogg" | "audio/opus" | "audio/mp4" | "audio/x-m4a" => {
-                        Err(StripError::NotWhatItClaims(declared))
-                    }
+                    | "audio/wave" | "audio/ogg" | "audio/opus" | "audio/mp4" | "audio/x-m4a"
+                    | "image/svg+xml" => Err(StripError::NotWhatItClaims(declared)),
                     other => Err(StripError::Unsupported(other.to_owned())),
                 };
             }

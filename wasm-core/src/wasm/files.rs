@@ -1,13 +1,14 @@
 //! What happens to a file before encryption: recognising and cleaning
-//! pictures and videos. (The QR code of a finished link is `wasm-qr`.)
+//! pictures, videos and sound. (The QR code of a finished link is `wasm-qr`.)
 
 use js_sys::{Array, Object, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 
 use super::js_err;
 
-/// Recognises a picture or video from its first bytes (at least 12), never
-/// from the name: its media type (e.g. `image/jpeg`), or `undefined`.
+/// Recognises a picture, video or sound from its first bytes (up to 4 KiB:
+/// an SVG's prologue may need them), never from the name: its media type
+/// (e.g. `image/jpeg`), or `undefined`.
 #[wasm_bindgen(js_name = sniffType)]
 pub fn sniff_type(head: &[u8]) -> Option<String> {
     crate::strip::sniff(head).map(|m| m.mime(head).to_owned())

@@ -51,6 +51,7 @@ pub fn sensitive(tags: &Map<String, Value>) -> Vec<String> {
         "APE",
         "Lyrics3",
         "iTunes",
+        "SVG-",
     ];
     const WORDS: &[&str] = &[
         "GPS",
