@@ -56,6 +56,8 @@ def residual(path):
             continue
         if "0000:00:00 00:00:00" in str(value) or value == "" or (group, name) in KEPT:
             continue
+        if group == "ZIP" and "1980:01:01 00:00:00" in str(value):  # ZIP's zero date
+            continue
         if any(group.startswith(g) for g in GROUPS) or any(w in name for w in WORDS):
             bad.append(name)
     return bad

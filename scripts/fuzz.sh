@@ -17,6 +17,8 @@ for t in mp3 flac wav ogg jxl svg; do
   find ../tests/corpus-docs -type f -name "*.$t" -exec cp {} fuzz/corpus/strip/ \;
 done
 cp ../tests/corpus-docs/*.m4a fuzz/corpus/strip/
+mkdir -p fuzz/corpus/office
+cp ../tests/corpus-docs/*.docx ../tests/corpus-docs/*.pptx ../tests/corpus-docs/*.ods fuzz/corpus/office/
 python3 - <<'PY'
 import json, pathlib
 for f in sorted(pathlib.Path("tests/vectors").glob("*.json")):
@@ -43,7 +45,7 @@ for f in sorted(pathlib.Path("tests/vectors").glob("*.json")):
         # First byte chooses the feeding piece size.
         pathlib.Path("fuzz/corpus/decrypt", f.stem).write_bytes(bytes([9]) + c[:20000])
 PY
-for target in header decrypt strip manifest mp3 flac wav ogg jxl svg; do
+for target in header decrypt strip manifest mp3 flac wav ogg jxl svg office; do
   echo "== fuzz $target for ${SECONDS_PER_TARGET}s"
   cargo +nightly fuzz run "$target" -- -max_total_time="$SECONDS_PER_TARGET" -max_len=300000 2>&1 \
     | tee "fuzz/$target.log" | grep -E "^#[0-9]+ +(DONE|INITED)|ERROR|panicked" || true

@@ -14,6 +14,9 @@
 //! - [`tiff`]: IFD0 rewritten in place;
 //! - [`jxl`]: JPEG XL's container boxes;
 //! - [`svg`]: an XML walk that keeps what renders;
+//! - [`office`]: Office Open XML and OpenDocument packages, their
+//!   metadata parts removed and their XML parts scrubbed ([`xml`] is the
+//!   XML walk both use, `zip` the archive reader and writer);
 //! - [`exif`]: reads EXIF to describe it, writes the Orientation-only block;
 //! - [`mp3`], [`flac`], [`wav`], [`ogg`] (Vorbis and Opus): the tags go,
 //!   the audio stays byte for byte ([`tags`] names what the tags held);
@@ -38,6 +41,7 @@ pub mod isobmff;
 pub mod jpeg;
 pub mod jxl;
 pub mod mp3;
+pub mod office;
 pub mod ogg;
 pub mod png;
 pub mod report;
@@ -46,6 +50,8 @@ mod tags;
 pub mod tiff;
 pub mod wav;
 pub mod webp;
+mod xml;
+mod zip;
 
 pub use report::Report;
 
@@ -97,6 +103,8 @@ pub enum Media {
     Ogg,
     /// SVG (XML with an `svg` root element).
     Svg,
+    /// An Office Open XML or OpenDocument package.
+    Office,
 }
 
 impl Media {
@@ -117,6 +125,7 @@ impl Media {
             Self::Ogg if data.get(28..36) == Some(b"OpusHead") => "audio/ogg; codecs=opus",
             Self::Ogg => "audio/ogg",
             Self::Svg => "image/svg+xml",
+            Self::Office => office::mime(data),
             Self::IsoBmff if !isobmff::has_ftyp(data) => "video/quicktime",
             Self::IsoBmff => match data.get(8..12) {
                 Some(b"avif" | b"avis") => "image/avif",
@@ -152,6 +161,7 @@ pub fn sniff(data: &[u8]) -> Option<Media> {
         }
         [b'O', b'g', b'g', b'S', ..] => Some(Media::Ogg),
         _ if svg::looks_like_svg(data) => Some(Media::Svg),
+        _ if office::looks_like_office(data) => Some(Media::Office),
         _ => None,
     }
 }
@@ -195,6 +205,7 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
         Some(Media::Wav) => wav::strip(data)?,
         Some(Media::Ogg) => ogg::strip(data)?,
         Some(Media::Svg) => svg::strip(data)?,
+        Some(Media::Office) => office::strip(data)?,
         None => {
             let declared = declared.unwrap_or_default().to_ascii_lowercase();
             if claims_media(&declared) {
@@ -248,6 +259,10 @@ pub(crate) mod read {
     /// Big-endian u32 at `at`.
     pub(crate) fn be32(d: &[u8], at: usize) -> Option<u32> {
         arr(d, at).map(u32::from_be_bytes)
+    }
+    /// Little-endian u16 at `at`.
+    pub(crate) fn le16(d: &[u8], at: usize) -> Option<u16> {
+        arr(d, at).map(u16::from_le_bytes)
     }
     /// Little-endian u32 at `at`.
     pub(crate) fn le32(d: &[u8], at: usize) -> Option<u32> {

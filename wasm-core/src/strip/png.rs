@@ -33,7 +33,7 @@ fn err(what: &'static str) -> StripError {
 // Every index is below 256 by construction (a loop bound, or a u8 into a
 // 256-entry table), and `c as u8` keeps the low byte on purpose.
 #[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
-fn crc32(data: &[u8]) -> u32 {
+pub(crate) fn crc32(data: &[u8]) -> u32 {
     const TABLE: [u32; 256] = {
         let mut t = [0u32; 256];
         let mut n = 0;

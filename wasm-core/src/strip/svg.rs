@@ -1,8 +1,7 @@
 //! SVG: the drawing stays, what the editor and the author left goes.
 //!
-//! SVG is XML, read with `quick-xml` (a streaming reader that hands back
-//! each piece of markup with its position, so everything kept is copied
-//! byte for byte). The allow-list is by XML namespace: elements and
+//! SVG is XML, walked by [`super::xml`] (everything kept is copied byte
+//! for byte). The allow-list is by XML namespace: elements and
 //! attributes in the namespaces a browser renders (SVG, XLink, XHTML,
 //! MathML, `xml:`) and unprefixed attributes stay; everything in another
 //! namespace goes with its subtree: Inkscape's and Sodipodi's attributes
@@ -14,18 +13,16 @@
 //! namespaces go too. Renderers ignore all of these, so the picture renders
 //! the same (`rsvg-convert` decides in the tests).
 //!
-//! Fail closed: markup that does not parse, mismatched tags, or a DOCTYPE
-//! declaring its own entities (what they expand to would need a DTD
-//! processor) is refused with the reason.
+//! Fail closed: what [`super::xml`] refuses, and a root element that is not
+//! `svg` in the SVG namespace (or none), is refused with the reason.
 
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::Reader;
+use quick_xml::events::BytesStart;
 
 use super::report::Report;
+use super::xml::{self, split, Attr, Policy, Scopes};
 use super::StripError;
 
 const FORMAT: &str = "SVG";
-const MAX_DEPTH: usize = 256;
 
 /// Namespaces whose elements and attributes a browser renders.
 const RENDERED: [&[u8]; 5] = [
@@ -92,53 +89,6 @@ fn trim_start(b: &[u8]) -> &[u8] {
     b.get(n..).unwrap_or_default()
 }
 
-/// The namespace declarations in scope: (prefix, URI), innermost last;
-/// an empty prefix is the default namespace.
-#[derive(Default)]
-struct Scopes {
-    bindings: Vec<(Vec<u8>, Vec<u8>)>,
-    /// How many bindings each open element added.
-    added: Vec<usize>,
-}
-
-impl Scopes {
-    fn resolve(&self, prefix: &[u8]) -> Option<&[u8]> {
-        if prefix == b"xml" {
-            return Some(b"http://www.w3.org/XML/1998/namespace");
-        }
-        self.bindings
-            .iter()
-            .rev()
-            .find(|(p, _)| p == prefix)
-            .map(|(_, u)| u.as_slice())
-    }
-
-    fn push(&mut self, start: &BytesStart<'_>) -> Result<(), StripError> {
-        let mut added = 0;
-        for a in start.attributes() {
-            let a = a.map_err(|_| err("has a malformed attribute"))?;
-            let key = a.key.as_ref();
-            let prefix = if key == b"xmlns" {
-                Some(&b""[..])
-            } else {
-                key.strip_prefix(b"xmlns:")
-            };
-            if let Some(p) = prefix {
-                self.bindings.push((p.to_vec(), a.value.into_owned()));
-                added += 1;
-            }
-        }
-        self.added.push(added);
-        Ok(())
-    }
-
-    fn pop(&mut self) {
-        let n = self.added.pop().unwrap_or(0);
-        self.bindings
-            .truncate(self.bindings.len().saturating_sub(n));
-    }
-}
-
 /// What the report calls data in a removed namespace.
 fn editor(uri: Option<&[u8]>) -> &'static str {
     let uri = uri.unwrap_or_default();
@@ -160,178 +110,99 @@ fn rendered(uri: Option<&[u8]>) -> bool {
     uri.is_some_and(|u| RENDERED.contains(&u))
 }
 
-/// Splits `p:name` into (`p`, `name`); no prefix gives an empty one.
-fn split(qname: &[u8]) -> (&[u8], &[u8]) {
-    match qname.iter().position(|&c| c == b':') {
-        Some(i) => (
-            qname.get(..i).unwrap_or_default(),
-            qname.get(i + 1..).unwrap_or_default(),
-        ),
-        None => (&[], qname),
+/// Keeps what renders, and says in the report what went.
+struct Drawing<'r> {
+    report: &'r mut Report,
+}
+
+impl Drawing<'_> {
+    /// Whether an element is kept, or what the report calls it.
+    fn keep(scopes: &Scopes, name: &[u8]) -> Result<bool, &'static str> {
+        let (prefix, local) = split(name);
+        let uri = scopes.resolve(prefix);
+        match uri {
+            // No namespace at all (an SVG without xmlns): keep what renders.
+            None if prefix.is_empty() => Ok(local != b"metadata"),
+            _ if rendered(uri) => Ok(!(local == b"metadata" && uri == RENDERED.first().copied())),
+            _ => Err(editor(uri)),
+        }
     }
 }
 
-/// Whether an element is kept (it must already be pushed on `scopes`).
-fn keep_element(scopes: &Scopes, name: &[u8]) -> Result<bool, &'static str> {
-    let (prefix, local) = split(name);
-    let uri = scopes.resolve(prefix);
-    match uri {
-        // No namespace at all (an SVG without xmlns): keep what renders.
-        None if prefix.is_empty() => Ok(local != b"metadata"),
-        _ if rendered(uri) => Ok(!(local == b"metadata" && uri == RENDERED.first().copied())),
-        _ => Err(editor(uri)),
+impl Policy for Drawing<'_> {
+    fn element(
+        &mut self,
+        scopes: &Scopes,
+        tag: &BytesStart<'_>,
+        depth: usize,
+    ) -> Result<bool, StripError> {
+        let name = tag.name();
+        let name = name.as_ref();
+        let keep = Self::keep(scopes, name);
+        if depth == 0 && (split(name).1 != b"svg" || keep != Ok(true)) {
+            return Err(err("does not have an SVG root element"));
+        }
+        match keep {
+            Ok(true) => Ok(true),
+            Ok(false) => {
+                self.report
+                    .removed("metadata (RDF: author, licence, dates)");
+                Ok(false)
+            }
+            Err(what) => {
+                self.report.removed(what);
+                Ok(false)
+            }
+        }
     }
-}
 
-/// The start tag rebuilt with only the kept attributes; `None` when
-/// nothing was dropped (then the original bytes are copied).
-fn filter_attributes(
-    scopes: &Scopes,
-    start: &BytesStart<'_>,
-    empty: bool,
-    report: &mut Report,
-) -> Result<Option<Vec<u8>>, StripError> {
-    let mut kept: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-    let mut dropped = false;
-    for a in start.attributes() {
-        let a = a.map_err(|_| err("has a malformed attribute"))?;
-        let key = a.key.as_ref();
+    fn attribute(&mut self, scopes: &Scopes, _element: &[u8], key: &[u8], value: &[u8]) -> Attr {
         let (prefix, _) = split(key);
         let keep = if key == b"xmlns" || prefix.is_empty() {
             true
         } else if prefix == b"xmlns" {
-            rendered(Some(&a.value))
+            rendered(Some(value))
         } else {
             rendered(scopes.resolve(prefix))
         };
         if keep {
-            kept.push((key.to_vec(), a.value.into_owned()));
-        } else {
-            dropped = true;
-            let uri = if prefix == b"xmlns" {
-                Some(&*a.value)
-            } else {
-                scopes.resolve(prefix)
-            };
-            report.removed(editor(uri));
-            let v = &*a.value;
-            let has = |s: &[u8]| v.windows(s.len()).any(|w| w == s);
-            if has(b"/home/") || has(b"/Users/") || has(b":\\") || has(b"\\Users\\") {
-                report.removed("file paths (with a user name)");
-            }
+            return Attr::Keep;
         }
+        let uri = if prefix == b"xmlns" {
+            Some(value)
+        } else {
+            scopes.resolve(prefix)
+        };
+        self.report.removed(editor(uri));
+        let has = |s: &[u8]| value.windows(s.len()).any(|w| w == s);
+        if has(b"/home/") || has(b"/Users/") || has(b":\\") || has(b"\\Users\\") {
+            self.report.removed("file paths (with a user name)");
+        }
+        Attr::Drop
     }
-    if !dropped {
-        return Ok(None);
+
+    fn comment(&mut self) -> bool {
+        self.report.removed("comments");
+        false
     }
-    let mut out = Vec::with_capacity(start.len() + 2);
-    out.push(b'<');
-    out.extend_from_slice(start.name().as_ref());
-    for (k, v) in kept {
-        // The raw (still escaped) value: it cannot hold both quote kinds.
-        let q = if v.contains(&b'"') { b'\'' } else { b'"' };
-        out.push(b' ');
-        out.extend_from_slice(&k);
-        out.push(b'=');
-        out.push(q);
-        out.extend_from_slice(&v);
-        out.push(q);
+
+    fn instruction(&mut self, _target: &[u8]) -> bool {
+        self.report.removed("processing instructions (XMP)");
+        false
     }
-    out.extend_from_slice(if empty { b"/>" } else { b">" });
-    Ok(Some(out))
 }
 
 /// Strips an SVG held in memory.
 pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     let mut report = Report::new(FORMAT);
-    let mut reader = Reader::from_reader(data);
-    reader.config_mut().check_end_names = true;
-    let mut out = Vec::with_capacity(data.len());
-    let mut scopes = Scopes::default();
-    // Depth of open elements, and the depth at which a removed subtree began.
-    let mut depth = 0usize;
-    let mut skipping: Option<usize> = None;
-    let mut root = false;
-    loop {
-        let from = usize::try_from(reader.buffer_position()).map_err(|_| err("is too large"))?;
-        let event = reader
-            .read_event()
-            .map_err(|_| err("is not well-formed XML"))?;
-        let to = usize::try_from(reader.buffer_position()).map_err(|_| err("is too large"))?;
-        let raw = data
-            .get(from..to)
-            .ok_or_else(|| err("is not well-formed XML"))?;
-        match event {
-            Event::Eof => break,
-            Event::Start(ref s) | Event::Empty(ref s) => {
-                let empty = matches!(event, Event::Empty(_));
-                if depth >= MAX_DEPTH {
-                    return Err(err("nests elements too deeply"));
-                }
-                scopes.push(s)?;
-                if depth == 0 {
-                    if root {
-                        return Err(err("has more than one root element"));
-                    }
-                    root = true;
-                    if split(s.name().as_ref()).1 != b"svg" {
-                        return Err(err("does not have an svg root element"));
-                    }
-                }
-                if skipping.is_none() {
-                    match keep_element(&scopes, s.name().as_ref()) {
-                        Ok(true) => match filter_attributes(&scopes, s, empty, &mut report)? {
-                            Some(tag) => out.extend_from_slice(&tag),
-                            None => out.extend_from_slice(raw),
-                        },
-                        Ok(false) => {
-                            report.removed("metadata (RDF: author, licence, dates)");
-                            skipping = Some(depth);
-                        }
-                        Err(what) => {
-                            report.removed(what);
-                            skipping = Some(depth);
-                        }
-                    }
-                }
-                if empty {
-                    scopes.pop();
-                    if skipping == Some(depth) {
-                        skipping = None;
-                    }
-                } else {
-                    depth += 1;
-                }
-            }
-            Event::End(_) => {
-                depth = depth
-                    .checked_sub(1)
-                    .ok_or_else(|| err("closes a tag it never opened"))?;
-                scopes.pop();
-                if skipping.is_none() {
-                    out.extend_from_slice(raw);
-                } else if skipping == Some(depth) {
-                    skipping = None;
-                }
-            }
-            Event::Comment(_) => report.removed("comments"),
-            Event::PI(_) => report.removed("processing instructions (XMP)"),
-            Event::DocType(ref d) => {
-                if d.contains(&b'[') {
-                    return Err(err("declares its own entities"));
-                }
-                out.extend_from_slice(raw);
-            }
-            Event::Decl(_) | Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
-                if skipping.is_none() {
-                    out.extend_from_slice(raw);
-                }
-            }
-        }
-    }
-    if depth != 0 || !root {
-        return Err(err("ends before its root element is closed"));
-    }
+    let out = xml::rewrite(
+        data,
+        &mut Drawing {
+            report: &mut report,
+        },
+        || err("is not well-formed XML"),
+        err,
+    )?;
     Ok((out, report))
 }
 
@@ -382,6 +253,10 @@ mod tests {
         let (again, report) = strip(&out).unwrap();
         assert_eq!(again, out);
         assert!(report.removed.is_empty());
+        // A byte-order mark stays, and shifts nothing (a fuzzer's find).
+        let with_bom = [&b"\xEF\xBB\xBF"[..], svg].concat();
+        let (out_bom, _) = strip(&with_bom).unwrap();
+        assert_eq!(out_bom, [&b"\xEF\xBB\xBF"[..], &out].concat());
     }
 
     #[test]
@@ -391,5 +266,7 @@ mod tests {
         assert!(strip(b"<!DOCTYPE svg [<!ENTITY a 'b'>]><svg>&a;</svg>").is_err());
         assert!(strip(b"<html/>").is_err());
         assert!(strip(b"<svg/><svg/>").is_err());
+        // A root in another namespace (a fuzzer's find): refused, not emptied.
+        assert!(strip(b"<svg xmlns='http://www.w0.org/2000/svg'><g/></svg>").is_err());
     }
 }

@@ -108,7 +108,9 @@ pub fn sensitive(tags: &Map<String, Value>) -> Vec<String> {
         }
         let text = value.to_string();
         // Zeroed video timestamps read back as 0000:00:00.
-        let zero_date = text.contains("0000:00:00 00:00:00");
+        let zero_date = text.contains("0000:00:00 00:00:00")
+            // ZIP's zero: every entry's time in a cleaned package.
+            || group == "ZIP" && text.contains("1980:01:01 00:00:00");
         // A zeroed XMP item in HEIF/AVIF reads back as "Invalid XMP".
         let zeroed_xmp = name == "Warning" && text.contains("Invalid XMP");
         let hit =
