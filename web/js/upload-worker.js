@@ -5,7 +5,7 @@
 // WebCrypto where available) and sent with tus. The key never leaves this
 // worker and the page.
 import '/js/channels.js';
-import { P, ready, Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, asIsReport, shareLink, deletionLink } from '/js/protocol-send.js';
+import { P, ready, Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, needsDocumentCleaner, asIsReport, shareLink, deletionLink } from '/js/protocol-send.js';
 import { load, webAssembly } from '/js/load.js';
 import { createUpload, sendChunk, terminate } from '/js/tus.js';
 
@@ -58,6 +58,21 @@ self.onmessage = async ({ data }) => {
   }
 };
 
+// SVG and Office files are cleaned by the document module (web/pkg-docs),
+// fetched the first time such a file is picked: its XML reader and inflate
+// would double what every upload loads.
+let docs = null;
+async function cleanerFor(head) {
+  if (!needsDocumentCleaner(head)) return stripMetadata;
+  docs ??= load('pkg-docs', 'veil');
+  try {
+    return (await docs).stripMetadata;
+  } catch (e) {
+    docs = null; // a failed fetch is tried again on the next file
+    throw e;
+  }
+}
+
 async function prepare(id, file, path) {
   const name = path || file.name || 'pasted image';
   // Content decides what a file is; an SVG's prologue can take a few KiB
@@ -76,16 +91,17 @@ async function prepare(id, file, path) {
   }
   post(M.progress, { phase: `Cleaning ${name}`, done: 0, total: file.size });
   const bytes = new Uint8Array(await file.arrayBuffer());
-  let result;
+  let result, clean;
   try {
-    result = stripMetadata(bytes, file.type || undefined);
+    clean = await cleanerFor(head);
+    result = clean(bytes, file.type || undefined);
   } catch (e) {
     prepared.set(id, { file, size: file.size, name, type: sniffed ?? file.type, lines: asIsReport(true, e.message), outcome: 'refused' });
     post(M.stripFailed, { id, name, size: file.size, reason: e.message });
     return;
   }
   const size = result.data.length;
-  prepared.set(id, { file, size, name, type: result.type, lines: result.lines, outcome: 'cleaned' });
+  prepared.set(id, { file, size, name, type: result.type, lines: result.lines, outcome: 'cleaned', clean });
   post(M.prepared, { id, media: true, name, size, format: result.format, removed: result.removed, kept: result.kept });
 }
 
@@ -93,7 +109,7 @@ async function prepare(id, file, path) {
 // works on the current one.
 async function* slices(item) {
   if (item.outcome === 'cleaned') {
-    const { data } = stripMetadata(new Uint8Array(await item.file.arrayBuffer()), item.file.type || undefined);
+    const { data } = item.clean(new Uint8Array(await item.file.arrayBuffer()), item.file.type || undefined);
     if (data.length !== item.size) throw new Error(`${item.name} changed while it was being sent`);
     for (let at = 0; at < data.length; at += SLICE) yield data.subarray(at, at + SLICE);
     return;

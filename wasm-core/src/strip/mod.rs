@@ -50,7 +50,9 @@ mod tags;
 pub mod tiff;
 pub mod wav;
 pub mod webp;
+#[cfg(feature = "documents")]
 mod xml;
+#[cfg(feature = "documents")]
 mod zip;
 
 pub use report::Report;
@@ -70,6 +72,10 @@ pub enum StripError {
     /// A picture, video or audio type Veil cannot clean.
     #[error("Veil cannot remove metadata from {0} files")]
     Unsupported(String),
+    /// A document this build cannot clean: the page's upload module leaves
+    /// SVG and Office files to its document module (feature `documents`).
+    #[error("this file needs Veil's document cleaner, which this build does not include")]
+    NeedsDocumentCleaner,
     /// The declared type says picture, video or audio but the content is not one Veil recognises.
     #[error("the file claims to be {0} but its content is not a picture, video or sound Veil recognises")]
     NotWhatItClaims(String),
@@ -204,8 +210,12 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
         Some(Media::Flac) => flac::strip(data)?,
         Some(Media::Wav) => wav::strip(data)?,
         Some(Media::Ogg) => ogg::strip(data)?,
+        #[cfg(feature = "documents")]
         Some(Media::Svg) => svg::strip(data)?,
+        #[cfg(feature = "documents")]
         Some(Media::Office) => office::strip(data)?,
+        #[cfg(not(feature = "documents"))]
+        Some(Media::Svg | Media::Office) => return Err(StripError::NeedsDocumentCleaner),
         None => {
             let declared = declared.unwrap_or_default().to_ascii_lowercase();
             if claims_media(&declared) {
@@ -235,6 +245,15 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
         data: Cow::Owned(bytes),
         report,
     })
+}
+
+impl Media {
+    /// Whether cleaning it needs the `documents` feature (the page's
+    /// document module).
+    #[must_use]
+    pub fn is_document(self) -> bool {
+        matches!(self, Self::Svg | Self::Office)
+    }
 }
 
 /// Whether a declared type (lower case) claims a picture, video or sound.

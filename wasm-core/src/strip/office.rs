@@ -21,15 +21,22 @@
 //! Every other part is copied compressed as it was, so the document's own
 //! content is byte for byte what it was; a rewritten part is deflated anew.
 
+#[cfg(feature = "documents")]
 use std::borrow::Cow;
 
+#[cfg(feature = "documents")]
 use quick_xml::events::BytesStart;
 
+#[cfg(feature = "documents")]
 use super::report::Report;
+#[cfg(feature = "documents")]
 use super::xml::{self, split, Attr, Policy, Scopes};
+#[cfg(feature = "documents")]
 use super::zip;
+#[cfg(feature = "documents")]
 use super::StripError;
 
+#[cfg(feature = "documents")]
 fn err(what: &'static str) -> StripError {
     StripError::Malformed {
         format: "Office",
@@ -99,6 +106,7 @@ pub(crate) fn mime(data: &[u8]) -> &'static str {
     }
 }
 
+#[cfg(feature = "documents")]
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Ooxml,
@@ -106,6 +114,7 @@ enum Kind {
 }
 
 /// Why a whole part goes, in the report's words; `None` when it stays.
+#[cfg(feature = "documents")]
 fn dropped(kind: Kind, name: &[u8]) -> Option<&'static str> {
     let name = std::str::from_utf8(name).ok()?;
     match kind {
@@ -132,6 +141,7 @@ fn dropped(kind: Kind, name: &[u8]) -> Option<&'static str> {
 
 /// `[Content_Types].xml`, `*.rels` and ODF's manifest: drops the entries
 /// naming removed parts. `base` is the folder relative targets start from.
+#[cfg(feature = "documents")]
 struct Index<'a> {
     removed: &'a [Vec<u8>],
     base: Vec<u8>,
@@ -139,6 +149,7 @@ struct Index<'a> {
 
 /// A relationship target (relative to `base`, or absolute with `/`) as a
 /// part name: `..` and `.` resolved.
+#[cfg(feature = "documents")]
 fn resolve(base: &[u8], target: &[u8]) -> Vec<u8> {
     let joined: Vec<u8> = match target.strip_prefix(b"/") {
         Some(abs) => abs.to_vec(),
@@ -157,6 +168,7 @@ fn resolve(base: &[u8], target: &[u8]) -> Vec<u8> {
     parts.join(&b'/')
 }
 
+#[cfg(feature = "documents")]
 impl Policy for Index<'_> {
     fn element(&mut self, _: &Scopes, tag: &BytesStart<'_>, _: usize) -> Result<bool, StripError> {
         let local = tag.name();
@@ -190,10 +202,12 @@ impl Policy for Index<'_> {
 }
 
 /// The XML parts of a document: who edited what, and when.
+#[cfg(feature = "documents")]
 struct Scrub<'r> {
     report: &'r mut Report,
 }
 
+#[cfg(feature = "documents")]
 impl Policy for Scrub<'_> {
     fn element(&mut self, _: &Scopes, tag: &BytesStart<'_>, _: usize) -> Result<bool, StripError> {
         let name = tag.name();
@@ -258,6 +272,7 @@ impl Policy for Scrub<'_> {
 }
 
 /// Strips an Office Open XML or OpenDocument file held in memory.
+#[cfg(feature = "documents")]
 pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     let entries = zip::entries(data, err)?;
     let kind = if entries.iter().any(|e| e.name == b"[Content_Types].xml") {
@@ -339,6 +354,7 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     Ok((zip::write(&out, err)?, report))
 }
 
+#[cfg(feature = "documents")]
 fn kept<'a>(e: &zip::Entry<'a>) -> zip::Out<'a> {
     zip::Out {
         name: e.name,
@@ -349,7 +365,7 @@ fn kept<'a>(e: &zip::Entry<'a>) -> zip::Out<'a> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "documents"))]
 mod tests {
     use super::*;
 

@@ -16,15 +16,21 @@
 //! Fail closed: what [`super::xml`] refuses, and a root element that is not
 //! `svg` in the SVG namespace (or none), is refused with the reason.
 
+#[cfg(feature = "documents")]
 use quick_xml::events::BytesStart;
 
+#[cfg(feature = "documents")]
 use super::report::Report;
+#[cfg(feature = "documents")]
 use super::xml::{self, split, Attr, Policy, Scopes};
+#[cfg(feature = "documents")]
 use super::StripError;
 
+#[cfg(feature = "documents")]
 const FORMAT: &str = "SVG";
 
 /// Namespaces whose elements and attributes a browser renders.
+#[cfg(feature = "documents")]
 const RENDERED: [&[u8]; 5] = [
     b"http://www.w3.org/2000/svg",
     b"http://www.w3.org/1999/xlink",
@@ -33,6 +39,7 @@ const RENDERED: [&[u8]; 5] = [
     b"http://www.w3.org/XML/1998/namespace",
 ];
 
+#[cfg(feature = "documents")]
 fn err(what: &'static str) -> StripError {
     StripError::Malformed {
         format: FORMAT,
@@ -90,6 +97,7 @@ fn trim_start(b: &[u8]) -> &[u8] {
 }
 
 /// What the report calls data in a removed namespace.
+#[cfg(feature = "documents")]
 fn editor(uri: Option<&[u8]>) -> &'static str {
     let uri = uri.unwrap_or_default();
     let has = |s: &[u8]| uri.windows(s.len()).any(|w| w == s);
@@ -106,15 +114,18 @@ fn editor(uri: Option<&[u8]>) -> &'static str {
     }
 }
 
+#[cfg(feature = "documents")]
 fn rendered(uri: Option<&[u8]>) -> bool {
     uri.is_some_and(|u| RENDERED.contains(&u))
 }
 
 /// Keeps what renders, and says in the report what went.
+#[cfg(feature = "documents")]
 struct Drawing<'r> {
     report: &'r mut Report,
 }
 
+#[cfg(feature = "documents")]
 impl Drawing<'_> {
     /// Whether an element is kept, or what the report calls it.
     fn keep(scopes: &Scopes, name: &[u8]) -> Result<bool, &'static str> {
@@ -129,6 +140,7 @@ impl Drawing<'_> {
     }
 }
 
+#[cfg(feature = "documents")]
 impl Policy for Drawing<'_> {
     fn element(
         &mut self,
@@ -193,6 +205,7 @@ impl Policy for Drawing<'_> {
 }
 
 /// Strips an SVG held in memory.
+#[cfg(feature = "documents")]
 pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     let mut report = Report::new(FORMAT);
     let out = xml::rewrite(
@@ -206,7 +219,7 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     Ok((out, report))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "documents"))]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;

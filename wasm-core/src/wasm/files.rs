@@ -14,6 +14,13 @@ pub fn sniff_type(head: &[u8]) -> Option<String> {
     crate::strip::sniff(head).map(|m| m.mime(head).to_owned())
 }
 
+/// Whether cleaning this file (by its first bytes) needs the document
+/// module (`web/pkg-docs`, feature `documents`): SVG and Office files.
+#[wasm_bindgen(js_name = needsDocumentCleaner)]
+pub fn needs_document_cleaner(head: &[u8]) -> bool {
+    crate::strip::sniff(head).is_some_and(crate::strip::Media::is_document)
+}
+
 /// Removes metadata. Resolves to `{data, changed, format, type, removed,
 /// kept, lines}`: `data` is the cleaned file (or the input when it is not
 /// media: `changed` is then false and `format` null), `lines` is the report

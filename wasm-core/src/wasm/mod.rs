@@ -19,17 +19,23 @@
 
 use wasm_bindgen::prelude::*;
 
-// Two builds of this module (Cargo features): `send` for the upload page
+// Three builds of this module (Cargo features): `send` for the upload page
 // (links, keys, cleaning, encryption) and `receive` for the download and
 // deletion pages (links, proofs, decryption, splitting a share). Each page
-// loads only its half; the tests and native builds have both.
+// loads only its half, and the upload page loads `documents` (the SVG and
+// Office cleaners) only when such a file is picked; the tests and native
+// builds have all three.
 #[cfg(feature = "receive")]
 mod decrypt;
 #[cfg(feature = "send")]
 mod encrypt;
-#[cfg(feature = "send")]
+// `documents` alone is the upload page's document module (web/pkg-docs):
+// only the cleaning bindings, with the SVG and Office cleaners.
+#[cfg(any(feature = "send", feature = "documents"))]
 mod files;
+#[cfg(any(feature = "send", feature = "receive"))]
 mod key;
+#[cfg(any(feature = "send", feature = "receive"))]
 mod protocol;
 #[cfg(any(feature = "send", feature = "receive"))]
 mod subtle;
