@@ -43,9 +43,9 @@ try {
   const qrGz = execFileSync('gzip', ['-9c', path.join(root, 'web', 'pkg-qr', 'qr_bg.wasm')]).length;
   // gzip -9, as `make wasm` reports and as a server would typically precompress.
   const pageGz = pageFiles.reduce((n, f) => n + execFileSync('gzip', ['-9c', path.join(root, 'web', f)]).length, 0);
-  // Loaded only when an SVG or Office file is picked: the document cleaners.
-  const docsGz = execFileSync('gzip', ['-9c', path.join(root, 'web', 'pkg-docs', 'veil_bg.wasm')]).length;
-  console.log(`upload page, all ${pageFiles.length} files: ${(pageGz / 1000).toFixed(1)} KB gzipped (budget 100 KB); QR module, loaded after the upload: ${(qrGz / 1000).toFixed(1)} KB; document module, loaded for an SVG or Office file: ${(docsGz / 1000).toFixed(1)} KB`);
+  // Loaded only when an audio, JPEG XL, SVG or Office file is picked.
+  const docsGz = execFileSync('gzip', ['-9c', path.join(root, 'web', 'pkg-formats', 'veil_bg.wasm')]).length;
+  console.log(`upload page, all ${pageFiles.length} files: ${(pageGz / 1000).toFixed(1)} KB gzipped (budget 100 KB); QR module, loaded after the upload: ${(qrGz / 1000).toFixed(1)} KB; formats module, loaded for audio, JPEG XL, SVG or Office files: ${(docsGz / 1000).toFixed(1)} KB`);
   // The download page loads the other build; the ZIP module only when several files are saved.
   const downloadFiles = ['download.html', 'style.css', 'js/download.js', 'js/format.js', 'js/download-worker.js', 'js/protocol-receive.js', 'js/load.js', 'js/channels.js', 'sw.js', 'pkg-receive/veil.js', 'pkg-receive/veil_bg.wasm'];
   const downloadGz = downloadFiles.reduce((n, f) => n + execFileSync('gzip', ['-9c', path.join(root, 'web', f)]).length, 0);

@@ -383,7 +383,7 @@ describe('shares of several files', () => {
     for (const c of [s, r, again]) await c.context.close();
   });
 
-  test('a song, a drawing and a Word file are cleaned like pictures; the document module is fetched only once one is picked', async () => {
+  test('a song, a drawing and a Word file are cleaned like pictures; the formats module is fetched only once one is picked', async () => {
     const DOCS = path.join(root, 'tests', 'corpus-docs');
     const song = path.join(DOCS, 'mp3_id3v24_apic_two_pictures.mp3');
     const drawing = path.join(DOCS, 'svg_inkscape_export_paths_rdf_comment.svg');
@@ -392,16 +392,18 @@ describe('shares of several files', () => {
     const fetched = [];
     s.page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
     await s.page.goto(`${srv.base}/`);
+    await s.page.setInputFiles('#file', [GPS_JPEG]);
+    await s.page.waitForSelector('#send:not([disabled])', { timeout: 120_000 });
+    assert.ok(!fetched.some((p) => p.startsWith('/pkg-formats')), 'the formats module was fetched for a picture');
     await s.page.setInputFiles('#file', [song]);
     await s.page.waitForSelector('#send:not([disabled])', { timeout: 120_000 });
     assert.match(await s.page.textContent('#files'), /embedded picture/);
-    assert.ok(!fetched.some((p) => p.startsWith('/pkg-docs')), 'the document module was fetched for a song');
+    assert.ok(fetched.includes('/pkg-formats/veil_bg.wasm'), fetched.join());
     await s.page.setInputFiles('#file', [drawing, word]);
-    await s.page.waitForFunction(() => document.querySelectorAll('#files li').length === 3 && !document.querySelector('#send').disabled, null, { timeout: 120_000 });
+    await s.page.waitForFunction(() => document.querySelectorAll('#files li').length === 4 && !document.querySelector('#send').disabled, null, { timeout: 120_000 });
     const report = await s.page.textContent('#files');
     assert.match(report, /file paths \(with a user name\)/);
     assert.match(report, /comment and revision authors/);
-    assert.ok(fetched.includes('/pkg-docs/veil_bg.wasm'), fetched.join());
     await s.page.click('#send');
     await s.page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
     assert.equal(await s.page.isVisible('#result'), true, await s.page.textContent('#error'));
@@ -409,7 +411,7 @@ describe('shares of several files', () => {
     assert.equal(await r.page.isVisible('#done'), true, await r.page.textContent('#error'));
     const [dl] = await Promise.all([r.page.waitForEvent('download'), r.page.click('#save')]);
     const entries = unzip(await dl.path());
-    for (const f of [song, drawing, word]) {
+    for (const f of [GPS_JPEG, song, drawing, word]) {
       assert.ok(entries[path.basename(f)]?.equals(stripped(f)), `${path.basename(f)} differs from veil strip`);
     }
     for (const c of [s, r]) {

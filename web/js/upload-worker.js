@@ -5,7 +5,7 @@
 // WebCrypto where available) and sent with tus. The key never leaves this
 // worker and the page.
 import '/js/channels.js';
-import { P, ready, Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, needsDocumentCleaner, asIsReport, shareLink, deletionLink } from '/js/protocol-send.js';
+import { P, ready, Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, needsFormatsModule, asIsReport, shareLink, deletionLink } from '/js/protocol-send.js';
 import { load, webAssembly } from '/js/load.js';
 import { createUpload, sendChunk, terminate } from '/js/tus.js';
 
@@ -58,13 +58,14 @@ self.onmessage = async ({ data }) => {
   }
 };
 
-// SVG and Office files are cleaned by the document module (web/pkg-docs),
-// fetched the first time such a file is picked: its XML reader and inflate
-// would double what every upload loads.
+// Audio, JPEG XL, SVG and Office files are cleaned by the formats module
+// (web/pkg-formats), fetched the first time such a file is picked: its
+// cleaners, XML reader and inflate would push what every upload loads
+// past the page's budget.
 let docs = null;
 async function cleanerFor(head) {
-  if (!needsDocumentCleaner(head)) return stripMetadata;
-  docs ??= load('pkg-docs', 'veil');
+  if (!needsFormatsModule(head)) return stripMetadata;
+  docs ??= load('pkg-formats', 'veil');
   try {
     return (await docs).stripMetadata;
   } catch (e) {

@@ -5,6 +5,9 @@
 //! creation/modification times are set to zero. Frames, colour (`colr`) and
 //! geometry (`irot`, `imir`, `clap`, the track matrix) are untouched.
 //!
+//! M4A songs keep one iTunes item, the gapless-playback data, in place
+//! (`keep_gapless`); they are cleaned by the `formats` build.
+//!
 //! Classic QuickTime movies have no `ftyp`: they open with `moov`, `wide`,
 //! `mdat`, `free` or `skip`. Those are recognised by their first atom
 //! (never by the file's name or declared type) and cleaned as MOV, so no
@@ -210,7 +213,7 @@ fn movie(
                 }
             }
             b"udta" | b"meta" => {
-                if keep_gapless(data, out, &b, format)? {
+                if gapless(data, out, &b, format)? {
                     report.kept("gapless playback data (iTunSMPB)");
                     // Already reduced to that one item (a cleaned file): nothing to report.
                     if out.get(b.start..b.end) != data.get(b.start..b.end) {
@@ -231,6 +234,21 @@ fn movie(
     Ok(())
 }
 
+/// [`keep_gapless`] for songs, in the build that cleans them.
+fn gapless(
+    data: &[u8],
+    out: &mut [u8],
+    b: &BoxRef,
+    format: &'static str,
+) -> Result<bool, StripError> {
+    #[cfg(feature = "formats")]
+    if format == "M4A" {
+        return keep_gapless(data, out, b, format);
+    }
+    let _ = (data, out, b, format);
+    Ok(false)
+}
+
 /// iTunes' gapless-playback item (`----` named `iTunSMPB`: the encoder's
 /// delay and padding and the original sample count) tells players which
 /// decoded samples are the song; without it an AAC file plays with extra
@@ -239,6 +257,9 @@ fn movie(
 /// hold only it, and a `free` box fills the rest of its old span inside
 /// `meta` (where iTunes itself writes one), so no byte outside moves.
 /// `false` when there is no such item (the caller blanks the whole box).
+/// Songs only (M4A, which the page cleans in its formats module); a video
+/// keeps no iTunes item.
+#[cfg(feature = "formats")]
 fn keep_gapless(
     data: &[u8],
     out: &mut [u8],

@@ -8,14 +8,18 @@
 //! original JPEG's comments and application segments) and anything unknown.
 //! Colour profile and orientation live in the codestream and are untouched.
 
+#[cfg(feature = "formats")]
 use super::report::Report;
+#[cfg(feature = "formats")]
 use super::{exif, isobmff, read, StripError};
 
+#[cfg(feature = "formats")]
 const FORMAT: &str = "JPEG XL";
 /// The container's first box: `JXL ` and its fixed payload.
 pub(crate) const SIGNATURE: [u8; 12] =
     [0, 0, 0, 12, b'J', b'X', b'L', b' ', 0x0D, 0x0A, 0x87, 0x0A];
 
+#[cfg(feature = "formats")]
 fn err(what: &'static str) -> StripError {
     StripError::Malformed {
         format: FORMAT,
@@ -24,6 +28,7 @@ fn err(what: &'static str) -> StripError {
 }
 
 /// Strips a JPEG XL file held in memory.
+#[cfg(feature = "formats")]
 pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     let mut report = Report::new(FORMAT);
     if data.starts_with(&[0xFF, 0x0A]) {
@@ -77,7 +82,7 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     Ok((out, report))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "formats"))]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;

@@ -34,6 +34,7 @@
 use std::borrow::Cow;
 
 pub mod exif;
+#[cfg(feature = "formats")]
 pub mod flac;
 pub mod gif;
 mod ifd;
@@ -42,17 +43,20 @@ pub mod jpeg;
 pub mod jxl;
 pub mod mp3;
 pub mod office;
+#[cfg(feature = "formats")]
 pub mod ogg;
 pub mod png;
 pub mod report;
 pub mod svg;
+#[cfg(feature = "formats")]
 mod tags;
 pub mod tiff;
+#[cfg(feature = "formats")]
 pub mod wav;
 pub mod webp;
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 mod xml;
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 mod zip;
 
 pub use report::Report;
@@ -72,10 +76,11 @@ pub enum StripError {
     /// A picture, video or audio type Veil cannot clean.
     #[error("Veil cannot remove metadata from {0} files")]
     Unsupported(String),
-    /// A document this build cannot clean: the page's upload module leaves
-    /// SVG and Office files to its document module (feature `documents`).
-    #[error("this file needs Veil's document cleaner, which this build does not include")]
-    NeedsDocumentCleaner,
+    /// A format this build cannot clean: the page's upload module leaves
+    /// audio, JPEG XL, SVG and Office files to its formats module (feature
+    /// `formats`).
+    #[error("this file needs Veil's cleaner for its format, which this build does not include")]
+    NeedsFormatsModule,
     /// The declared type says picture, video or audio but the content is not one Veil recognises.
     #[error("the file claims to be {0} but its content is not a picture, video or sound Veil recognises")]
     NotWhatItClaims(String),
@@ -93,8 +98,10 @@ pub enum Media {
     Webp,
     /// GIF.
     Gif,
-    /// An ISO BMFF file: HEIF/HEIC, AVIF, MP4, M4A or MOV.
+    /// An ISO BMFF file: HEIF/HEIC, AVIF, MP4 or MOV.
     IsoBmff,
+    /// An M4A song (ISO BMFF with an iTunes audio brand).
+    M4a,
     /// TIFF.
     Tiff,
     /// JPEG XL, bare codestream or container.
@@ -123,21 +130,42 @@ impl Media {
             Self::Webp => "image/webp",
             Self::Gif => "image/gif",
             Self::Tiff => "image/tiff",
+            #[cfg(feature = "formats")]
+            Self::M4a => "audio/mp4",
+            #[cfg(feature = "formats")]
             Self::Jxl => "image/jxl",
+            #[cfg(feature = "formats")]
             Self::Mp3 if mp3::is_tagged_flac(data) => "audio/flac",
+            #[cfg(feature = "formats")]
             Self::Mp3 => "audio/mpeg",
+            #[cfg(feature = "formats")]
             Self::Flac => "audio/flac",
+            #[cfg(feature = "formats")]
             Self::Wav => "audio/wav",
+            #[cfg(feature = "formats")]
             Self::Ogg if data.get(28..36) == Some(b"OpusHead") => "audio/ogg; codecs=opus",
+            #[cfg(feature = "formats")]
             Self::Ogg => "audio/ogg",
+            #[cfg(feature = "formats")]
             Self::Svg => "image/svg+xml",
+            #[cfg(feature = "formats")]
             Self::Office => office::mime(data),
+            // The formats module names these (the upload page's own module
+            // hands them to it and keeps its bytes for pictures and videos).
+            #[cfg(not(feature = "formats"))]
+            Self::Jxl
+            | Self::Mp3
+            | Self::Flac
+            | Self::Wav
+            | Self::Ogg
+            | Self::Svg
+            | Self::Office
+            | Self::M4a => "application/octet-stream",
             Self::IsoBmff if !isobmff::has_ftyp(data) => "video/quicktime",
             Self::IsoBmff => match data.get(8..12) {
                 Some(b"avif" | b"avis") => "image/avif",
                 Some(b"heic" | b"heix" | b"mif1" | b"msf1" | b"heim" | b"heis") => "image/heic",
                 Some(b"qt  ") => "video/quicktime",
-                Some(b"M4A " | b"M4B " | b"M4P ") => "audio/mp4",
                 _ => "video/mp4",
             },
         }
@@ -153,6 +181,9 @@ pub fn sniff(data: &[u8]) -> Option<Media> {
         [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n', ..] => Some(Media::Png),
         [b'G', b'I', b'F', b'8', b'7' | b'9', b'a', ..] => Some(Media::Gif),
         [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => Some(Media::Webp),
+        [_, _, _, _, b'f', b't', b'y', b'p', b'M', b'4', b'A' | b'B' | b'P', b' ', ..] => {
+            Some(Media::M4a)
+        }
         [_, _, _, _, b'f', b't', b'y', b'p', ..] => Some(Media::IsoBmff),
         _ if isobmff::is_quicktime_opening(data) => Some(Media::IsoBmff),
         // TIFF, and BigTIFF (43), which is refused rather than passed through.
@@ -205,17 +236,24 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
         Some(Media::Gif) => gif::strip(data)?,
         Some(Media::IsoBmff) => isobmff::strip(data)?,
         Some(Media::Tiff) => tiff::strip(data)?,
+        #[cfg(feature = "formats")]
+        Some(Media::M4a) => isobmff::strip(data)?,
+        #[cfg(feature = "formats")]
         Some(Media::Jxl) => jxl::strip(data)?,
+        #[cfg(feature = "formats")]
         Some(Media::Mp3) => mp3::strip(data)?,
+        #[cfg(feature = "formats")]
         Some(Media::Flac) => flac::strip(data)?,
+        #[cfg(feature = "formats")]
         Some(Media::Wav) => wav::strip(data)?,
+        #[cfg(feature = "formats")]
         Some(Media::Ogg) => ogg::strip(data)?,
-        #[cfg(feature = "documents")]
+        #[cfg(feature = "formats")]
         Some(Media::Svg) => svg::strip(data)?,
-        #[cfg(feature = "documents")]
+        #[cfg(feature = "formats")]
         Some(Media::Office) => office::strip(data)?,
-        #[cfg(not(feature = "documents"))]
-        Some(Media::Svg | Media::Office) => return Err(StripError::NeedsDocumentCleaner),
+        #[cfg(not(feature = "formats"))]
+        Some(_) => return Err(StripError::NeedsFormatsModule),
         None => {
             let declared = declared.unwrap_or_default().to_ascii_lowercase();
             if claims_media(&declared) {
@@ -248,11 +286,21 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
 }
 
 impl Media {
-    /// Whether cleaning it needs the `documents` feature (the page's
-    /// document module).
+    /// Whether cleaning it needs the `formats` feature (the page's
+    /// formats module).
     #[must_use]
-    pub fn is_document(self) -> bool {
-        matches!(self, Self::Svg | Self::Office)
+    pub fn needs_formats_module(self) -> bool {
+        matches!(
+            self,
+            Self::Jxl
+                | Self::Mp3
+                | Self::Flac
+                | Self::Wav
+                | Self::Ogg
+                | Self::Svg
+                | Self::Office
+                | Self::M4a
+        )
     }
 }
 

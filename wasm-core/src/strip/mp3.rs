@@ -9,10 +9,14 @@
 //! MPEG audio frame header, or the file is refused. An ID3v2 tag in front
 //! of FLAC is handed to [`super::flac`].
 
+#[cfg(feature = "formats")]
 use super::report::Report;
+#[cfg(feature = "formats")]
 use super::tags;
+#[cfg(feature = "formats")]
 use super::StripError;
 
+#[cfg(feature = "formats")]
 fn err(what: &'static str) -> StripError {
     StripError::Malformed {
         format: "MP3",
@@ -37,6 +41,7 @@ pub(crate) fn is_frame_header(b: &[u8]) -> bool {
 }
 
 /// Whether the audio after the leading ID3v2 tags is FLAC.
+#[cfg(feature = "formats")]
 pub(crate) fn is_tagged_flac(data: &[u8]) -> bool {
     tags::id3v2_len(data)
         .and_then(|n| data.get(n..n + 4))
@@ -44,6 +49,7 @@ pub(crate) fn is_tagged_flac(data: &[u8]) -> bool {
 }
 
 /// Strips an MP3 (or an ID3-tagged FLAC) held in memory.
+#[cfg(feature = "formats")]
 pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     let start =
         tags::id3v2_len(data).ok_or_else(|| err("has an ID3v2 tag that runs past its end"))?;
@@ -69,7 +75,7 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     Ok((audio.to_vec(), report))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "formats"))]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;

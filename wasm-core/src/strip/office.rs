@@ -21,22 +21,22 @@
 //! Every other part is copied compressed as it was, so the document's own
 //! content is byte for byte what it was; a rewritten part is deflated anew.
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 use std::borrow::Cow;
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 use quick_xml::events::BytesStart;
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 use super::report::Report;
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 use super::xml::{self, split, Attr, Policy, Scopes};
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 use super::zip;
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 use super::StripError;
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 fn err(what: &'static str) -> StripError {
     StripError::Malformed {
         format: "Office",
@@ -71,6 +71,7 @@ pub(crate) fn looks_like_office(head: &[u8]) -> bool {
 /// The document's media type, from its content: OpenDocument's own
 /// `mimetype` entry, or the main part an Office package holds.
 #[must_use]
+#[cfg(feature = "formats")]
 pub(crate) fn mime(data: &[u8]) -> &'static str {
     const ODF: [(&str, &str); 3] = [
         ("text", "application/vnd.oasis.opendocument.text"),
@@ -106,7 +107,7 @@ pub(crate) fn mime(data: &[u8]) -> &'static str {
     }
 }
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Ooxml,
@@ -114,7 +115,7 @@ enum Kind {
 }
 
 /// Why a whole part goes, in the report's words; `None` when it stays.
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 fn dropped(kind: Kind, name: &[u8]) -> Option<&'static str> {
     let name = std::str::from_utf8(name).ok()?;
     match kind {
@@ -141,7 +142,7 @@ fn dropped(kind: Kind, name: &[u8]) -> Option<&'static str> {
 
 /// `[Content_Types].xml`, `*.rels` and ODF's manifest: drops the entries
 /// naming removed parts. `base` is the folder relative targets start from.
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 struct Index<'a> {
     removed: &'a [Vec<u8>],
     base: Vec<u8>,
@@ -149,7 +150,7 @@ struct Index<'a> {
 
 /// A relationship target (relative to `base`, or absolute with `/`) as a
 /// part name: `..` and `.` resolved.
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 fn resolve(base: &[u8], target: &[u8]) -> Vec<u8> {
     let joined: Vec<u8> = match target.strip_prefix(b"/") {
         Some(abs) => abs.to_vec(),
@@ -168,7 +169,7 @@ fn resolve(base: &[u8], target: &[u8]) -> Vec<u8> {
     parts.join(&b'/')
 }
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 impl Policy for Index<'_> {
     fn element(&mut self, _: &Scopes, tag: &BytesStart<'_>, _: usize) -> Result<bool, StripError> {
         let local = tag.name();
@@ -202,12 +203,12 @@ impl Policy for Index<'_> {
 }
 
 /// The XML parts of a document: who edited what, and when.
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 struct Scrub<'r> {
     report: &'r mut Report,
 }
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 impl Policy for Scrub<'_> {
     fn element(&mut self, _: &Scopes, tag: &BytesStart<'_>, _: usize) -> Result<bool, StripError> {
         let name = tag.name();
@@ -272,7 +273,7 @@ impl Policy for Scrub<'_> {
 }
 
 /// Strips an Office Open XML or OpenDocument file held in memory.
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     let entries = zip::entries(data, err)?;
     let kind = if entries.iter().any(|e| e.name == b"[Content_Types].xml") {
@@ -354,7 +355,7 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     Ok((zip::write(&out, err)?, report))
 }
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 fn kept<'a>(e: &zip::Entry<'a>) -> zip::Out<'a> {
     zip::Out {
         name: e.name,
@@ -365,7 +366,7 @@ fn kept<'a>(e: &zip::Entry<'a>) -> zip::Out<'a> {
     }
 }
 
-#[cfg(all(test, feature = "documents"))]
+#[cfg(all(test, feature = "formats"))]
 mod tests {
     use super::*;
 

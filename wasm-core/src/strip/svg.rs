@@ -16,21 +16,21 @@
 //! Fail closed: what [`super::xml`] refuses, and a root element that is not
 //! `svg` in the SVG namespace (or none), is refused with the reason.
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 use quick_xml::events::BytesStart;
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 use super::report::Report;
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 use super::xml::{self, split, Attr, Policy, Scopes};
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 use super::StripError;
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 const FORMAT: &str = "SVG";
 
 /// Namespaces whose elements and attributes a browser renders.
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 const RENDERED: [&[u8]; 5] = [
     b"http://www.w3.org/2000/svg",
     b"http://www.w3.org/1999/xlink",
@@ -39,7 +39,7 @@ const RENDERED: [&[u8]; 5] = [
     b"http://www.w3.org/XML/1998/namespace",
 ];
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 fn err(what: &'static str) -> StripError {
     StripError::Malformed {
         format: FORMAT,
@@ -97,7 +97,7 @@ fn trim_start(b: &[u8]) -> &[u8] {
 }
 
 /// What the report calls data in a removed namespace.
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 fn editor(uri: Option<&[u8]>) -> &'static str {
     let uri = uri.unwrap_or_default();
     let has = |s: &[u8]| uri.windows(s.len()).any(|w| w == s);
@@ -114,18 +114,18 @@ fn editor(uri: Option<&[u8]>) -> &'static str {
     }
 }
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 fn rendered(uri: Option<&[u8]>) -> bool {
     uri.is_some_and(|u| RENDERED.contains(&u))
 }
 
 /// Keeps what renders, and says in the report what went.
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 struct Drawing<'r> {
     report: &'r mut Report,
 }
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 impl Drawing<'_> {
     /// Whether an element is kept, or what the report calls it.
     fn keep(scopes: &Scopes, name: &[u8]) -> Result<bool, &'static str> {
@@ -140,7 +140,7 @@ impl Drawing<'_> {
     }
 }
 
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 impl Policy for Drawing<'_> {
     fn element(
         &mut self,
@@ -205,7 +205,7 @@ impl Policy for Drawing<'_> {
 }
 
 /// Strips an SVG held in memory.
-#[cfg(feature = "documents")]
+#[cfg(feature = "formats")]
 pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     let mut report = Report::new(FORMAT);
     let out = xml::rewrite(
@@ -219,7 +219,7 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     Ok((out, report))
 }
 
-#[cfg(all(test, feature = "documents"))]
+#[cfg(all(test, feature = "formats"))]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;

@@ -14,11 +14,12 @@ pub fn sniff_type(head: &[u8]) -> Option<String> {
     crate::strip::sniff(head).map(|m| m.mime(head).to_owned())
 }
 
-/// Whether cleaning this file (by its first bytes) needs the document
-/// module (`web/pkg-docs`, feature `documents`): SVG and Office files.
-#[wasm_bindgen(js_name = needsDocumentCleaner)]
-pub fn needs_document_cleaner(head: &[u8]) -> bool {
-    crate::strip::sniff(head).is_some_and(crate::strip::Media::is_document)
+/// Whether cleaning this file (by its first bytes) needs the formats
+/// module (`web/pkg-formats`, feature `formats`): audio, JPEG XL, SVG and
+/// Office files.
+#[wasm_bindgen(js_name = needsFormatsModule)]
+pub fn needs_formats_module(head: &[u8]) -> bool {
+    crate::strip::sniff(head).is_some_and(crate::strip::Media::needs_formats_module)
 }
 
 /// Removes metadata. Resolves to `{data, changed, format, type, removed,

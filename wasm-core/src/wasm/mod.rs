@@ -22,16 +22,16 @@ use wasm_bindgen::prelude::*;
 // Three builds of this module (Cargo features): `send` for the upload page
 // (links, keys, cleaning, encryption) and `receive` for the download and
 // deletion pages (links, proofs, decryption, splitting a share). Each page
-// loads only its half, and the upload page loads `documents` (the SVG and
-// Office cleaners) only when such a file is picked; the tests and native
-// builds have all three.
+// loads only its half, and the upload page loads `formats` (the audio,
+// JPEG XL, SVG and Office cleaners) only when such a file is picked; the
+// tests and native builds have all three.
 #[cfg(feature = "receive")]
 mod decrypt;
 #[cfg(feature = "send")]
 mod encrypt;
-// `documents` alone is the upload page's document module (web/pkg-docs):
-// only the cleaning bindings, with the SVG and Office cleaners.
-#[cfg(any(feature = "send", feature = "documents"))]
+// `formats` alone is the upload page's formats module (web/pkg-formats):
+// only the cleaning bindings, with every cleaner.
+#[cfg(any(feature = "send", feature = "formats"))]
 mod files;
 #[cfg(any(feature = "send", feature = "receive"))]
 mod key;
