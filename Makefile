@@ -26,17 +26,20 @@ wasm: setup
 	  --out-dir ../$(WASM_RECEIVE) --out-name veil --no-pack -- --no-default-features --features receive
 	wasm-pack build wasm-core --target web --profile wasm --mode no-install \
 	  --out-dir ../web/pkg-formats --out-name veil --no-pack -- --no-default-features --features formats
+	wasm-pack build wasm-core --target web --profile wasm --mode no-install \
+	  --out-dir ../web/pkg-pdf --out-name veil --no-pack -- --no-default-features --features pdf
 	wasm-pack build wasm-qr --target web --profile wasm --mode no-install \
 	  --out-dir ../web/pkg-qr --out-name qr --no-pack
 	wasm-pack build wasm-zip --target web --profile wasm --mode no-install \
 	  --out-dir ../web/pkg-zip --out-name zip --no-pack
-	@rm -f $(WASM_SEND)/.gitignore $(WASM_RECEIVE)/.gitignore web/pkg-formats/.gitignore web/pkg-qr/.gitignore web/pkg-zip/.gitignore
-	node scripts/trim-glue.mjs $(WASM_SEND)/veil.js $(WASM_RECEIVE)/veil.js web/pkg-formats/veil.js web/pkg-qr/qr.js web/pkg-zip/zip.js
-	@for m in $(WASM_SEND) $(WASM_RECEIVE) web/pkg-formats; do printf 'wasm %s: %s bytes, %s gzipped\n' "$$m" "$$(stat -c %s $$m/veil_bg.wasm)" "$$(gzip -9c $$m/veil_bg.wasm | wc -c)"; done
+	@rm -f $(WASM_SEND)/.gitignore $(WASM_RECEIVE)/.gitignore web/pkg-formats/.gitignore web/pkg-pdf/.gitignore web/pkg-qr/.gitignore web/pkg-zip/.gitignore
+	node scripts/trim-glue.mjs $(WASM_SEND)/veil.js $(WASM_RECEIVE)/veil.js web/pkg-formats/veil.js web/pkg-pdf/veil.js web/pkg-qr/qr.js web/pkg-zip/zip.js
+	@for m in $(WASM_SEND) $(WASM_RECEIVE) web/pkg-formats web/pkg-pdf; do printf 'wasm %s: %s bytes, %s gzipped\n' "$$m" "$$(stat -c %s $$m/veil_bg.wasm)" "$$(gzip -9c $$m/veil_bg.wasm | wc -c)"; done
 	@# The same modules as JavaScript, for browsers without WebAssembly (js/load.js).
 	scripts/wasm-js.sh wasm-core veil_core $(WASM_SEND)-js veil --no-default-features --features send
 	scripts/wasm-js.sh wasm-core veil_core $(WASM_RECEIVE)-js veil --no-default-features --features receive
 	scripts/wasm-js.sh wasm-core veil_core web/pkg-formats-js veil --no-default-features --features formats
+	scripts/wasm-js.sh wasm-core veil_core web/pkg-pdf-js veil --no-default-features --features pdf
 	scripts/wasm-js.sh wasm-qr veil_qr web/pkg-qr-js qr
 	scripts/wasm-js.sh wasm-zip veil_zip web/pkg-zip-js zip
 
@@ -56,6 +59,7 @@ lint: setup
 	$(CARGO) clippy -p wasm-core --target wasm32-unknown-unknown --lib --no-default-features --features send -- -D warnings
 	$(CARGO) clippy -p wasm-core --target wasm32-unknown-unknown --lib --no-default-features --features receive -- -D warnings
 	$(CARGO) clippy -p wasm-core --target wasm32-unknown-unknown --lib --no-default-features --features formats -- -D warnings
+	$(CARGO) clippy -p wasm-core --target wasm32-unknown-unknown --lib --no-default-features --features pdf -- -D warnings
 	$(CARGO) clippy -p wasm-zip --target wasm32-unknown-unknown --lib -- -D warnings
 
 ## Includes blob-server/tests/shared: two instances over PostgreSQL and moto
@@ -119,4 +123,4 @@ fuzz: setup
 
 clean:
 	$(CARGO) clean
-	rm -rf $(WASM_SEND) $(WASM_RECEIVE) web/pkg-formats web/pkg-qr web/pkg-zip web/pkg-*-js
+	rm -rf $(WASM_SEND) $(WASM_RECEIVE) web/pkg-formats web/pkg-pdf web/pkg-qr web/pkg-zip web/pkg-*-js

@@ -55,7 +55,7 @@ const gz = (dir) => {
   const z = files.reduce((n, f) => n + zlib.gzipSync(fs.readFileSync(path.join(root, 'web', dir, f)), { level: 9 }).length, 0);
   return `${(raw / 1000).toFixed(0)} KB (${(z / 1000).toFixed(1)} KB gzipped)`;
 };
-for (const [wasm, js] of [['pkg-send', 'pkg-send-js'], ['pkg-receive', 'pkg-receive-js'], ['pkg-formats', 'pkg-formats-js'], ['pkg-qr', 'pkg-qr-js'], ['pkg-zip', 'pkg-zip-js']]) {
+for (const [wasm, js] of [['pkg-send', 'pkg-send-js'], ['pkg-receive', 'pkg-receive-js'], ['pkg-formats', 'pkg-formats-js'], ['pkg-pdf', 'pkg-pdf-js'], ['pkg-qr', 'pkg-qr-js'], ['pkg-zip', 'pkg-zip-js']]) {
   console.log(`${wasm}: WebAssembly ${gz(wasm)}, JavaScript ${gz(js)}`);
 }
 

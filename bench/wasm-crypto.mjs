@@ -45,7 +45,8 @@ try {
   const pageGz = pageFiles.reduce((n, f) => n + execFileSync('gzip', ['-9c', path.join(root, 'web', f)]).length, 0);
   // Loaded only when an audio, JPEG XL, SVG or Office file is picked.
   const docsGz = execFileSync('gzip', ['-9c', path.join(root, 'web', 'pkg-formats', 'veil_bg.wasm')]).length;
-  console.log(`upload page, all ${pageFiles.length} files: ${(pageGz / 1000).toFixed(1)} KB gzipped (budget 100 KB); QR module, loaded after the upload: ${(qrGz / 1000).toFixed(1)} KB; formats module, loaded for audio, JPEG XL, SVG or Office files: ${(docsGz / 1000).toFixed(1)} KB`);
+  const pdfGz = execFileSync('gzip', ['-9c', path.join(root, 'web', 'pkg-pdf', 'veil_bg.wasm')]).length;
+  console.log(`upload page, all ${pageFiles.length} files: ${(pageGz / 1000).toFixed(1)} KB gzipped (budget 100 KB); QR module, loaded after the upload: ${(qrGz / 1000).toFixed(1)} KB; formats module, loaded for audio, JPEG XL, SVG or Office files: ${(docsGz / 1000).toFixed(1)} KB; PDF module, loaded for PDFs: ${(pdfGz / 1000).toFixed(1)} KB`);
   // The download page loads the other build; the ZIP module only when several files are saved.
   const downloadFiles = ['download.html', 'style.css', 'js/download.js', 'js/format.js', 'js/download-worker.js', 'js/protocol-receive.js', 'js/load.js', 'js/channels.js', 'sw.js', 'pkg-receive/veil.js', 'pkg-receive/veil_bg.wasm'];
   const downloadGz = downloadFiles.reduce((n, f) => n + execFileSync('gzip', ['-9c', path.join(root, 'web', f)]).length, 0);

@@ -19,6 +19,8 @@ done
 cp ../tests/corpus-docs/*.m4a fuzz/corpus/strip/
 mkdir -p fuzz/corpus/office
 cp ../tests/corpus-docs/*.docx ../tests/corpus-docs/*.pptx ../tests/corpus-docs/*.ods fuzz/corpus/office/
+mkdir -p fuzz/corpus/pdf
+cp ../tests/corpus-docs/*.pdf fuzz/corpus/pdf/
 python3 - <<'PY'
 import json, pathlib
 for f in sorted(pathlib.Path("tests/vectors").glob("*.json")):
@@ -45,7 +47,7 @@ for f in sorted(pathlib.Path("tests/vectors").glob("*.json")):
         # First byte chooses the feeding piece size.
         pathlib.Path("fuzz/corpus/decrypt", f.stem).write_bytes(bytes([9]) + c[:20000])
 PY
-for target in header decrypt strip manifest mp3 flac wav ogg jxl svg office; do
+for target in header decrypt strip manifest mp3 flac wav ogg jxl svg office pdf; do
   echo "== fuzz $target for ${SECONDS_PER_TARGET}s"
   cargo +nightly fuzz run "$target" -- -max_total_time="$SECONDS_PER_TARGET" -max_len=300000 2>&1 \
     | tee "fuzz/$target.log" | grep -E "^#[0-9]+ +(DONE|INITED)|ERROR|panicked" || true

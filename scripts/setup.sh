@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WASM_PACK_VERSION=0.15.1
-APT_PACKAGES=(chromium chromium-driver firefox-esr libimage-exiftool-perl libheif-examples libjxl-tools poppler-utils librsvg2-bin libarchive-zip-perl ffmpeg curl openssl postgresql nginx caddy)
+APT_PACKAGES=(chromium chromium-driver firefox-esr libimage-exiftool-perl libheif-examples libjxl-tools poppler-utils qpdf librsvg2-bin libarchive-zip-perl ffmpeg curl openssl postgresql nginx caddy)
 # Packages whose Debian service the tests do not want running (they start
 # their own instances on 127.0.0.1 with temporary configuration).
 NO_SERVICE=(postgresql nginx caddy)
@@ -45,7 +45,8 @@ fi
 #    (libjxl-tools) and ffmpeg (independent decoders proving that stripping
 #    left HEIC/AVIF/JPEG XL/video/audio intact), pdftoppm (poppler-utils)
 #    and rsvg-convert (librsvg2-bin), which render documents for
-#    bench/strip-compare.py, and Archive::Zip, which exiftool needs to read
+#    bench/strip-compare.py, qpdf (an independent reader of what a cleaned
+#    PDF still holds), and Archive::Zip, which exiftool needs to read
 #    Office and OpenDocument files,
 #    PostgreSQL (the multi-instance tests start their own cluster on
 #    127.0.0.1), nginx and Caddy (deploy/test-proxies.sh runs the shipped

@@ -383,11 +383,12 @@ describe('shares of several files', () => {
     for (const c of [s, r, again]) await c.context.close();
   });
 
-  test('a song, a drawing and a Word file are cleaned like pictures; the formats module is fetched only once one is picked', async () => {
+  test('a song, a drawing, a Word file and a PDF are cleaned like pictures; the formats and PDF modules are fetched only once such a file is picked', async () => {
     const DOCS = path.join(root, 'tests', 'corpus-docs');
     const song = path.join(DOCS, 'mp3_id3v24_apic_two_pictures.mp3');
     const drawing = path.join(DOCS, 'svg_inkscape_export_paths_rdf_comment.svg');
     const word = path.join(DOCS, 'docx_comment_authors_rsids.docx');
+    const pdf = path.join(DOCS, 'pdf_xetex_annot_authors_incremental_xmp.pdf');
     const s = await newPage(srv.base);
     const fetched = [];
     s.page.on('request', (r) => fetched.push(new URL(r.url()).pathname));
@@ -404,6 +405,11 @@ describe('shares of several files', () => {
     const report = await s.page.textContent('#files');
     assert.match(report, /file paths \(with a user name\)/);
     assert.match(report, /comment and revision authors/);
+    assert.ok(!fetched.some((p) => p.startsWith('/pkg-pdf')), 'the PDF module was fetched before a PDF was picked');
+    await s.page.setInputFiles('#file', [pdf]);
+    await s.page.waitForFunction(() => document.querySelectorAll('#files li').length === 5 && !document.querySelector('#send').disabled, null, { timeout: 120_000 });
+    assert.match(await s.page.textContent('#files'), /comment authors and dates/);
+    assert.ok(fetched.includes('/pkg-pdf/veil_bg.wasm'), fetched.join());
     await s.page.click('#send');
     await s.page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
     assert.equal(await s.page.isVisible('#result'), true, await s.page.textContent('#error'));
@@ -411,7 +417,7 @@ describe('shares of several files', () => {
     assert.equal(await r.page.isVisible('#done'), true, await r.page.textContent('#error'));
     const [dl] = await Promise.all([r.page.waitForEvent('download'), r.page.click('#save')]);
     const entries = unzip(await dl.path());
-    for (const f of [GPS_JPEG, song, drawing, word]) {
+    for (const f of [GPS_JPEG, song, drawing, word, pdf]) {
       assert.ok(entries[path.basename(f)]?.equals(stripped(f)), `${path.basename(f)} differs from veil strip`);
     }
     for (const c of [s, r]) {

@@ -43,7 +43,9 @@ struct Cli {
 enum Command {
     /// Remove privacy metadata (GPS, camera, serial numbers, dates, XMP,
     /// IPTC, comments, thumbnails, trailing data; a song's tags and cover
-    /// pictures) from a picture, video or sound file without re-encoding it.
+    /// pictures; a document's authors, software, edit history and earlier
+    /// revisions) from a picture, video, sound, SVG, Office, OpenDocument
+    /// or PDF file without re-encoding it.
     Strip(strip::Args),
     /// Clean, encrypt and upload files and folders; prints one link for them all.
     Send(send::Args),

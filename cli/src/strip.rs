@@ -61,6 +61,7 @@ pub fn declared_type(path: &Path) -> Option<&'static str> {
         "ogg" | "oga" => "audio/ogg",
         "opus" => "audio/opus",
         "m4a" | "m4b" => "audio/mp4",
+        "pdf" => "application/pdf",
         _ => return None,
     })
 }

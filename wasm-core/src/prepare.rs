@@ -12,7 +12,8 @@ pub const HEAD_BYTES: usize = 4096;
 /// What a file is, for sending.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// A picture or video (by content, or by its claimed type): clean it.
+    /// A picture, video, sound or document Veil recognises (by content),
+    /// or a file claiming to be media (by its type): clean it.
     Media,
     /// Anything else: sent as it is.
     Other,
@@ -52,7 +53,8 @@ mod tests {
         let jpeg = [0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1];
         assert_eq!(classify(&jpeg, None), Kind::Media);
         assert_eq!(classify(b"%PDF-1.7", Some("image/png")), Kind::Media);
-        assert_eq!(classify(b"%PDF-1.7", Some("application/pdf")), Kind::Other);
+        assert_eq!(classify(b"%PDF-1.7\n", None), Kind::Media);
+        assert_eq!(classify(b"Dear Sam,\n", Some("text/plain")), Kind::Other);
         assert_eq!(
             as_is_report(Kind::Other, Some("x")),
             ["not an image: sent as is"]

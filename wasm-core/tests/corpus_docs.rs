@@ -5,17 +5,20 @@
 //! - exiftool must find no tag that names a person, a place, a date, a
 //!   device, software or a picture in the result (`judge`), and must find
 //!   some in each original (the judge is not vacuous);
+//! - for PDFs, which exiftool reads only in part (it does not see comment
+//!   authors, and reads one revision), qpdf's own object dump (`pdf_left`)
+//!   must show no information dictionary, file id, XMP, application data
+//!   or comment author and date, and the file must hold one revision;
 //! - what a person hears or sees is unchanged: ffmpeg's MD5 of the decoded
 //!   samples for MP3, FLAC, WAV, Ogg and M4A; libjxl's `djxl` pixels for
-//!   JPEG XL; librsvg's `rsvg-convert` rendering for SVG;
+//!   JPEG XL; librsvg's `rsvg-convert` rendering for SVG; poppler's
+//!   `pdftoppm` rendering of every page for PDF;
 //!   Office and OpenDocument packages by `tests/office_content.py`
 //!   (Python's own ZIP and XML readers): every part but the removed
 //!   metadata is equal, attribute for attribute, save the edit history
 //!   (authors, dates, rsids) it lists, and no reference dangles;
 //! - cleaning a cleaned file changes nothing.
 //!
-//! The corpus's PDFs are not cleaned yet (issue #16); this test covers the
-//! formats Veil cleans.
 #![cfg(not(target_arch = "wasm32"))]
 #![allow(
     clippy::unwrap_used,
@@ -37,7 +40,7 @@ fn corpus() -> PathBuf {
 
 /// The formats cleaned so far, by file extension.
 const CLEANED: &[&str] = &[
-    "mp3", "flac", "wav", "ogg", "m4a", "jxl", "svg", "docx", "pptx", "ods",
+    "mp3", "flac", "wav", "ogg", "m4a", "jxl", "svg", "docx", "pptx", "ods", "pdf",
 ];
 const OFFICE: &[&str] = &["docx", "pptx", "ods"];
 
@@ -63,9 +66,87 @@ fn files() -> Vec<PathBuf> {
     files
 }
 
+/// What qpdf (not Veil's PDF reader) finds in a PDF's live objects that
+/// names a person, software or a time, and how many revisions the file
+/// holds beyond one (counting `%%EOF` markers, less a linearized file's
+/// first).
+fn pdf_left(path: &Path) -> Vec<String> {
+    let out = Command::new("qpdf")
+        .args(["--json", "--json-stream-data=none"])
+        .arg(path)
+        .output()
+        .expect("qpdf is installed by make setup");
+    assert!(out.status.success(), "qpdf cannot read {}", path.display());
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let objects = json["qpdf"][1].as_object().unwrap();
+    let mut found = Vec::new();
+    let trailer = &objects["trailer"]["value"];
+    for key in ["/Info", "/ID"] {
+        if trailer.get(key).is_some() {
+            found.push(format!("trailer {key}"));
+        }
+    }
+    let mut linearized = false;
+    for (id, object) in objects {
+        let dict = object
+            .get("stream")
+            .map_or(&object["value"], |s| &s["dict"]);
+        let Some(dict) = dict.as_object() else {
+            continue;
+        };
+        linearized |= dict.contains_key("/Linearized");
+        for key in ["/Metadata", "/PieceInfo", "/LastModified"] {
+            if dict.contains_key(key) {
+                found.push(format!("{id} {key}"));
+            }
+        }
+        let subtype = dict.get("/Subtype").and_then(|v| v.as_str());
+        let annotation = dict.get("/Type").and_then(|v| v.as_str()) == Some("/Annot")
+            || (subtype.is_some() && dict.contains_key("/Rect"));
+        if annotation && !matches!(subtype, Some("/Widget" | "/Link")) && !dict.contains_key("/FT")
+        {
+            for key in ["/T", "/M", "/CreationDate"] {
+                if dict.contains_key(key) {
+                    found.push(format!("{id} annotation {key}"));
+                }
+            }
+        }
+    }
+    let data = std::fs::read(path).unwrap();
+    let eofs = data.windows(5).filter(|w| *w == b"%%EOF").count();
+    if eofs > 1 + usize::from(linearized) {
+        found.push(format!("{eofs} revisions"));
+    }
+    found
+}
+
 /// What a person hears or sees, decoded by a tool that is not Veil.
 fn content(path: &Path) -> Vec<u8> {
     let ext = path.extension().unwrap_or_default().to_string_lossy();
+    if ext == "pdf" {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new("pdftoppm")
+            .args(["-r", "100", "-png"])
+            .arg(path)
+            .arg(dir.path().join("page"))
+            .output()
+            .expect("pdftoppm (poppler-utils) is installed by make setup");
+        assert!(
+            out.status.success(),
+            "pdftoppm failed on {}",
+            path.display()
+        );
+        let mut pages: Vec<PathBuf> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        pages.sort();
+        assert!(!pages.is_empty(), "{}: no page rendered", path.display());
+        return pages
+            .iter()
+            .flat_map(|p| std::fs::read(p).unwrap())
+            .collect();
+    }
     if OFFICE.contains(&&*ext) {
         let out = office_judge(path);
         assert!(
@@ -138,6 +219,15 @@ fn audio_pictures_and_documents_are_clean_and_unchanged_in_content() {
         if !residual.is_empty() {
             failures.push(format!("{name}: exiftool still finds {residual:?}"));
         }
+        if name.ends_with(".pdf") {
+            if pdf_left(&original).is_empty() {
+                failures.push(format!("{name}: qpdf finds nothing in the original"));
+            }
+            let left = pdf_left(&cleaned);
+            if !left.is_empty() {
+                failures.push(format!("{name}: qpdf still finds {left:?}"));
+            }
+        }
         if content(&original) != content(&cleaned) {
             failures.push(format!("{name}: decoded content differs"));
         }
@@ -197,6 +287,16 @@ fn reports_name_what_the_tags_held() {
     has(&r, "printer settings");
     let r = report("ods_openoffice_meta_userdefined_thumbnail.ods");
     has(&r, "author, dates, editing time and software (meta.xml)");
+    let r = report("pdf_xetex_annot_authors_incremental_xmp.pdf");
+    has(&r, "comment authors and dates");
+    has(&r, "an earlier revision (incremental update)");
+    has(&r, "XMP");
+    has(&r, "software");
+    let r = report("pdf_acrobat_author_company_xmp_ids_linearized.pdf");
+    has(&r, "author");
+    has(&r, "custom properties");
+    has(&r, "document id");
+    has(&r, "fast web view layout (linearization)");
 }
 
 /// Content decides, never the name: each file is recognised with no
@@ -216,6 +316,7 @@ fn content_decides_the_type() {
             "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
             "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
             "ods" => "application/vnd.oasis.opendocument.spreadsheet",
+            "pdf" => "application/pdf",
             _ => "image/jxl",
         };
         for declared in [

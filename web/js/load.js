@@ -7,7 +7,7 @@
 // export the same functions and classes.
 export const webAssembly = typeof WebAssembly === 'object';
 
-// pkg: 'pkg-send', 'pkg-receive', 'pkg-formats', 'pkg-qr' or 'pkg-zip'; file: its
+// pkg: 'pkg-send', 'pkg-receive', 'pkg-formats', 'pkg-pdf', 'pkg-qr' or 'pkg-zip'; file: its
 // module's name ('veil', 'qr', 'zip'). Resolves to the started module.
 // Resolved from this module, not the origin, so that node (the tests) can
 // load the same modules from the files.

@@ -5,7 +5,7 @@
 // WebCrypto where available) and sent with tus. The key never leaves this
 // worker and the page.
 import '/js/channels.js';
-import { P, ready, Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, needsFormatsModule, asIsReport, shareLink, deletionLink } from '/js/protocol-send.js';
+import { P, ready, Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, cleanerModule, asIsReport, shareLink, deletionLink } from '/js/protocol-send.js';
 import { load, webAssembly } from '/js/load.js';
 import { createUpload, sendChunk, terminate } from '/js/tus.js';
 
@@ -59,17 +59,19 @@ self.onmessage = async ({ data }) => {
 };
 
 // Audio, JPEG XL, SVG and Office files are cleaned by the formats module
-// (web/pkg-formats), fetched the first time such a file is picked: its
-// cleaners, XML reader and inflate would push what every upload loads
-// past the page's budget.
-let docs = null;
+// (web/pkg-formats), PDFs by the PDF module (web/pkg-pdf), each fetched
+// the first time such a file is picked: their cleaners, XML reader,
+// inflate and PDF reader would push what every upload loads past the
+// page's budget.
+const cleaners = new Map();
 async function cleanerFor(head) {
-  if (!needsFormatsModule(head)) return stripMetadata;
-  docs ??= load('pkg-formats', 'veil');
+  const pkg = cleanerModule(head);
+  if (!pkg) return stripMetadata;
+  if (!cleaners.has(pkg)) cleaners.set(pkg, load(pkg, 'veil'));
   try {
-    return (await docs).stripMetadata;
+    return (await cleaners.get(pkg)).stripMetadata;
   } catch (e) {
-    docs = null; // a failed fetch is tried again on the next file
+    cleaners.delete(pkg); // a failed fetch is tried again on the next file
     throw e;
   }
 }

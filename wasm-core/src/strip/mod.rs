@@ -20,7 +20,9 @@
 //! - [`exif`]: reads EXIF to describe it, writes the Orientation-only block;
 //! - [`mp3`], [`flac`], [`wav`], [`ogg`] (Vorbis and Opus): the tags go,
 //!   the audio stays byte for byte ([`tags`] names what the tags held);
-//!   M4A is ISO media.
+//!   M4A is ISO media;
+//! - [`pdf`]: the document's objects rewritten without its information
+//!   dictionary, XMP, comment authors and earlier revisions.
 //!
 //! Orientation: a photo whose EXIF says "rotate" (values 2..=8) keeps a
 //! 26-byte EXIF block holding only that tag (JPEG, PNG, WebP, TIFF keep the
@@ -45,6 +47,8 @@ pub mod mp3;
 pub mod office;
 #[cfg(feature = "formats")]
 pub mod ogg;
+#[cfg(feature = "pdf")]
+pub mod pdf;
 pub mod png;
 pub mod report;
 pub mod svg;
@@ -78,9 +82,10 @@ pub enum StripError {
     Unsupported(String),
     /// A format this build cannot clean: the page's upload module leaves
     /// audio, JPEG XL, SVG and Office files to its formats module (feature
-    /// `formats`).
+    /// `formats`) and PDFs to its PDF module (feature `pdf`); see
+    /// [`Media::cleaner`].
     #[error("this file needs Veil's cleaner for its format, which this build does not include")]
-    NeedsFormatsModule,
+    NotInThisBuild,
     /// The declared type says picture, video or audio but the content is not one Veil recognises.
     #[error("the file claims to be {0} but its content is not a picture, video or sound Veil recognises")]
     NotWhatItClaims(String),
@@ -118,6 +123,22 @@ pub enum Media {
     Svg,
     /// An Office Open XML or OpenDocument package.
     Office,
+    /// PDF.
+    Pdf,
+}
+
+/// Which build of the core cleans a format. The page's upload module
+/// holds [`Cleaner::Core`]; the two others are modules of their own,
+/// loaded only when such a file is picked, so that the page stays within
+/// its size budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleaner {
+    /// Pictures and videos: every build.
+    Core,
+    /// Audio, JPEG XL, SVG, Office and OpenDocument: feature `formats`.
+    Formats,
+    /// PDF: feature `pdf`.
+    Pdf,
 }
 
 impl Media {
@@ -130,6 +151,7 @@ impl Media {
             Self::Webp => "image/webp",
             Self::Gif => "image/gif",
             Self::Tiff => "image/tiff",
+            Self::Pdf => "application/pdf",
             #[cfg(feature = "formats")]
             Self::M4a => "audio/mp4",
             #[cfg(feature = "formats")]
@@ -199,6 +221,15 @@ pub fn sniff(data: &[u8]) -> Option<Media> {
         [b'O', b'g', b'g', b'S', ..] => Some(Media::Ogg),
         _ if svg::looks_like_svg(data) => Some(Media::Svg),
         _ if office::looks_like_office(data) => Some(Media::Office),
+        // Readers accept a PDF header anywhere in the first KiB.
+        _ if data
+            .get(..1024)
+            .unwrap_or(data)
+            .windows(5)
+            .any(|w| w == b"%PDF-") =>
+        {
+            Some(Media::Pdf)
+        }
         _ => None,
     }
 }
@@ -252,8 +283,10 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
         Some(Media::Svg) => svg::strip(data)?,
         #[cfg(feature = "formats")]
         Some(Media::Office) => office::strip(data)?,
-        #[cfg(not(feature = "formats"))]
-        Some(_) => return Err(StripError::NeedsFormatsModule),
+        #[cfg(feature = "pdf")]
+        Some(Media::Pdf) => pdf::strip(data)?,
+        #[cfg(not(all(feature = "formats", feature = "pdf")))]
+        Some(_) => return Err(StripError::NotInThisBuild),
         None => {
             let declared = declared.unwrap_or_default().to_ascii_lowercase();
             if claims_media(&declared) {
@@ -286,21 +319,23 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
 }
 
 impl Media {
-    /// Whether cleaning it needs the `formats` feature (the page's
-    /// formats module).
+    /// The build of the core that cleans it.
     #[must_use]
-    pub fn needs_formats_module(self) -> bool {
-        matches!(
-            self,
+    pub fn cleaner(self) -> Cleaner {
+        match self {
+            Self::Jpeg | Self::Png | Self::Webp | Self::Gif | Self::IsoBmff | Self::Tiff => {
+                Cleaner::Core
+            }
             Self::Jxl
-                | Self::Mp3
-                | Self::Flac
-                | Self::Wav
-                | Self::Ogg
-                | Self::Svg
-                | Self::Office
-                | Self::M4a
-        )
+            | Self::Mp3
+            | Self::Flac
+            | Self::Wav
+            | Self::Ogg
+            | Self::Svg
+            | Self::Office
+            | Self::M4a => Cleaner::Formats,
+            Self::Pdf => Cleaner::Pdf,
+        }
     }
 }
 

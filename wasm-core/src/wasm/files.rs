@@ -14,12 +14,18 @@ pub fn sniff_type(head: &[u8]) -> Option<String> {
     crate::strip::sniff(head).map(|m| m.mime(head).to_owned())
 }
 
-/// Whether cleaning this file (by its first bytes) needs the formats
-/// module (`web/pkg-formats`, feature `formats`): audio, JPEG XL, SVG and
-/// Office files.
-#[wasm_bindgen(js_name = needsFormatsModule)]
-pub fn needs_formats_module(head: &[u8]) -> bool {
-    crate::strip::sniff(head).is_some_and(crate::strip::Media::needs_formats_module)
+/// Which of the page's modules cleans this file (by its first bytes):
+/// `pkg-formats` (feature `formats`: audio, JPEG XL, SVG and Office
+/// files), `pkg-pdf` (feature `pdf`), or `undefined` for the module every
+/// upload loads (pictures, videos, and files that are not media).
+#[wasm_bindgen(js_name = cleanerModule)]
+pub fn cleaner_module(head: &[u8]) -> Option<String> {
+    use crate::strip::Cleaner;
+    match crate::strip::sniff(head)?.cleaner() {
+        Cleaner::Core => None,
+        Cleaner::Formats => Some("pkg-formats".to_owned()),
+        Cleaner::Pdf => Some("pkg-pdf".to_owned()),
+    }
 }
 
 /// Removes metadata. Resolves to `{data, changed, format, type, removed,

@@ -19,19 +19,19 @@
 
 use wasm_bindgen::prelude::*;
 
-// Three builds of this module (Cargo features): `send` for the upload page
+// Four builds of this module (Cargo features): `send` for the upload page
 // (links, keys, cleaning, encryption) and `receive` for the download and
 // deletion pages (links, proofs, decryption, splitting a share). Each page
 // loads only its half, and the upload page loads `formats` (the audio,
-// JPEG XL, SVG and Office cleaners) only when such a file is picked; the
-// tests and native builds have all three.
+// JPEG XL, SVG and Office cleaners) or `pdf` only when such a file is
+// picked; the tests and native builds have all four.
 #[cfg(feature = "receive")]
 mod decrypt;
 #[cfg(feature = "send")]
 mod encrypt;
-// `formats` alone is the upload page's formats module (web/pkg-formats):
-// only the cleaning bindings, with every cleaner.
-#[cfg(any(feature = "send", feature = "formats"))]
+// `formats` or `pdf` alone is one of the upload page's cleaner modules
+// (web/pkg-formats, web/pkg-pdf): only the cleaning bindings.
+#[cfg(any(feature = "send", feature = "formats", feature = "pdf"))]
 mod files;
 #[cfg(any(feature = "send", feature = "receive"))]
 mod key;
