@@ -105,6 +105,7 @@ bench: bench-setup wasm
 	node bench/no-wasm.mjs
 	$(CARGO) build --release -p veil-cli
 	python3 bench/strip-compare.py
+	$(CARGO) run -q --release -p wasm-core --example img_parts_compare
 	bench/server.sh
 	$(CARGO) build --release -p blob-server
 	BLOB_SERVER=target/release/blob-server /usr/bin/python3 bench/hostile.py
