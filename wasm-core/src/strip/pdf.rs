@@ -27,7 +27,8 @@
 //! gzipped (its text encodings and filters), so it is a module of its own
 //! for the page (feature `pdf`, web/pkg-pdf), loaded only for PDFs.
 
-use lopdf::{Dictionary, Document, Object};
+use lopdf::xref::XrefType;
+use lopdf::{Dictionary, Document, Object, SaveOptions};
 
 use super::report::Report;
 use super::StripError;
@@ -139,8 +140,25 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
     // holds (qpdf warns otherwise) and no gap hints at what was removed.
     doc.renumber_objects();
 
+    // A file that packed its objects into compressed object streams is
+    // written that way again (else it would grow by a third); an older one
+    // keeps its plain cross-reference table.
+    let packed = matches!(
+        doc.reference_table.cross_reference_type,
+        XrefType::CrossReferenceStream
+    );
     let mut out = Vec::with_capacity(data.len());
-    doc.save_to(&mut out)
-        .map_err(|_| err("cannot be written back"))?;
+    let written = if packed {
+        let options = SaveOptions::builder()
+            .use_object_streams(true)
+            .use_xref_streams(true)
+            // The builder's default is 0: stored, not compressed.
+            .compression_level(6)
+            .build();
+        doc.save_with_options(&mut out, options)
+    } else {
+        doc.save_to(&mut out)
+    };
+    written.map_err(|_| err("cannot be written back"))?;
     Ok((out, report))
 }
