@@ -16,7 +16,10 @@
 //! OpenDocument. Removed parts: `meta.xml` (creator, dates, editing time
 //! and cycles, generator, user-defined fields) and `Thumbnails/`; the
 //! manifest loses their entries; `settings.xml` loses the printer's name
-//! and setup. `mimetype` stays first and stored, as the format requires.
+//! and setup; comments (`office:annotation`) lose their author and date.
+//! Not yet: tracked changes' `office:change-info`, whose author and date
+//! the schema requires, keep them. `mimetype` stays first and stored, as
+//! the format requires.
 //!
 //! Every other part is copied compressed as it was, so the document's own
 //! content is byte for byte what it was; a rewritten part is deflated anew.
@@ -206,13 +209,39 @@ impl Policy for Index<'_> {
 #[cfg(feature = "formats")]
 struct Scrub<'r> {
     report: &'r mut Report,
+    /// The depth of the OpenDocument comment (`office:annotation`) being
+    /// read, whose author and date children go.
+    annotation: Option<usize>,
 }
 
 #[cfg(feature = "formats")]
 impl Policy for Scrub<'_> {
-    fn element(&mut self, _: &Scopes, tag: &BytesStart<'_>, _: usize) -> Result<bool, StripError> {
+    fn element(
+        &mut self,
+        _: &Scopes,
+        tag: &BytesStart<'_>,
+        depth: usize,
+    ) -> Result<bool, StripError> {
         let name = tag.name();
+        // An element at the annotation's depth or above closes it.
+        if self.annotation.is_some_and(|a| depth <= a) {
+            self.annotation = None;
+        }
         Ok(match name.as_ref() {
+            b"office:annotation" => {
+                self.annotation = Some(depth);
+                true
+            }
+            // Optional children of a comment (ODF 1.2, 14.1): its author,
+            // its date and the date as the writer displayed it. (Tracked
+            // changes' `office:change-info` requires both, so they stay:
+            // see the module doc.)
+            b"dc:creator" | b"dc:date" | b"meta:date-string"
+                if self.annotation.is_some_and(|a| depth == a + 1) =>
+            {
+                self.report.removed("comment authors and dates");
+                false
+            }
             b"w:rsids" => {
                 self.report.removed("edit session ids (rsid)");
                 false
@@ -340,6 +369,7 @@ pub fn strip(data: &[u8]) -> Result<(Vec<u8>, Report), StripError> {
                 &original,
                 &mut Scrub {
                     report: &mut report,
+                    annotation: None,
                 },
                 xml_err,
                 err,
@@ -405,5 +435,62 @@ mod tests {
             b"application/epub+zip"
         )));
         assert!(!looks_like_office(&local(b"holiday/photo1.jpg", b"")));
+    }
+
+    /// An OpenDocument comment loses its author and date, keeps its text;
+    /// a `dc:creator` outside a comment is not this rule's business.
+    #[test]
+    #[cfg(feature = "formats")]
+    fn odf_comments_lose_author_and_date() {
+        let content = br#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0"><office:body><office:text><text:p>Hello<office:annotation><dc:creator>Jane Roe</dc:creator><dc:date>2024-06-12T10:15:30</dc:date><meta:date-string>12/06/24</meta:date-string><text:p>Check this</text:p></office:annotation> world</text:p><text:p><dc:creator>kept</dc:creator></text:p></office:text></office:body></office:document-content>"#;
+        let manifest = br#"<?xml version="1.0" encoding="UTF-8"?>
+<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.text"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
+        let mime: &[u8] = b"application/vnd.oasis.opendocument.text";
+        let stored = zip::Out {
+            name: b"mimetype",
+            method: 0,
+            crc: crate::strip::png::crc32(mime),
+            size: u32::try_from(mime.len()).unwrap_or(0),
+            compressed: Cow::Borrowed(mime),
+        };
+        let doc = zip::write(
+            &[
+                stored,
+                zip::deflated(b"META-INF/manifest.xml", manifest, err)
+                    .unwrap_or_else(|_| unreachable!()),
+                zip::deflated(b"content.xml", content, err).unwrap_or_else(|_| unreachable!()),
+            ],
+            err,
+        )
+        .unwrap_or_else(|_| unreachable!());
+        let (out, report) = strip(&doc).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            report
+                .removed
+                .iter()
+                .any(|r| r == "comment authors and dates"),
+            "{report:?}"
+        );
+        let entries = zip::entries(&out, err).unwrap_or_else(|_| unreachable!());
+        let part = entries
+            .iter()
+            .find(|e| e.name == b"content.xml")
+            .map(|e| zip::inflate(e, err));
+        let Some(Ok(part)) = part else {
+            panic!("content.xml is missing")
+        };
+        let text = String::from_utf8_lossy(&part);
+        assert!(
+            !text.contains("Jane Roe")
+                && !text.contains("2024-06-12")
+                && !text.contains("12/06/24"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<text:p>Check this</text:p>") && text.contains(" world"),
+            "{text}"
+        );
+        assert!(text.contains("<dc:creator>kept</dc:creator>"), "{text}");
     }
 }
