@@ -19,7 +19,8 @@ import zipfile
 # Package metadata, which cleaning removes on purpose.
 METADATA = ("docProps/", "Thumbnails/", "meta.xml", "word/people.xml")
 # Inside XML parts, what may differ: who edited, when, in which session,
-# from which template, on which printer. Everything else must be equal.
+# from which template, on which printer (and an OpenDocument comment's
+# author and date). Everything else must be equal.
 EDIT_ATTRS = ("author", "initials", "date", "dateUtc")
 EDIT_ELEMENTS = ("rsids", "attachedTemplate")
 PRINTER_ITEMS = ("PrinterName", "PrinterSetup")
@@ -39,7 +40,10 @@ def canonical(el):
                    and not (tag == "cmAuthor" and k in ("name", "initials")))
     if tag == "config-item" and any(v in PRINTER_ITEMS for _, v in attrs):
         return ""
-    inner = "".join(canonical(c) + (c.tail or "") for c in el)
+    children = list(el)
+    if tag == "annotation":  # an OpenDocument comment: its author and date go
+        children = [c for c in children if local(c.tag) not in ("creator", "date", "date-string")]
+    inner = "".join(canonical(c) + (c.tail or "") for c in children)
     return f"<{el.tag} {attrs}>{el.text or ''}{inner}</>"
 
 
