@@ -615,7 +615,7 @@ describe('browsers that lack something', () => {
     }
   });
 
-  test('without WebAssembly the pages run the JavaScript build of the core: a share of two pictures is cleaned, listed, zipped and opened, with a note and no raw error', async () => {
+  test('without WebAssembly the pages run the JavaScript build of the core: a share of two pictures, a song and a PDF is cleaned (the formats and PDF modules\' JavaScript builds too), listed, zipped and opened, with a note and no raw error', async () => {
     // V8's --jitless removes WebAssembly (as Tor Browser's "Safer" level does in
     // Firefox); Chromium's own --jitless switch does not here, the V8 flag does.
     const jitless = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--js-flags=--jitless'] });
@@ -630,10 +630,14 @@ describe('browsers that lack something', () => {
       await page.goto(`${srv.base}/`);
       assert.equal(await page.evaluate(() => typeof WebAssembly), 'undefined');
       await page.waitForSelector('#no-wasm:not([hidden])');
-      const pics = [GPS_JPEG, path.join(CORPUS, 'png_derived_vivo_exif_chunk_gps.png')];
+      const DOCS = path.join(root, 'tests', 'corpus-docs');
+      const pics = [GPS_JPEG, path.join(CORPUS, 'png_derived_vivo_exif_chunk_gps.png'), path.join(DOCS, 'mp3_id3v24_apic_two_pictures.mp3'), path.join(DOCS, 'pdf_xetex_annot_authors_incremental_xmp.pdf')];
       await page.setInputFiles('#file', pics);
-      await page.waitForSelector('#send:not([disabled])', { timeout: 120_000 });
-      assert.match(await page.textContent('#files'), /GPS position/);
+      await page.waitForFunction(() => document.querySelectorAll('#files li').length === 4 && !document.querySelector('#send').disabled, null, { timeout: 240_000 });
+      const report = await page.textContent('#files');
+      assert.match(report, /GPS position/);
+      assert.match(report, /embedded picture/);
+      assert.match(report, /comment authors and dates/);
       await page.click('#send');
       await page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
       assert.equal(await page.isVisible('#result'), true, await page.textContent('#error'));
@@ -641,13 +645,13 @@ describe('browsers that lack something', () => {
       const link = await page.inputValue('#link');
       // Only the JavaScript builds were fetched: no .wasm at all.
       assert.deepEqual(fetched.filter((p) => p.endsWith('.wasm')), []);
-      assert.ok(fetched.includes('/pkg-send-js/veil_bg.wasm.js'), fetched.join());
+      for (const m of ['pkg-send-js', 'pkg-formats-js', 'pkg-pdf-js']) assert.ok(fetched.includes(`/${m}/veil_bg.wasm.js`), fetched.join());
       const r = await c.newPage();
       r.on('pageerror', (e) => problems.push(e.message));
       await r.goto(link);
       await r.waitForSelector('#contents:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
       assert.equal(await r.isVisible('#no-wasm'), true);
-      assert.equal(await r.locator('#file-list .file-name').count(), 2, await r.textContent('#error'));
+      assert.equal(await r.locator('#file-list .file-name').count(), 4, await r.textContent('#error'));
       await r.click('#download');
       await r.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
       assert.equal(await r.isVisible('#done'), true, await r.textContent('#error'));
