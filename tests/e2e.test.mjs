@@ -129,6 +129,34 @@ describe('sharing through the page', () => {
     }
   });
 
+  test('a camera-style file name goes out neutral unless the sender keeps it', async () => {
+    const buffer = fs.readFileSync(GPS_JPEG);
+    const camera = 'IMG_20240612_101530.jpg';
+    for (const keep of [false, true]) {
+      const s = await newPage(srv.base);
+      await s.page.goto(`${srv.base}/`);
+      await s.page.setInputFiles('#file', [{ name: camera, mimeType: 'image/jpeg', buffer }, { name: 'garden.jpg', mimeType: 'image/jpeg', buffer }]);
+      await s.page.waitForFunction(() => document.querySelectorAll('#files li').length === 2 && !document.querySelector('#send').disabled, null, { timeout: 120_000 });
+      assert.equal(await s.page.isVisible('#keep-names-row'), true, 'no choice to keep the names');
+      const names = await s.page.locator('#files .file-name').allTextContents();
+      assert.deepEqual(names, ['photo.jpg', 'garden.jpg']);
+      assert.match(await s.page.textContent('#files'), /Sent as photo\.jpg: its name, IMG_20240612_101530\.jpg, tells when it was taken/);
+      if (keep) {
+        await s.page.check('#keep-names');
+        assert.deepEqual(await s.page.locator('#files .file-name').allTextContents(), [camera, 'garden.jpg']);
+      }
+      await s.page.click('#send');
+      await s.page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
+      const r = await fetchAsRecipient(srv.base, await s.page.inputValue('#link'));
+      const listed = await r.page.locator('#file-list .file-name').allTextContents();
+      assert.deepEqual(listed, [keep ? camera : 'photo.jpg', 'garden.jpg']);
+      for (const c of [s, r]) {
+        assert.deepEqual(c.problems, []);
+        await c.context.close();
+      }
+    }
+  });
+
   test('a file dropped on the page is shared; the server never sees its bytes or name', async () => {
     const marker = `VEIL-MARKER-${Math.random().toString(36).slice(2)}`;
     const name = `secret-name-${Math.random().toString(36).slice(2)}.txt`;

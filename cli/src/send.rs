@@ -55,6 +55,11 @@ pub struct Args {
     /// Print what was removed from (and kept in) each file.
     #[arg(long)]
     report: bool,
+    /// Keep camera-style file names (IMG_20240612_101530.jpg, DSC_0042.JPG),
+    /// which tell when a picture was taken or by which camera; by default
+    /// they are sent as photo.jpg, video.mp4 or screenshot.png.
+    #[arg(long)]
+    keep_names: bool,
     /// Print {link, delete_link, expires_at, removed, files} as one JSON line.
     #[arg(long)]
     json: bool,
@@ -106,6 +111,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     let mut spool = tempfile::tempfile().context("cannot create a temporary file")?;
     let mut items = Vec::new();
     for (path, name) in inputs(&args.files)? {
+        let name = neutral_name(name, args.keep_names);
         items.push(prepare(&path, name, args.no_strip, &mut spool)?);
     }
     send_share(
@@ -338,6 +344,26 @@ fn send_share(
         eprintln!("deletion link (keep it private): {delete}");
     }
     Ok(())
+}
+
+/// The name a file is sent under: a camera-style one is replaced by a
+/// neutral one (saying so on standard error) unless `keep` is set.
+fn neutral_name(name: String, keep: bool) -> String {
+    use prepare::NameReveals;
+    match prepare::camera_name(&name) {
+        Some(c) if !keep => {
+            let why = match c.reveals {
+                NameReveals::CaptureTime => "when it was taken",
+                NameReveals::CameraNumbering => "the camera and how many pictures it has taken",
+            };
+            eprintln!(
+                "{name} is sent as {}: its name tells {why} (--keep-names keeps it)",
+                c.neutral
+            );
+            c.neutral
+        }
+        _ => name,
+    }
 }
 
 /// Reads one input; a picture or video is cleaned and the result spooled

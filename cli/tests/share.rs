@@ -338,6 +338,58 @@ fn pictures_are_cleaned_and_stdin_works_and_delete_removes() {
     assert_eq!(got.stdout, b"from a pipe");
 }
 
+/// A camera-style name tells when the picture was taken: it goes out as
+/// photo.jpg (said on standard error) unless --keep-names keeps it; a
+/// name the sender chose is never touched.
+#[test]
+fn camera_style_names_are_sent_neutral_unless_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/corpus/jpeg_iphone4_gps_srgb_icc.jpg");
+    std::fs::copy(&photo, dir.path().join("IMG_20240612_101530.jpg")).unwrap();
+    std::fs::copy(&photo, dir.path().join("garden.jpg")).unwrap();
+    let names = |extra: &[&str]| -> (Vec<String>, String, String) {
+        let mut args = vec!["send", "IMG_20240612_101530.jpg", "garden.jpg", "--json"];
+        args.extend_from_slice(extra);
+        let out = veil(&args, dir.path(), None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sent: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let link = sent["link"].as_str().unwrap();
+        let listed = veil(&["get", "--list", link], dir.path(), None);
+        assert!(listed.status.success());
+        let listing = String::from_utf8_lossy(&listed.stdout).into_owned();
+        let names = sent["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_owned())
+            .collect();
+        (
+            names,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            listing,
+        )
+    };
+    let (sent, said, listing) = names(&[]);
+    assert_eq!(sent, ["photo.jpg", "garden.jpg"]);
+    assert!(
+        said.contains("IMG_20240612_101530.jpg is sent as photo.jpg"),
+        "{said}"
+    );
+    // What the recipient sees: the neutral name only.
+    assert!(
+        listing.contains("photo.jpg") && !listing.contains("20240612"),
+        "{listing}"
+    );
+    let (kept, _, listing) = names(&["--keep-names"]);
+    assert_eq!(kept, ["IMG_20240612_101530.jpg", "garden.jpg"]);
+    assert!(listing.contains("IMG_20240612_101530.jpg"), "{listing}");
+}
+
 #[test]
 fn bad_links_and_unreachable_servers_have_their_own_codes() {
     let dir = tempfile::tempdir().unwrap();

@@ -5,9 +5,21 @@
 // WebCrypto where available) and sent with tus. The key never leaves this
 // worker and the page.
 import '/js/channels.js';
-import { P, ready, Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, cleanerModule, asIsReport, shareLink, deletionLink } from '/js/protocol-send.js';
+import { P, ready, Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, cleanerModule, cameraName, asIsReport, shareLink, deletionLink } from '/js/protocol-send.js';
 import { load, webAssembly } from '/js/load.js';
-import { createUpload, sendChunk, terminate } from '/js/tus.js';
+
+// The tus client is fetched when Send is pressed, not with the page: what
+// the page loads first stays within its budget (web/README.md).
+let tusModule = null;
+async function tusClient() {
+  tusModule ??= import('/js/tus.js');
+  try {
+    return await tusModule;
+  } catch (e) {
+    tusModule = null; // a failed fetch is tried again on the next Send
+    throw e;
+  }
+}
 
 const M = globalThis.VEIL_CHANNELS.upload;
 
@@ -19,7 +31,8 @@ const CHUNK = 16 << 20; // bytes per PATCH
 const MAX_STRIP = webAssembly ? 512 << 20 : 256 << 20;
 
 // The files of the share being prepared, in the order they were added:
-// id -> { file, size, name (relative path), type, lines, outcome }.
+// id -> { file, size, name (relative path), renamed (the neutral name of a
+// camera-style one, or null), type, lines, outcome }.
 // outcome is 'cleaned' (the picture is cleaned again when it is sent:
 // cleaning is a pure function of the bytes, so the result is the same,
 // and a hundred cleaned photos are never held at once), 'not-media' (sent
@@ -78,18 +91,21 @@ async function cleanerFor(head) {
 
 async function prepare(id, file, path) {
   const name = path || file.name || 'pasted image';
+  // A camera-style name (IMG_20240612_101530.jpg) goes out neutral unless
+  // the sender keeps it: { name, reveals } or null.
+  const renamed = cameraName(name) ?? null;
   // Content decides what a file is; an SVG's prologue can take a few KiB
   // (veil_core::prepare::HEAD_BYTES).
   const head = new Uint8Array(await file.slice(0, 4096).arrayBuffer());
   const sniffed = sniffType(head);
   if (!isMedia(head, file.type || undefined)) {
-    prepared.set(id, { file, size: file.size, name, type: file.type || 'application/octet-stream', lines: asIsReport(false), outcome: 'not-media' });
-    post(M.prepared, { id, media: false, name, size: file.size });
+    prepared.set(id, { file, renamed, size: file.size, name, type: file.type || 'application/octet-stream', lines: asIsReport(false), outcome: 'not-media' });
+    post(M.prepared, { id, renamed, media: false, name, size: file.size });
     return;
   }
   if (file.size > MAX_STRIP) {
-    prepared.set(id, { file, size: file.size, name, type: sniffed ?? file.type, lines: asIsReport(true, 'too large to clean in the browser'), outcome: 'refused' });
-    post(M.stripFailed, { id, name, size: file.size, reason: webAssembly ? 'This file is too large to clean in the browser.' : 'This file is too large to clean in this browser without WebAssembly (the veil command can).' });
+    prepared.set(id, { file, renamed, size: file.size, name, type: sniffed ?? file.type, lines: asIsReport(true, 'too large to clean in the browser'), outcome: 'refused' });
+    post(M.stripFailed, { id, renamed, name, size: file.size, reason: webAssembly ? 'This file is too large to clean in the browser.' : 'This file is too large to clean in this browser without WebAssembly (the veil command can).' });
     return;
   }
   post(M.progress, { phase: `Cleaning ${name}`, done: 0, total: file.size });
@@ -99,13 +115,13 @@ async function prepare(id, file, path) {
     clean = await cleanerFor(head);
     result = clean(bytes, file.type || undefined);
   } catch (e) {
-    prepared.set(id, { file, size: file.size, name, type: sniffed ?? file.type, lines: asIsReport(true, e.message), outcome: 'refused' });
-    post(M.stripFailed, { id, name, size: file.size, reason: e.message });
+    prepared.set(id, { file, renamed, size: file.size, name, type: sniffed ?? file.type, lines: asIsReport(true, e.message), outcome: 'refused' });
+    post(M.stripFailed, { id, renamed, name, size: file.size, reason: e.message });
     return;
   }
   const size = result.data.length;
-  prepared.set(id, { file, size, name, type: result.type, lines: result.lines, outcome: 'cleaned', clean });
-  post(M.prepared, { id, media: true, name, size, format: result.format, removed: result.removed, kept: result.kept });
+  prepared.set(id, { file, renamed, size, name, type: result.type, lines: result.lines, outcome: 'cleaned', clean });
+  post(M.prepared, { id, renamed, media: true, name, size, format: result.format, removed: result.removed, kept: result.kept });
 }
 
 // Yields the file in SLICE-byte pieces, reading the next while the caller
@@ -136,6 +152,7 @@ async function send(options, unmodified) {
     throw new Error('some files could not be cleaned');
   }
   const size = items.reduce((n, i) => n + i.size, 0);
+  const { createUpload, sendChunk, terminate } = await tusClient();
   controller = new AbortController();
   const { signal } = controller;
   const password = options.password || null; // normalised (NFC) by the core
@@ -152,7 +169,8 @@ async function send(options, unmodified) {
   }
   // One share for every file, in the order shown (version 2 even for one
   // file: the server cannot tell one from several by the format).
-  const enc = Encryptor.share(key, items.map((i) => ({ name: i.name, type: i.type, size: i.size, report: i.lines })), undefined);
+  const sentName = (i) => (i.renamed && !options.keepNames ? i.renamed.name : i.name);
+  const enc = Encryptor.share(key, items.map((i) => ({ name: sentName(i), type: i.type, size: i.size, report: i.lines })), undefined);
   const total = enc.containerLength();
   let upload;
   try {

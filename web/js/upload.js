@@ -12,7 +12,9 @@ const worker = new Worker('/js/upload-worker.js', { type: 'module' });
 
 // The files of the share, in order: id -> { name, size (after cleaning),
 // state: 'checking' | 'ready' | 'refused' (could not be cleaned) |
-// 'unreadable' (must be removed before sending), li }.
+// 'unreadable' (must be removed before sending), renamed (the neutral
+// name sent instead of a camera-style one, and what that one reveals),
+// line (what is said under the name), li }.
 const files = new Map();
 let nextId = 1;
 
@@ -69,15 +71,18 @@ function add(entries) {
 // One file's line: its path, its size, what was removed, and a button to
 // take it out of the share. Text only: names are the sender's, but shown
 // as text all the same.
-function render(id, { text, cls }) {
+function render(id, line) {
   const f = files.get(id);
+  f.line = line;
   const li = f.li;
+  const keep = $('keep-names').checked;
+  const { text, cls } = line;
   li.replaceChildren();
   const head = document.createElement('div');
   head.className = 'file-head';
   const name = document.createElement('span');
   name.className = 'file-name';
-  name.textContent = f.name;
+  name.textContent = f.renamed && !keep ? f.renamed.name : f.name;
   const size = document.createElement('span');
   size.className = 'file-size';
   size.textContent = bytes(f.size);
@@ -90,6 +95,7 @@ function render(id, { text, cls }) {
     worker.postMessage({ type: M.remove, id });
     li.remove();
     files.delete(id);
+    renamedChanged();
     update();
   });
   head.append(name, size, remove);
@@ -97,6 +103,21 @@ function render(id, { text, cls }) {
   note.className = cls ?? 'file-note';
   note.textContent = text;
   li.append(head, note);
+  if (f.renamed) {
+    const why = f.renamed.reveals === 'time' ? 'when it was taken' : 'the camera and how many pictures it has taken';
+    const renamed = document.createElement('p');
+    renamed.className = 'file-note';
+    renamed.textContent = keep
+      ? `Its name, kept as you asked, tells ${why}.`
+      : `Sent as ${f.renamed.name}: its name, ${f.name}, tells ${why}.`;
+    li.append(renamed);
+  }
+}
+
+// Camera-style names: sent neutral unless the sender keeps them.
+function renamedChanged() {
+  show($('keep-names-row'), [...files.values()].some((f) => f.renamed));
+  for (const [id, f] of files) if (f.line) render(id, f.line);
 }
 
 function reportText({ media, removed = [], kept = [], format }) {
@@ -132,14 +153,18 @@ worker.onmessage = ({ data }) => {
     case M.prepared:
       if (!f) break;
       f.state = 'ready';
+      f.renamed = data.renamed;
       f.size = data.size;
       render(data.id, reportText(data));
+      renamedChanged();
       update();
       break;
     case M.stripFailed:
       if (!f) break;
       f.state = 'refused';
+      f.renamed = data.renamed;
       render(data.id, { text: `Could not be cleaned: ${data.reason}`, cls: 'warning-text' });
+      renamedChanged();
       update();
       break;
     case M.progress:
@@ -197,6 +222,8 @@ function reset() {
   $('folder').value = '';
   $('password').value = '';
   $('send-unmodified').checked = false;
+  $('keep-names').checked = false;
+  show($('keep-names-row'), false);
   error('');
 }
 
@@ -263,6 +290,7 @@ document.addEventListener('paste', (e) => {
   if (pasted.length && !$('pick').hidden) add(pasted);
 });
 $('send-unmodified').addEventListener('change', update);
+$('keep-names').addEventListener('change', renamedChanged);
 $('burn').addEventListener('change', (e) => {
   $('downloads').disabled = e.target.checked;
 });
@@ -277,7 +305,7 @@ $('options').addEventListener('submit', (e) => {
   worker.postMessage({
     type: M.send,
     unmodified: $('send-unmodified').checked,
-    options: { expiresIn: Number($('expiry').value), maxDownloads: downloads, password: $('password').value },
+    options: { expiresIn: Number($('expiry').value), maxDownloads: downloads, password: $('password').value, keepNames: $('keep-names').checked },
   });
   $('password').value = '';
 });

@@ -84,3 +84,26 @@ pub fn as_is_report(media: bool, reason: Option<String>) -> Array {
         .map(|s| JsValue::from_str(s))
         .collect()
 }
+
+/// Whether a file's name (its path in the share) is one a camera, phone or
+/// screenshot tool gave: `{name, reveals}` with the neutral name to send
+/// instead and `reveals` either `'time'` (the capture time) or `'camera'`
+/// (the camera's picture count), or `undefined` for a name a person chose
+/// (see `crate::prepare::camera_name`).
+#[cfg(feature = "send")]
+#[wasm_bindgen(js_name = cameraName)]
+pub fn camera_name(path: &str) -> JsValue {
+    use crate::prepare::NameReveals;
+    let Some(c) = crate::prepare::camera_name(path) else {
+        return JsValue::UNDEFINED;
+    };
+    let o = Object::new();
+    let reveals = match c.reveals {
+        NameReveals::CaptureTime => "time",
+        NameReveals::CameraNumbering => "camera",
+    };
+    // Setting plain data properties on a fresh object cannot fail.
+    let _ = Reflect::set(&o, &"name".into(), &c.neutral.into());
+    let _ = Reflect::set(&o, &"reveals".into(), &reveals.into());
+    o.into()
+}
