@@ -54,7 +54,9 @@ async function share(page, base, { file, files, password, burn, screenshots } = 
   // The QR code comes from its own module (wasm-qr), loaded only now.
   assert.equal(await page.locator('#qr svg').count(), 1, 'no QR code');
   if (screenshots) await page.screenshot({ path: path.join(OUT, 'upload-result.png'), fullPage: true });
-  return { link: await page.inputValue('#link'), deleteLink: await page.inputValue('#delete-link'), report };
+  // The deletion link is in view, not folded away: it is shown only once.
+  assert.equal(await page.isVisible('#delete-link'), true, 'the deletion link is hidden');
+  return { link: await page.inputValue('#link'), deleteLink: await page.inputValue('#delete-link'), report, summary: await page.textContent('#result-summary') };
 }
 
 async function fetchAsRecipient(base, link, { password, screenshots } = {}) {
@@ -105,7 +107,10 @@ describe('sharing through the page', () => {
 
   test('a GPS-tagged JPEG is cleaned, encrypted, shared and opened intact', async () => {
     const s = await newPage(srv.base);
-    const { link, report } = await share(s.page, srv.base, { file: GPS_JPEG, screenshots: true });
+    const { link, report, summary } = await share(s.page, srv.base, { file: GPS_JPEG, screenshots: true });
+    // The result says what was sent and for how long, and nothing it was not asked.
+    assert.match(summary, new RegExp(`^${path.basename(GPS_JPEG).replace('.', '\\.')} \\([\\d.]+ [KMG]?B\\)Expires `));
+    assert.doesNotMatch(summary, /Deleted after|Password/);
     assert.match(report, /GPS position/);
     assert.match(report, /camera: NIKON/);
     assert.match(link, new RegExp(`^${srv.base}/d/[A-Za-z0-9_-]{22}#[A-Za-z0-9_-]{43}$`));
@@ -184,7 +189,8 @@ describe('sharing through the page', () => {
 
   test('burn after reading: a preview consumes nothing, the first recipient gets it, the next sees gone', async () => {
     const s = await newPage(srv.base);
-    const { link } = await share(s.page, srv.base, { file: path.join(CORPUS, 'png_gimp_time_gama_bkgd_comment.png'), burn: true });
+    const { link, summary } = await share(s.page, srv.base, { file: path.join(CORPUS, 'png_gimp_time_gama_bkgd_comment.png'), burn: true });
+    assert.match(summary, /Deleted after the first download\./);
     // A link preview or a curious load without clicking.
     const preview = await newPage(srv.base);
     await preview.page.goto(link);
@@ -198,7 +204,8 @@ describe('sharing through the page', () => {
 
   test('password: a wrong one fails without consuming, the right one opens', async () => {
     const s = await newPage(srv.base);
-    const { link } = await share(s.page, srv.base, { file: path.join(CORPUS, 'webp_orient6_exif_prefix.webp'), burn: true, password: 'correct horse' });
+    const { link, summary } = await share(s.page, srv.base, { file: path.join(CORPUS, 'webp_orient6_exif_prefix.webp'), burn: true, password: 'correct horse' });
+    assert.match(summary, /Password-protected: send the password separately/);
     const r = await fetchAsRecipient(srv.base, link, { password: 'wrong horse' });
     assert.match(await r.page.textContent('#error'), /Wrong password/);
     await look(r.page, 'correct horse');
