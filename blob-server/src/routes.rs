@@ -21,7 +21,9 @@ use veil_core::protocol::{
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let web = state.settings.static_dir.clone();
-    let pages = ServeDir::new(&web).fallback(ServeFile::new(web.join("index.html")));
+    // A path that is no page or asset answers 404 with a page that says so
+    // (and links home), not the upload page with 200.
+    let pages = ServeDir::new(&web).not_found_service(ServeFile::new(web.join("404.html")));
     let api = Router::new()
         .route(BLOBS, post(blobs::create))
         .route(

@@ -312,6 +312,31 @@ async fn every_response_has_the_security_headers_and_no_cookie() {
     }
 }
 
+/// Pages and their assets answer 200; any other path is a 404 with a page
+/// that says so and links home (not the upload page with 200): a browser
+/// asking for /favicon.ico gets no page for an icon, and a mistyped link
+/// is told it is wrong.
+#[tokio::test]
+async fn unknown_paths_are_404_pages_and_the_icon_is_an_svg() {
+    let app = spawn_app().await;
+    let get = |p: &str| app.client.get(app.url(p)).send();
+    let home = get("/").await.unwrap();
+    assert_eq!(home.status(), 200);
+    assert!(home.text().await.unwrap().contains("id=\"drop\""));
+    let icon = get("/favicon.svg").await.unwrap();
+    assert_eq!(icon.status(), 200);
+    assert_eq!(icon.headers()["content-type"], "image/svg+xml");
+    for path in ["/favicon.ico", "/nope", "/d/", "/js/nope.js", "/a/b/c.html"] {
+        let resp = get(path).await.unwrap();
+        assert_eq!(resp.status(), 404, "{path}");
+        let body = resp.text().await.unwrap();
+        assert!(
+            body.contains("Nothing here") && body.contains("href=\"/\""),
+            "{path}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn hostile_input_gets_4xx_never_5xx() {
     let app = spawn_app().await;
