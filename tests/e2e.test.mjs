@@ -134,6 +134,22 @@ describe('sharing through the page', () => {
     }
   });
 
+  test('an older Word file is not waved through: it is refused with what it may carry, and goes only by the sender\'s choice', async () => {
+    const ole = Buffer.alloc(1024);
+    Buffer.from([0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]).copy(ole);
+    const s = await newPage(srv.base);
+    await s.page.goto(`${srv.base}/`);
+    await s.page.setInputFiles('#file', [{ name: 'minutes.doc', mimeType: 'application/msword', buffer: ole }]);
+    await s.page.waitForSelector('#strip-warning:not([hidden])', { timeout: 120_000 });
+    assert.equal(await s.page.textContent('#review-title'), '1 file could not be cleaned');
+    assert.match(await s.page.textContent('#files'), /can hold their authors, company, dates and edit history/);
+    assert.equal(await s.page.isDisabled('#send'), true);
+    await s.page.check('#send-unmodified');
+    assert.equal(await s.page.isDisabled('#send'), false);
+    assert.deepEqual(s.problems, []);
+    await s.context.close();
+  });
+
   test('a camera-style file name goes out neutral unless the sender keeps it', async () => {
     const buffer = fs.readFileSync(GPS_JPEG);
     const camera = 'IMG_20240612_101530.jpg';

@@ -217,10 +217,20 @@ fn recognised_containers_are_never_passed_through() {
     // A QuickTime opening whose atoms do not add up.
     let mut broken_movie = b"\x00\x00\x00\x10wide\x00\x00\x00\x00".to_vec();
     broken_movie.extend_from_slice(b"\x00\x00\xff\xffmdat");
+    // Documents Veil cannot clean, which hold authors and edit history.
+    let mut ole = vec![0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+    ole.resize(512, 0);
+    let rtf = br"{\rtf1\ansi{\info{\author Jane Roe}{\company Acme}}Hello}".to_vec();
+    for doc in [&ole, &rtf] {
+        let e = strip(doc, Some("application/octet-stream")).unwrap_err();
+        assert!(e.to_string().contains("authors, company"), "{e}");
+    }
     for (what, data) in [
         ("BigTIFF", big_tiff),
         ("BigTIFF, big-endian", big_tiff_mm),
         ("a cut QuickTime movie", broken_movie),
+        ("an older Office file", ole.clone()),
+        ("an RTF document", rtf.clone()),
     ] {
         for declared in [
             None,

@@ -134,7 +134,9 @@ function update() {
   const refused = all.filter((f) => f.state === 'refused');
   const checking = all.some((f) => f.state === 'checking');
   const unreadable = all.some((f) => f.state === 'unreadable');
-  $('review-title').textContent = all.length === 1 ? 'Ready to send 1 file' : `Ready to send ${all.length} files`;
+  $('review-title').textContent = refused.length
+    ? (refused.length === 1 ? '1 file could not be cleaned' : `${refused.length} files could not be cleaned`)
+    : (all.length === 1 ? 'Ready to send 1 file' : `Ready to send ${all.length} files`);
   $('summary').textContent = `${bytes(total)} in all, in one link.`;
   show($('strip-warning'), refused.length > 0);
   if (refused.length) {

@@ -108,6 +108,11 @@ pub enum StripError {
     /// [`Media::cleaner`].
     #[error("this file needs Veil's cleaner for its format, which this build does not include")]
     NotInThisBuild,
+    /// A document format Veil recognises but cannot clean, which routinely
+    /// holds its authors, company, dates and edit history: refused like
+    /// media, so that it goes out as it is only by the sender's choice.
+    #[error("Veil cannot clean {0} files, which can hold their authors, company, dates and edit history; saved as PDF or in a current Office format (.docx, .xlsx, .pptx, .odt), they can be cleaned")]
+    UncleanableDocument(&'static str),
     /// The declared type says picture, video or audio but the content is not one Veil recognises.
     #[error("the file claims to be {0} but its content is not a picture, video or sound Veil recognises")]
     NotWhatItClaims(String),
@@ -147,6 +152,9 @@ pub enum Media {
     Office,
     /// PDF.
     Pdf,
+    /// A document Veil cannot clean: an older Office file (an OLE2
+    /// compound file: .doc, .xls, .ppt, Outlook's .msg) or RTF.
+    UncleanableDocument,
 }
 
 /// Which build of the core cleans a format. The page's upload module
@@ -174,6 +182,8 @@ impl Media {
             Self::Gif => "image/gif",
             Self::Tiff => "image/tiff",
             Self::Pdf => "application/pdf",
+            Self::UncleanableDocument if data.starts_with(b"{\\rtf") => "application/rtf",
+            Self::UncleanableDocument => "application/x-ole-storage",
             #[cfg(feature = "formats")]
             Self::M4a => "audio/mp4",
             #[cfg(feature = "formats")]
@@ -243,6 +253,8 @@ pub fn sniff(data: &[u8]) -> Option<Media> {
         [b'O', b'g', b'g', b'S', ..] => Some(Media::Ogg),
         _ if svg::looks_like_svg(data) => Some(Media::Svg),
         _ if office::looks_like_office(data) => Some(Media::Office),
+        [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, ..]
+        | [b'{', b'\\', b'r', b't', b'f', ..] => Some(Media::UncleanableDocument),
         // Readers accept a PDF header anywhere in the first KiB.
         _ if data
             .get(..1024)
@@ -289,6 +301,15 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
         Some(Media::Gif) => gif::strip(data)?,
         Some(Media::IsoBmff) => isobmff::strip(data)?,
         Some(Media::Tiff) => tiff::strip(data)?,
+        Some(Media::UncleanableDocument) => {
+            return Err(StripError::UncleanableDocument(
+                if data.starts_with(b"{\\rtf") {
+                    "RTF"
+                } else {
+                    "older Office (.doc, .xls, .ppt) and Outlook"
+                },
+            ))
+        }
         #[cfg(feature = "formats")]
         Some(Media::M4a) => isobmff::strip(data)?,
         #[cfg(feature = "formats")]
@@ -345,9 +366,13 @@ impl Media {
     #[must_use]
     pub fn cleaner(self) -> Cleaner {
         match self {
-            Self::Jpeg | Self::Png | Self::Webp | Self::Gif | Self::IsoBmff | Self::Tiff => {
-                Cleaner::Core
-            }
+            Self::Jpeg
+            | Self::Png
+            | Self::Webp
+            | Self::Gif
+            | Self::IsoBmff
+            | Self::Tiff
+            | Self::UncleanableDocument => Cleaner::Core,
             Self::Jxl
             | Self::Mp3
             | Self::Flac
