@@ -150,6 +150,34 @@ describe('sharing through the page', () => {
     await s.context.close();
   });
 
+  test('a file dropped beside the drop zone is added, not opened by the browser; leaving mid-upload asks first', async () => {
+    const s = await newPage(srv.base);
+    await s.page.goto(`${srv.base}/`);
+    const dt = await s.page.evaluateHandle(() => {
+      const d = new DataTransfer();
+      d.items.add(new File(['notes\n'], 'notes.txt', { type: 'text/plain' }));
+      return d;
+    });
+    await s.page.dispatchEvent('footer', 'dragover', { dataTransfer: dt });
+    assert.equal(await s.page.evaluate(() => document.body.classList.contains('dragging')), true, 'no drop-anywhere overlay');
+    await s.page.dispatchEvent('footer', 'drop', { dataTransfer: dt });
+    await s.page.waitForSelector('#send:not([disabled])');
+    assert.equal(s.page.url(), `${srv.base}/`);
+    assert.equal(await s.page.evaluate(() => document.body.classList.contains('dragging')), false);
+    assert.deepEqual(await s.page.locator('#files .file-name').allTextContents(), ['notes.txt']);
+    // Only while sending does leaving ask (the handler cancels beforeunload).
+    const asks = () => s.page.evaluate(() => {
+      const e = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(e);
+      return e.defaultPrevented;
+    });
+    assert.equal(await asks(), false);
+    await s.page.evaluate(() => { document.getElementById('working').hidden = false; });
+    assert.equal(await asks(), true);
+    assert.deepEqual(s.problems, []);
+    await s.context.close();
+  });
+
   test('a camera-style file name goes out neutral unless the sender keeps it', async () => {
     const buffer = fs.readFileSync(GPS_JPEG);
     const camera = 'IMG_20240612_101530.jpg';

@@ -285,16 +285,34 @@ $('folder').addEventListener('change', (e) => {
   add([...e.target.files].map((file) => ({ file, path: file.webkitRelativePath })));
   e.target.value = '';
 });
+// Files may be dropped anywhere on the page, not only on the zone: a
+// file dropped beside it would otherwise be opened by the browser, and
+// the page (with what was chosen) lost. While choosing, the whole page
+// shows that it takes the drop; later (sending, the link) a drop is
+// refused without leaving.
 const drop = $('drop');
-drop.addEventListener('dragover', (e) => {
+const dragging = (on) => {
+  drop.classList.toggle('over', on);
+  document.body.classList.toggle('dragging', on && !$('pick').hidden);
+};
+document.addEventListener('dragover', (e) => {
+  if (!e.dataTransfer?.types?.includes('Files')) return;
   e.preventDefault();
-  drop.classList.add('over');
+  e.dataTransfer.dropEffect = $('pick').hidden ? 'none' : 'copy';
+  dragging(true);
 });
-drop.addEventListener('dragleave', () => drop.classList.remove('over'));
-drop.addEventListener('drop', (e) => {
+document.addEventListener('dragleave', (e) => { if (!e.relatedTarget) dragging(false); });
+document.addEventListener('drop', (e) => {
   e.preventDefault();
-  drop.classList.remove('over');
+  dragging(false);
+  if ($('pick').hidden || !e.dataTransfer) return;
   dropped(e.dataTransfer).catch((err) => error(`The dropped files could not be read: ${err?.message ?? err}`));
+});
+// Leaving while the files are being sent would lose the upload.
+window.addEventListener('beforeunload', (e) => {
+  if ($('working').hidden) return;
+  e.preventDefault();
+  e.returnValue = '';
 });
 // The drop zone and the folder button are labels made focusable; their
 // inputs are hidden and out of the Tab order, so Enter or Space opens them.
