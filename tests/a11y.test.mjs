@@ -102,6 +102,11 @@ const STATES = {
     await page.goto(send(GPS_JPEG).delete_link);
     await page.waitForSelector('#delete');
   },
+  'delete confirmation': async (page) => {
+    await page.goto(send(GPS_JPEG).delete_link);
+    await page.click('#delete');
+    await page.waitForSelector('#confirm:not([hidden])');
+  },
   'download report form': async (page) => {
     await page.goto(send(GPS_JPEG).link);
     await page.waitForSelector('#contents:not([hidden])');

@@ -178,6 +178,30 @@ describe('sharing through the page', () => {
     await s.context.close();
   });
 
+  test('the deletion link deletes only once confirmed; Keep steps back; the page leads home', async () => {
+    const s = await newPage(srv.base);
+    const { link, deleteLink } = await share(s.page, srv.base, { file: path.join(CORPUS, 'png_gimp_time_gama_bkgd_comment.png') });
+    const d = await newPage(srv.base);
+    await d.page.goto(deleteLink);
+    await d.page.click('#delete');
+    assert.equal(await d.page.isVisible('#confirm'), true);
+    await d.page.click('#keep');
+    assert.equal(await d.page.isVisible('#confirm'), false);
+    assert.equal(await d.page.textContent('#status'), 'Nothing was deleted.');
+    const still = await fetchAsRecipient(srv.base, link);
+    assert.equal(await still.page.isVisible('#done'), true, 'Keep deleted the files');
+    await d.page.click('#delete');
+    await d.page.click('#confirm-delete');
+    await d.page.waitForFunction(() => document.getElementById('status').textContent.startsWith('Deleted'));
+    assert.equal(await d.page.getAttribute('a[href="/"]', 'href'), '/');
+    const gone = await fetchAsRecipient(srv.base, link);
+    assert.match(await gone.page.textContent('#error'), /gone/);
+    for (const c of [s, d, still, gone]) {
+      assert.deepEqual(c.problems, []);
+      await c.context.close();
+    }
+  });
+
   test('a camera-style file name goes out neutral unless the sender keeps it', async () => {
     const buffer = fs.readFileSync(GPS_JPEG);
     const camera = 'IMG_20240612_101530.jpg';
