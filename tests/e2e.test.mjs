@@ -196,6 +196,8 @@ describe('sharing through the page', () => {
     assert.equal(await d.page.getAttribute('a[href="/"]', 'href'), '/');
     const gone = await fetchAsRecipient(srv.base, link);
     assert.match(await gone.page.textContent('#error'), /gone/);
+    // Not a dead end: the page leads to sharing a file of one's own.
+    assert.equal(await gone.page.isVisible('footer a[href="/"]'), true);
     for (const c of [s, d, still, gone]) {
       assert.deepEqual(c.problems, []);
       await c.context.close();
