@@ -118,7 +118,16 @@ describe('sharing through the page', () => {
     assert.equal(await r.page.isVisible('#done'), true, await r.page.textContent('#error'));
     await r.page.screenshot({ path: path.join(OUT, 'download-done.png'), fullPage: true });
     assert.equal(await r.page.getAttribute('#save', 'download'), path.basename(GPS_JPEG));
+    // Held by the page until Save: closing before it asks first, after it not.
+    const asks = () => r.page.evaluate(() => {
+      const e = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(e);
+      return e.defaultPrevented;
+    });
+    assert.match(await r.page.textContent('#details'), /Not saved yet: press Save/);
+    assert.equal(await asks(), true);
     const [dl] = await Promise.all([r.page.waitForEvent('download'), r.page.click('#save')]);
+    assert.equal(await asks(), false);
     const saved = path.join(os.tmpdir(), `veil-e2e-${process.pid}.jpg`);
     await dl.saveAs(saved);
     const tags = JSON.parse(execFileSync('exiftool', ['-j', '-G1', '-a', saved], { encoding: 'utf8' }))[0];

@@ -301,6 +301,13 @@ function stopStreaming() {
   keepAlive = null;
 }
 
+let unsaved = false;
+window.addEventListener('beforeunload', (e) => {
+  if (!unsaved) return;
+  e.preventDefault();
+  e.returnValue = '';
+});
+
 function finished({ blob, name, mime: type, size, report, where, count }) {
   show($('working'), false);
   show($('done'), true);
@@ -317,6 +324,11 @@ function finished({ blob, name, mime: type, size, report, where, count }) {
   const save = $('save');
   save.href = url;
   save.download = name;
+  // Held by this page alone (and a burned share cannot be fetched again):
+  // closing it before Save asks first.
+  unsaved = true;
+  $('details').textContent += ' Not saved yet: press Save before closing this page.';
+  save.addEventListener('click', () => { unsaved = false; }, { once: true });
   // Only pictures and videos are shown inline, never SVG or HTML (the core's list).
   const kind = previewKind(type);
   if (kind === 'image') {
