@@ -95,7 +95,7 @@ function render(id, line) {
     worker.postMessage({ type: M.remove, id });
     li.remove();
     files.delete(id);
-    renamedChanged();
+    offerKeepNames();
     update();
   });
   head.append(name, size, remove);
@@ -114,9 +114,11 @@ function render(id, line) {
   }
 }
 
-// Camera-style names: sent neutral unless the sender keeps them.
-function renamedChanged() {
-  show($('keep-names-row'), [...files.values()].some((f) => f.renamed));
+// Camera-style names: sent neutral unless the sender keeps them. The
+// choice is offered while any file has one; changing it redraws the list
+// (only then: redrawing on every file would be quadratic for a folder).
+const offerKeepNames = () => show($('keep-names-row'), [...files.values()].some((f) => f.renamed));
+function keepNamesChanged() {
   for (const [id, f] of files) if (f.line) render(id, f.line);
 }
 
@@ -158,7 +160,7 @@ worker.onmessage = ({ data }) => {
       f.renamed = data.renamed;
       f.size = data.size;
       render(data.id, reportText(data));
-      renamedChanged();
+      offerKeepNames();
       update();
       break;
     case M.stripFailed:
@@ -166,7 +168,7 @@ worker.onmessage = ({ data }) => {
       f.state = 'refused';
       f.renamed = data.renamed;
       render(data.id, { text: `Could not be cleaned: ${data.reason}`, cls: 'warning-text' });
-      renamedChanged();
+      offerKeepNames();
       update();
       break;
     case M.progress:
@@ -329,7 +331,7 @@ document.addEventListener('paste', (e) => {
   if (pasted.length && !$('pick').hidden) add(pasted);
 });
 $('send-unmodified').addEventListener('change', update);
-$('keep-names').addEventListener('change', renamedChanged);
+$('keep-names').addEventListener('change', keepNamesChanged);
 $('burn').addEventListener('change', (e) => {
   $('downloads').disabled = e.target.checked;
 });
