@@ -267,6 +267,13 @@ mod tests {
         assert_eq!(classify(b"%PDF-1.7", Some("image/png")), Kind::Media);
         assert_eq!(classify(b"%PDF-1.7\n", None), Kind::Media);
         assert_eq!(classify(b"Dear Sam,\n", Some("text/plain")), Kind::Other);
+        // A PDF header needs its version; it may follow some junk.
+        let mut late = vec![b' '; 900];
+        late.extend_from_slice(b"%PDF-1.4\n");
+        assert_eq!(classify(&late, None), Kind::Media);
+        assert_eq!(classify(b"see %PDF- files", None), Kind::Other);
+        assert_eq!(classify(b"%PDF-x.y", None), Kind::Other);
+        assert_eq!(classify(b"{\\rtf1\\ansi", None), Kind::Media);
         assert_eq!(
             as_is_report(Kind::Other, Some("x")),
             ["not an image: sent as is"]

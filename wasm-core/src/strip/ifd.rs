@@ -43,7 +43,8 @@ impl Endian {
         })
     }
 
-    /// Writes `v` at `at` if it fits.
+    /// Writes `v` at `at` if it fits (TIFF's cleaner, in the formats build).
+    #[cfg(feature = "formats")]
     pub(super) fn put16(self, d: &mut [u8], at: usize, v: u16) {
         let b = if self.big {
             v.to_be_bytes()
@@ -55,7 +56,8 @@ impl Endian {
         }
     }
 
-    /// Writes `v` at `at` if it fits.
+    /// Writes `v` at `at` if it fits (TIFF's cleaner, in the formats build).
+    #[cfg(feature = "formats")]
     pub(super) fn put32(self, d: &mut [u8], at: usize, v: u32) {
         let b = if self.big {
             v.to_be_bytes()
@@ -80,6 +82,7 @@ pub(super) fn unit_size(kind: u16) -> usize {
 }
 
 /// Bytes of a field's value; `None` for an unknown type or an overflow.
+#[cfg(feature = "formats")]
 pub(super) fn value_size(kind: u16, count: u32) -> Option<usize> {
     match unit_size(kind) {
         0 => None,

@@ -76,6 +76,7 @@ pub mod report;
 pub mod svg;
 #[cfg(feature = "formats")]
 mod tags;
+#[cfg(feature = "formats")]
 pub mod tiff;
 #[cfg(feature = "formats")]
 pub mod wav;
@@ -163,9 +164,9 @@ pub enum Media {
 /// its size budget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cleaner {
-    /// Pictures and videos: every build.
+    /// Pictures (but TIFF) and videos: every build.
     Core,
-    /// Audio, JPEG XL, SVG, Office and OpenDocument: feature `formats`.
+    /// Audio, TIFF, JPEG XL, SVG, Office and OpenDocument: feature `formats`.
     Formats,
     /// PDF: feature `pdf`.
     Pdf,
@@ -182,7 +183,7 @@ impl Media {
             Self::Gif => "image/gif",
             Self::Tiff => "image/tiff",
             Self::Pdf => "application/pdf",
-            Self::UncleanableDocument if data.starts_with(b"{\\rtf") => "application/rtf",
+            Self::UncleanableDocument if is_rtf(data) => "application/rtf",
             Self::UncleanableDocument => "application/x-ole-storage",
             #[cfg(feature = "formats")]
             Self::M4a => "audio/mp4",
@@ -204,17 +205,6 @@ impl Media {
             Self::Svg => "image/svg+xml",
             #[cfg(feature = "formats")]
             Self::Office => office::mime(data),
-            // The formats module names these (the upload page's own module
-            // hands them to it and keeps its bytes for pictures and videos).
-            #[cfg(not(feature = "formats"))]
-            Self::Jxl
-            | Self::Mp3
-            | Self::Flac
-            | Self::Wav
-            | Self::Ogg
-            | Self::Svg
-            | Self::Office
-            | Self::M4a => "application/octet-stream",
             Self::IsoBmff if !isobmff::has_ftyp(data) => "video/quicktime",
             Self::IsoBmff => match data.get(8..12) {
                 Some(b"avif" | b"avis") => "image/avif",
@@ -222,6 +212,14 @@ impl Media {
                 Some(b"qt  ") => "video/quicktime",
                 _ => "video/mp4",
             },
+            // The formats module names the formats it cleans (the upload
+            // page's own module hands them to it and keeps its bytes for
+            // pictures and videos); `cleaner` is the one list of them.
+            #[cfg(not(feature = "formats"))]
+            _ => {
+                debug_assert_eq!(self.cleaner(), Cleaner::Formats);
+                "application/octet-stream"
+            }
         }
     }
 }
@@ -253,19 +251,25 @@ pub fn sniff(data: &[u8]) -> Option<Media> {
         [b'O', b'g', b'g', b'S', ..] => Some(Media::Ogg),
         _ if svg::looks_like_svg(data) => Some(Media::Svg),
         _ if office::looks_like_office(data) => Some(Media::Office),
-        [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, ..]
-        | [b'{', b'\\', b'r', b't', b'f', ..] => Some(Media::UncleanableDocument),
-        // Readers accept a PDF header anywhere in the first KiB.
-        _ if data
-            .get(..1024)
-            .unwrap_or(data)
-            .windows(5)
-            .any(|w| w == b"%PDF-") =>
-        {
-            Some(Media::Pdf)
-        }
+        [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, ..] => Some(Media::UncleanableDocument),
+        _ if is_rtf(data) => Some(Media::UncleanableDocument),
+        _ if is_pdf(data) => Some(Media::Pdf),
         _ => None,
     }
+}
+
+/// RTF: refused, as it can hold its authors and edit history.
+fn is_rtf(data: &[u8]) -> bool {
+    data.starts_with(b"{\\rtf")
+}
+
+/// A PDF header, `%PDF-` and a version `d.d`, which readers accept anywhere
+/// in the first KiB.
+fn is_pdf(data: &[u8]) -> bool {
+    data.get(..1024).unwrap_or(data).windows(8).any(|w| {
+        matches!(w, [b'%', b'P', b'D', b'F', b'-', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit())
+    })
 }
 
 /// The media type to record for a file: from content when recognised,
@@ -300,16 +304,15 @@ pub fn strip<'a>(data: &'a [u8], declared: Option<&str>) -> Result<Stripped<'a>,
         Some(Media::Webp) => webp::strip(data)?,
         Some(Media::Gif) => gif::strip(data)?,
         Some(Media::IsoBmff) => isobmff::strip(data)?,
-        Some(Media::Tiff) => tiff::strip(data)?,
         Some(Media::UncleanableDocument) => {
-            return Err(StripError::UncleanableDocument(
-                if data.starts_with(b"{\\rtf") {
-                    "RTF"
-                } else {
-                    "older Office (.doc, .xls, .ppt) and Outlook"
-                },
-            ))
+            return Err(StripError::UncleanableDocument(if is_rtf(data) {
+                "RTF"
+            } else {
+                "older Office (.doc, .xls, .ppt) and Outlook"
+            }))
         }
+        #[cfg(feature = "formats")]
+        Some(Media::Tiff) => tiff::strip(data)?,
         #[cfg(feature = "formats")]
         Some(Media::M4a) => isobmff::strip(data)?,
         #[cfg(feature = "formats")]
@@ -371,9 +374,10 @@ impl Media {
             | Self::Webp
             | Self::Gif
             | Self::IsoBmff
-            | Self::Tiff
             | Self::UncleanableDocument => Cleaner::Core,
-            Self::Jxl
+            // TIFF (scans, camera raw files) is rarely shared from a page.
+            Self::Tiff
+            | Self::Jxl
             | Self::Mp3
             | Self::Flac
             | Self::Wav
