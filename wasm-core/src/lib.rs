@@ -54,4 +54,4 @@ pub use format::{Header, DEFAULT_RECORD_SIZE, HEADER_LEN};
 pub use keys::{Argon2Params, DownloadProof, FileKey, Link, LinkSecret};
 pub use metadata::Metadata;
 pub use share::Manifest;
-pub use stream::{container_len, Decryptor, Encryptor, Selection};
+pub use stream::{container_len, largest_content, largest_file, Decryptor, Encryptor, Selection};

@@ -273,6 +273,48 @@ pub fn container_len(manifest: &Manifest, record_size: u32) -> Result<u64, Error
     Ok(HEADER_LEN as u64 + meta_len as u64 + layout.sealed_len())
 }
 
+/// The most content bytes a container of at most `max` bytes can hold as
+/// one file described by `meta` (its `size` is ignored): what a server's
+/// size limit allows the sender, padding and metadata included.
+pub fn largest_content(max: u64, meta: &Metadata, record_size: u32) -> u64 {
+    let fits = |size: u64| {
+        let m = Manifest::file(Metadata {
+            size,
+            ..meta.clone()
+        });
+        container_len(&m, record_size).is_ok_and(|n| n <= max)
+    };
+    // The length grows with the content (padding never shrinks), so the
+    // largest size that fits is found by bisection.
+    let (mut lo, mut hi) = (0u64, max);
+    if !fits(lo) {
+        return 0;
+    }
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
+}
+
+/// About the largest file a server limit of `max` container bytes admits:
+/// one picture with a short name and report, at the default record size.
+/// What a server announces (`largest_file` in its config); a share's exact
+/// length is [`container_len`].
+pub fn largest_file(max: u64) -> u64 {
+    let meta = Metadata {
+        name: "photo.jpg".into(),
+        mime: "image/jpeg".into(),
+        size: 0,
+        report: vec!["removed: GPS position, camera, capture time".into()],
+    };
+    largest_content(max, &meta, crate::format::DEFAULT_RECORD_SIZE)
+}
+
 impl Encryptor {
     /// Starts a version 1 container for one file described by `meta` (its
     /// `size` must be exact), with a fresh random salt.

@@ -12,7 +12,10 @@
 )]
 
 use proptest::prelude::*;
-use veil_core::{DecryptError, Decryptor, Encryptor, FileKey, Link, Metadata, HEADER_LEN};
+use veil_core::{
+    container_len, largest_content, DecryptError, Decryptor, Encryptor, FileKey, Link, Manifest,
+    Metadata, HEADER_LEN,
+};
 
 fn key_pair() -> (Link, FileKey) {
     let link = Link::generate(None).unwrap();
@@ -58,6 +61,18 @@ fn records_start(sealed: &[u8]) -> usize {
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// The largest content a limit allows fits it, one byte more does not.
+    #[test]
+    fn largest_content_is_exact(max in 0u64..(1 << 40), rs in 16u32..(1 << 20), name in "[a-z]{0,40}") {
+        let meta = Metadata { name, mime: "image/jpeg".into(), size: 0, report: vec!["GPS".into()] };
+        let len = |size: u64| container_len(&Manifest::file(Metadata { size, ..meta.clone() }), rs).unwrap();
+        let n = largest_content(max, &meta, rs);
+        if n > 0 || len(0) <= max {
+            prop_assert!(len(n) <= max);
+        }
+        prop_assert!(len(n + 1) > max);
+    }
 
     #[test]
     fn round_trip(data in proptest::collection::vec(any::<u8>(), 0..5000),

@@ -15,6 +15,8 @@ pub async fn config(State(st): State<AppState>) -> Response {
     let mut resp = Json(serde_json::json!({
         "api_version": 1,
         "max_blob_size": s.max_blob_size,
+        // What that limit leaves for one file, once encrypted and padded.
+        "largest_file": veil_core::largest_file(s.max_blob_size),
         "default_expiry": s.default_expiry,
         "max_expiry": s.max_expiry,
         "max_downloads": s.max_downloads,

@@ -95,6 +95,21 @@ async fn too_large_is_413_and_nothing_is_kept() {
 }
 
 #[tokio::test]
+async fn the_config_says_what_the_limit_leaves_for_one_file() {
+    let app = spawn_with(Arc::new(tempfile::tempdir().unwrap()), T0, |s| {
+        s.max_blob_size = 24_000_000
+    })
+    .await;
+    let cfg = app.config().await;
+    assert_eq!(cfg["max_blob_size"], 24_000_000);
+    let largest = cfg["largest_file"].as_u64().unwrap();
+    // Padding and headers take their share: under 4 % at this size (the
+    // page once guessed 12 %).
+    assert!(largest < 24_000_000 && largest > 23_000_000, "{largest}");
+    assert_eq!(largest, veil_core::largest_file(24_000_000));
+}
+
+#[tokio::test]
 async fn expiry_holds_at_the_instant() {
     let app = spawn_app().await;
     let id = app

@@ -108,6 +108,18 @@ impl TestApp {
         self.dir.clone()
     }
 
+    /// `GET /api/v1/config`, as JSON.
+    pub async fn config(&self) -> serde_json::Value {
+        self.client
+            .get(self.url("/api/v1/config"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Uploads `body` in one request with option headers.
     pub async fn upload(&self, body: Vec<u8>, headers: &[(&str, &str)]) -> serde_json::Value {
         let mut req = self.client.post(self.url("/api/v1/blobs")).body(body);

@@ -622,15 +622,7 @@ async fn upload_work_is_asked_then_accepted_once() {
         s.limits.upload_work = Some(8);
     })
     .await;
-    let config: serde_json::Value = app
-        .client
-        .get(app.url("/api/v1/config"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let config = app.config().await;
     assert_eq!(config["upload_work"], true);
     let r = app
         .client
