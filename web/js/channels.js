@@ -9,14 +9,14 @@ globalThis.VEIL_CHANNELS = Object.freeze({
     // to the worker
     prepare: 'prepare', remove: 'remove', send: 'send', cancel: 'cancel',
     // from the worker
-    prepared: 'prepared', stripFailed: 'strip-failed', progress: 'progress',
+    prepared: 'prepared', stripFailed: 'strip-failed', measured: 'measured', progress: 'progress',
     retry: 'retry', done: 'done', cancelled: 'cancelled', error: 'error',
   }),
   // page <-> js/download-worker.js
   download: Object.freeze({
     // to the worker: look at the share (consumes nothing), then fetch some
     // or all of its files (one download)
-    look: 'look', fetch: 'fetch', sink: 'sink',
+    look: 'look', fetch: 'fetch', sink: 'sink', cancel: 'cancel',
     // from the worker
     contents: 'contents', progress: 'progress', meta: 'meta', downloaded: 'downloaded',
     saved: 'saved', error: 'error',

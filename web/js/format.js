@@ -1,6 +1,7 @@
 // Small display helpers shared by the pages.
 import { webAssembly } from './load.js';
-export function bytes(n) {
+// `down`: rounded down, for a limit (a file of the size shown must fit).
+export function bytes(n, down = false) {
   if (n < 1000) return `${n} B`;
   const units = ['KB', 'MB', 'GB', 'TB'];
   let v = n;
@@ -9,7 +10,9 @@ export function bytes(n) {
     v /= 1000;
     u++;
   } while (v >= 1000 && u < units.length - 1);
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
+  const digits = v < 10 ? 1 : 0;
+  const shown = down ? Math.floor(v * 10 ** digits) / 10 ** digits : v;
+  return `${shown.toFixed(digits)} ${units[u]}`;
 }
 
 export function duration(s) {
@@ -30,6 +33,11 @@ export function progressText({ phase, done, total, elapsed }) {
   }
   return t;
 }
+
+// The name a file is sent under: a camera-style one (IMG_20240612_101530.jpg)
+// is replaced by its neutral name unless the sender keeps the originals.
+// `f` is { name, renamed: { name, reveals } | null }.
+export const sentName = (f, keepNames) => (f.renamed && !keepNames ? f.renamed.name : f.name);
 
 export function localTime(unix) {
   return new Date(unix * 1000).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });

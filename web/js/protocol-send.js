@@ -13,9 +13,9 @@ import { load } from './load.js';
 // Paths and lowercase header names (e.g. P.uploads, P.proof, P.uploadOffset),
 // and the core's exports, set once `ready` resolves.
 export let P = null;
-export let Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, cleanerModule, cameraName, asIsReport, shareLink, deletionLink, uploadMetadata, solveUploadWork;
+export let Key, Encryptor, shareLength, newLink, stripMetadata, sniffType, isMedia, cleanerModule, cameraName, asIsReport, shareLink, deletionLink, uploadMetadata, solveUploadWork;
 export const ready = load('pkg-send', 'veil').then((m) => {
-  ({ Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, cleanerModule, cameraName, asIsReport, shareLink, deletionLink, uploadMetadata, solveUploadWork } = m);
+  ({ Key, Encryptor, shareLength, newLink, stripMetadata, sniffType, isMedia, cleanerModule, cameraName, asIsReport, shareLink, deletionLink, uploadMetadata, solveUploadWork } = m);
   P = Object.freeze(JSON.parse(m.protocolJson()));
 });
 ready.catch(() => {}); // each user awaits it; this only marks it handled

@@ -5,8 +5,9 @@
 // WebCrypto where available) and sent with tus. The key never leaves this
 // worker and the page.
 import '/js/channels.js';
-import { P, ready, Key, Encryptor, newLink, stripMetadata, sniffType, isMedia, cleanerModule, cameraName, asIsReport, shareLink, deletionLink } from '/js/protocol-send.js';
+import { P, ready, Key, Encryptor, shareLength, newLink, stripMetadata, sniffType, isMedia, cleanerModule, cameraName, asIsReport, shareLink, deletionLink } from '/js/protocol-send.js';
 import { load, webAssembly } from '/js/load.js';
+import { sentName } from '/js/format.js';
 
 // The tus client is fetched when Send is pressed, not with the page: what
 // the page loads first stays within its budget (web/README.md).
@@ -58,10 +59,11 @@ self.onmessage = async ({ data }) => {
   }
   try {
     if (data.type === M.prepare) {
-      queue = queue.then(() => prepare(data.id, data.file, data.path)).catch((e) => post(M.error, { id: data.id, message: e?.message ?? String(e) }));
+      queue = queue.then(() => prepare(data.id, data.file, data.path)).catch((e) => post(M.error, { id: data.id, message: e?.message ?? String(e) })).then(measure);
     } else if (data.type === M.remove) {
       await queue;
       prepared.delete(data.id);
+      measure();
     } else if (data.type === M.send) {
       await queue;
       await send(data.options, data.unmodified);
@@ -70,6 +72,19 @@ self.onmessage = async ({ data }) => {
     post(M.error, { message: e?.message ?? String(e), code: e?.code ?? 'error' });
   }
 };
+
+// What the files prepared so far will take on the server (padding and
+// metadata included), for the page to hold against the server's limit.
+// Original names: never shorter than the neutral ones.
+function measure() {
+  let length = null;
+  try {
+    length = shareLength([...prepared.values()].map((i) => ({ name: i.name, type: i.type, size: i.size, report: i.lines })));
+  } catch {
+    // Not a share the core would make (e.g. too many same names): Send says why.
+  }
+  post(M.measured, { length, count: prepared.size });
+}
 
 // Audio, JPEG XL, SVG and Office files are cleaned by the formats module
 // (web/pkg-formats), PDFs by the PDF module (web/pkg-pdf), each fetched
@@ -169,8 +184,8 @@ async function send(options, unmodified) {
   }
   // One share for every file, in the order shown (version 2 even for one
   // file: the server cannot tell one from several by the format).
-  const sentName = (i) => (i.renamed && !options.keepNames ? i.renamed.name : i.name);
-  const enc = Encryptor.share(key, items.map((i) => ({ name: sentName(i), type: i.type, size: i.size, report: i.lines })), undefined);
+  const enc = Encryptor.share(key, items.map((i) => ({ name: sentName(i, options.keepNames), type: i.type, size: i.size, report: i.lines })), undefined);
+  const names = enc.names();
   const total = enc.containerLength();
   let upload;
   try {
@@ -201,15 +216,23 @@ async function send(options, unmodified) {
   let inFlight = null;
   let expiresAt = null;
   const started = performance.now();
+  // The bar follows the bytes on the wire, a few times a second at most.
+  let told = 0;
+  const uploading = (done, always = false) => {
+    const now = performance.now();
+    if (!always && now - told < 200) return;
+    told = now;
+    post(M.progress, { phase: 'Uploading', done, total, elapsed: now - started });
+  };
   const flush = async () => {
     const chunk = new Blob(pieces);
     pieces = [];
     filled = 0;
     // tus PATCHes are sequential: the previous one must land first.
     await inFlight;
-    const sent = sendChunk(upload, chunk, signal, (n) => post(M.retry, { attempt: n })).then((h) => {
+    const sent = sendChunk(upload, chunk, signal, (n) => post(M.retry, { attempt: n }), uploading).then((h) => {
       if (h?.get(P.expiresAt)) expiresAt = Number(h.get(P.expiresAt));
-      post(M.progress, { phase: 'Uploading', done: upload.offset, total, elapsed: performance.now() - started });
+      uploading(upload.offset, true);
     });
     sent.catch(() => {}); // awaited by the next flush; this only marks it handled
     inFlight = sent;
@@ -244,6 +267,7 @@ async function send(options, unmodified) {
   const link = shareLink(self.location.origin, upload.id, fragment);
   post(M.done, {
     link,
+    names,
     qr: await qrCode(link),
     deleteLink: deletionLink(self.location.origin, upload.id, upload.deleteToken),
     expiresAt,

@@ -20,6 +20,9 @@ pub struct Encryptor {
     pub(super) inner: stream::Encryptor,
     /// The content key imported into SubtleCrypto, once, on first use.
     pub(super) subtle_key: Option<Promise>,
+    /// The files' paths as the recipient will see them (made safe and
+    /// unique by the core).
+    pub(super) names: Vec<String>,
 }
 
 #[wasm_bindgen]
@@ -45,6 +48,7 @@ impl Encryptor {
         Ok(Encryptor {
             inner,
             subtle_key: None,
+            names: vec![meta.name],
         })
     }
 
@@ -66,7 +70,14 @@ impl Encryptor {
         Ok(Encryptor {
             inner,
             subtle_key: None,
+            names: manifest.files().iter().map(|m| m.name.clone()).collect(),
         })
+    }
+
+    /// The files' paths as stored: what the recipient will see (a second
+    /// `a.jpg` is `a (2).jpg`), for the sender's summary.
+    pub fn names(&self) -> Vec<String> {
+        self.names.clone()
     }
 
     /// The header and sealed metadata: the first bytes to upload.
@@ -155,6 +166,20 @@ impl Encryptor {
 }
 
 /// `{name, type, size, report}` from JavaScript.
+/// What a share of `files` (as for [`Encryptor::share`]) will take on the
+/// server, padding and metadata included: to check it against the
+/// server's limit before anything is encrypted.
+#[wasm_bindgen(js_name = shareLength)]
+pub fn share_length(files: Vec<JsValue>) -> Result<f64, JsError> {
+    let metas = files
+        .iter()
+        .map(metadata_from_js)
+        .collect::<Result<Vec<_>, _>>()?;
+    let manifest = Manifest::share(metas).map_err(js_err)?;
+    let n = stream::container_len(&manifest, crate::format::DEFAULT_RECORD_SIZE).map_err(js_err)?;
+    Ok(n as f64)
+}
+
 fn metadata_from_js(v: &JsValue) -> Result<Metadata, JsError> {
     let get = |k: &str| Reflect::get(v, &k.into()).unwrap_or(JsValue::UNDEFINED);
     let text = |k: &str| get(k).as_string().unwrap_or_default();

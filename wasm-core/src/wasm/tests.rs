@@ -47,6 +47,7 @@ fn native_and_subtle(size: usize, rs: u32) -> (Vec<u8>, Encryptor, Encryptor, St
     let make = || Encryptor {
         inner: stream::Encryptor::new_with_salt(&key.inner, &meta, rs, [9; 32]).unwrap(),
         subtle_key: None,
+        names: vec![meta.name.clone()],
     };
     (data, make(), make(), fragment)
 }
@@ -339,6 +340,7 @@ async fn a_share_decrypts_whole_and_one_file_alone_through_the_bindings() {
         })
         .collect();
     let mut enc = Encryptor::share(&key, files, Some(1024)).unwrap();
+    let enc_names = enc.names();
     let mut sealed = enc.header();
     for b in &bodies {
         sealed.extend(u8s(JsFuture::from(
@@ -367,6 +369,8 @@ async fn a_share_decrypts_whole_and_one_file_alone_through_the_bindings() {
         })
         .collect();
     assert_eq!(names, ["d/_../f0", "d/_../f1", "d/_../f2"]);
+    // The sender is told the same names.
+    assert_eq!(enc_names, names);
 
     // File 2 alone, cut out by the splitter.
     let sel = dec.select(2, 2).unwrap();
