@@ -22,6 +22,7 @@ self.onmessage = async ({ data }) => {
     if (data.type === M.look) await look(data);
     else if (data.type === M.fetch) await fetchFiles(data.files);
     else if (data.type === M.sink) sinkOffered?.(data);
+    else if (data.type === M.cancel) controller?.abort();
   } catch (e) {
     post(M.error, { message: e?.message ?? String(e), code: e?.code ?? 'error' });
   }

@@ -80,7 +80,10 @@ async function start() {
 // What the share holds, before anything is consumed: each file with its
 // size, type and what was removed from it; the terms (expiry, downloads
 // left); and the buttons that download (one file, a selection, all).
+// What the share's terms were, for what Cancel says.
+let share = null;
 function contents({ files, expiresAt, downloadsLeft }) {
+  share = { limited: downloadsLeft > 0 };
   show($('ask'), false);
   show($('abuse'), true);
   show($('contents'), true);
@@ -188,6 +191,7 @@ function selectionChanged() {
 
 function fetchFiles(indices) {
   if (!indices.length) return;
+  $('cancel').disabled = false;
   error('');
   show($('contents'), false);
   show($('working'), true);
@@ -234,6 +238,11 @@ function makeWorker() {
           $('password').focus();
         } else if (data.code === 'look') {
           show($('ask'), false);
+        } else if (data.code === 'cancelled') {
+          // The server counted the download when it began to answer it.
+          show($('contents'), true);
+          error(`Cancelled: nothing was saved.${share?.limited ? ' This download still counted against the link\'s limit; the server says whether it can be opened again.' : ''}`);
+          return;
         } else if (data.code !== 'damaged' && $('file-list').childElementCount) {
           // Cut off or cancelled: the list stays, to try again (the server
           // says if nothing is left).
@@ -301,11 +310,15 @@ function stopStreaming() {
   keepAlive = null;
 }
 
-let unsaved = false;
+// Leaving mid-download loses it (and, for a limited link, the download).
 window.addEventListener('beforeunload', (e) => {
-  if (!unsaved) return;
+  if ($('working').hidden) return;
   e.preventDefault();
   e.returnValue = '';
+});
+$('cancel').addEventListener('click', () => {
+  $('cancel').disabled = true;
+  worker.postMessage({ type: M.cancel });
 });
 
 function finished({ blob, name, mime: type, size, report, where, count }) {
@@ -324,11 +337,12 @@ function finished({ blob, name, mime: type, size, report, where, count }) {
   const save = $('save');
   save.href = url;
   save.download = name;
-  // Held by this page alone (and a burned share cannot be fetched again):
-  // closing it before Save asks first.
-  unsaved = true;
-  $('details').textContent += ' Not saved yet: press Save before closing this page.';
-  save.addEventListener('click', () => { unsaved = false; }, { once: true });
+  // Saved at once, as a plain download would be: held by this page alone
+  // (and a burned share cannot be fetched again), it would be lost with
+  // the tab. Save again stays, for a browser that asked where and was told
+  // no, or a recipient who wants a second copy.
+  save.click();
+  $('details').textContent += ' Saved to your downloads.';
   // Only pictures and videos are shown inline, never SVG or HTML (the core's list).
   const kind = previewKind(type);
   if (kind === 'image') {
