@@ -82,6 +82,7 @@ pub fn app(state: AppState) -> Router {
         "/transparency",
         ServeFile::new(web.join("transparency.html")),
     )
+    .route_service("/how-it-works", ServeFile::new(web.join("how.html")))
     .fallback_service(pages)
     .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
         // The matched route only: never the URI, query or headers.
