@@ -121,6 +121,20 @@ const STATES = {
     await page.click('#abuse-send');
     await page.waitForFunction(() => /Thank you|not sent/.test(document.getElementById('abuse-status').textContent));
   },
+  'how it works page': async (page) => {
+    await page.goto(`${srv.base}/how-it-works`);
+    await page.waitForSelector('#steps-title');
+  },
+  'not found page': async (page) => {
+    await page.goto(`${srv.base}/no-such-page`);
+    await page.waitForSelector('#nf-title');
+  },
+  'upload password shown': async (page) => {
+    await page.goto(`${srv.base}/`);
+    await page.setInputFiles('#file', GPS_JPEG);
+    await page.waitForSelector('#send:not([disabled])');
+    await page.click('#password-generate');
+  },
   'transparency page': async (page) => {
     await page.goto(`${srv.base}/transparency`);
     await page.waitForFunction(() => document.getElementById('moderation').childElementCount > 0);
@@ -165,6 +179,21 @@ async function tabTo(page, id) {
   }
   assert.fail(`Tab never reached #${id}: ${path.join(' → ')}`);
 }
+
+test('every page links to how it works, which says what the server cannot see', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const pages = ['/', send(GPS_JPEG).link, send(GPS_JPEG).delete_link, '/transparency', '/no-such-page'];
+  for (const url of pages) {
+    await page.goto(url.startsWith('/') ? `${srv.base}${url}` : url);
+    assert.equal(await page.locator('footer a[href="/how-it-works"]').count(), 1, `${url} has no link to how it works`);
+  }
+  await page.click('footer a[href="/how-it-works"]');
+  await page.waitForSelector('#steps-title');
+  assert.match(await page.textContent('main'), /Browsers never send that part to a server/);
+  assert.match(await page.textContent('main'), /no IP address is stored/);
+  await context.close();
+});
 
 test('keyboard only: a picture is chosen, sent, and opened and saved by the recipient', async () => {
   const context = await browser.newContext({ acceptDownloads: true });

@@ -5,6 +5,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -66,6 +67,8 @@ async function fetchAsRecipient(base, link, { password, screenshots } = {}) {
   await look(r.page, password);
   if (await r.page.isVisible('#contents')) {
     if (screenshots) await r.page.screenshot({ path: path.join(OUT, 'download-contents.png'), fullPage: true });
+    // A file decrypted in memory is saved at once, as a plain download.
+    r.saved = r.page.waitForEvent('download', { timeout: 120_000 }).catch(() => null);
     await r.page.click('#download');
     await r.page.waitForSelector('#done:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
   }
@@ -118,16 +121,20 @@ describe('sharing through the page', () => {
     assert.equal(await r.page.isVisible('#done'), true, await r.page.textContent('#error'));
     await r.page.screenshot({ path: path.join(OUT, 'download-done.png'), fullPage: true });
     assert.equal(await r.page.getAttribute('#save', 'download'), path.basename(GPS_JPEG));
-    // Held by the page until Save: closing before it asks first, after it not.
+    // Saved without a second click (a burned file is not lost with the
+    // tab), so closing afterwards does not ask; Save again gives a copy.
+    const dl = await r.saved;
+    assert.ok(dl, 'the file was not saved by itself');
+    assert.equal(dl.suggestedFilename(), path.basename(GPS_JPEG));
+    assert.match(await r.page.textContent('#details'), /Saved to your downloads/);
     const asks = () => r.page.evaluate(() => {
       const e = new Event('beforeunload', { cancelable: true });
       window.dispatchEvent(e);
       return e.defaultPrevented;
     });
-    assert.match(await r.page.textContent('#details'), /Not saved yet: press Save/);
-    assert.equal(await asks(), true);
-    const [dl] = await Promise.all([r.page.waitForEvent('download'), r.page.click('#save')]);
     assert.equal(await asks(), false);
+    const [again] = await Promise.all([r.page.waitForEvent('download'), r.page.click('#save')]);
+    assert.equal(again.suggestedFilename(), path.basename(GPS_JPEG));
     const saved = path.join(os.tmpdir(), `veil-e2e-${process.pid}.jpg`);
     await dl.saveAs(saved);
     const tags = JSON.parse(execFileSync('exiftool', ['-j', '-G1', '-a', saved], { encoding: 'utf8' }))[0];
@@ -216,24 +223,29 @@ describe('sharing through the page', () => {
   test('a camera-style file name goes out neutral unless the sender keeps it', async () => {
     const buffer = fs.readFileSync(GPS_JPEG);
     const camera = 'IMG_20240612_101530.jpg';
+    const pixel = 'PXL_20240613_080102123.jpg';
     for (const keep of [false, true]) {
       const s = await newPage(srv.base);
       await s.page.goto(`${srv.base}/`);
-      await s.page.setInputFiles('#file', [{ name: camera, mimeType: 'image/jpeg', buffer }, { name: 'garden.jpg', mimeType: 'image/jpeg', buffer }]);
-      await s.page.waitForFunction(() => document.querySelectorAll('#files li').length === 2 && !document.querySelector('#send').disabled, null, { timeout: 120_000 });
+      await s.page.setInputFiles('#file', [{ name: camera, mimeType: 'image/jpeg', buffer }, { name: 'garden.jpg', mimeType: 'image/jpeg', buffer }, { name: pixel, mimeType: 'image/jpeg', buffer }]);
+      await s.page.waitForFunction(() => document.querySelectorAll('#files li').length === 3 && !document.querySelector('#send').disabled, null, { timeout: 120_000 });
       assert.equal(await s.page.isVisible('#keep-names-row'), true, 'no choice to keep the names');
       const names = await s.page.locator('#files .file-name').allTextContents();
-      assert.deepEqual(names, ['photo.jpg', 'garden.jpg']);
+      assert.deepEqual(names, ['photo.jpg', 'garden.jpg', 'photo.jpg']);
       assert.match(await s.page.textContent('#files'), /Sent as photo\.jpg: its name, IMG_20240612_101530\.jpg, tells when it was taken/);
       if (keep) {
         await s.page.check('#keep-names');
-        assert.deepEqual(await s.page.locator('#files .file-name').allTextContents(), [camera, 'garden.jpg']);
+        assert.deepEqual(await s.page.locator('#files .file-name').allTextContents(), [camera, 'garden.jpg', pixel]);
       }
       await s.page.click('#send');
       await s.page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 120_000 });
+      // The summary names the files as the recipient will see them: two
+      // neutral names made unique.
+      const expected = keep ? [camera, 'garden.jpg', pixel] : ['photo.jpg', 'garden.jpg', 'photo (2).jpg'];
+      assert.match(await s.page.textContent('#result-summary'), new RegExp(`^3 files, [\\d.]+ [KMG]?B: ${expected.join(', ').replaceAll(/[.()]/g, '\\$&')}`));
       const r = await fetchAsRecipient(srv.base, await s.page.inputValue('#link'));
       const listed = await r.page.locator('#file-list .file-name').allTextContents();
-      assert.deepEqual(listed, [keep ? camera : 'photo.jpg', 'garden.jpg']);
+      assert.deepEqual(listed, expected);
       for (const c of [s, r]) {
         assert.deepEqual(c.problems, []);
         await c.context.close();
@@ -285,6 +297,8 @@ describe('sharing through the page', () => {
     const s = await newPage(srv.base);
     const { link, summary } = await share(s.page, srv.base, { file: path.join(CORPUS, 'webp_orient6_exif_prefix.webp'), burn: true, password: 'correct horse' });
     assert.match(summary, /Password-protected: send the password separately/);
+    // Typed hidden, it is not repeated in the summary.
+    assert.doesNotMatch(summary, /correct horse/);
     const r = await fetchAsRecipient(srv.base, link, { password: 'wrong horse' });
     assert.match(await r.page.textContent('#error'), /Wrong password/);
     await look(r.page, 'correct horse');
@@ -293,6 +307,35 @@ describe('sharing through the page', () => {
     assert.equal(await r.page.textContent('#name'), 'webp_orient6_exif_prefix.webp');
     await s.context.close();
     await r.context.close();
+  });
+
+  test('a generated password is shown, can be hidden, is in the summary, and opens the link', async () => {
+    const s = await newPage(srv.base);
+    await s.page.goto(`${srv.base}/`);
+    await s.page.setInputFiles('#file', GPS_JPEG);
+    await s.page.waitForSelector('#send:not([disabled])', { timeout: 120_000 });
+    assert.equal(await s.page.getAttribute('#password', 'type'), 'password');
+    await s.page.click('#password-generate');
+    const pw = await s.page.inputValue('#password');
+    assert.match(pw, /^[a-km-np-z2-9]{5}(-[a-km-np-z2-9]{5}){3}$/);
+    assert.equal(await s.page.getAttribute('#password', 'type'), 'text');
+    await s.page.click('#password-generate');
+    assert.notEqual(await s.page.inputValue('#password'), pw, 'the same password twice');
+    const password = await s.page.inputValue('#password');
+    await s.page.click('#password-show');
+    assert.equal(await s.page.getAttribute('#password', 'type'), 'password');
+    assert.equal(await s.page.getAttribute('#password-show', 'aria-pressed'), 'false');
+    await s.page.click('#password-show');
+    assert.equal(await s.page.getAttribute('#password-show', 'aria-pressed'), 'true');
+    await s.page.click('#send');
+    await s.page.waitForSelector('#result:not([hidden])', { timeout: 120_000 });
+    assert.match(await s.page.textContent('#result-summary'), new RegExp(`Password: ${password}`));
+    const r = await fetchAsRecipient(srv.base, await s.page.inputValue('#link'), { password });
+    assert.equal(await r.page.isVisible('#done'), true, await r.page.textContent('#error'));
+    for (const c of [s, r]) {
+      assert.deepEqual(c.problems, []);
+      await c.context.close();
+    }
   });
 
   test('tampered ciphertext is reported as damaged; a cut link as incomplete', async () => {
@@ -310,6 +353,109 @@ describe('sharing through the page', () => {
     await cut.page.waitForSelector('#error:not([hidden])');
     assert.match(await cut.page.textContent('#error'), /incomplete/);
     for (const c of [s, r, cut]) await c.context.close();
+  });
+});
+
+describe('the server\'s size limit, and progress on a slow line', () => {
+  // A limit of 24 MB, and a proxy in front of the server that lets bodies
+  // through at 4 MiB/s each way (a slow line, sped up): files larger than
+  // a PATCH (16 MiB) and than what the socket buffers hold.
+  const MAX = 24_000_000;
+  let srv;
+  let proxy;
+  let base;
+  before(async () => {
+    srv = await startServer(['--max-blob-size', String(MAX)]);
+    const target = new URL(srv.base);
+    proxy = http.createServer((req, res) => {
+      const up = http.request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: req.headers }, (r) => {
+        res.writeHead(r.statusCode, r.headers);
+        r.on('data', (chunk) => {
+          res.write(chunk);
+          r.pause();
+          setTimeout(() => r.resume(), (chunk.length / (4 << 20)) * 1000);
+        });
+        r.on('end', () => res.end());
+      });
+      up.on('error', () => res.destroy());
+      res.on('close', () => up.destroy());
+      req.on('data', (chunk) => {
+        up.write(chunk);
+        req.pause();
+        setTimeout(() => req.resume(), (chunk.length / (4 << 20)) * 1000);
+      });
+      req.on('end', () => up.end());
+    });
+    await new Promise((ok) => proxy.listen(0, '127.0.0.1', ok));
+    base = `http://127.0.0.1:${proxy.address().port}`;
+  });
+  after(async () => {
+    proxy.close();
+    await srv.stop();
+  });
+
+  test('the page announces what a link holds before a file is chosen, takes a file of that size and refuses one larger with both sizes', async () => {
+    const s = await newPage(base);
+    await s.page.goto(`${base}/`);
+    await s.page.waitForFunction(() => /Up to/.test(document.getElementById('limit').textContent));
+    const announced = await s.page.textContent('#limit');
+    const [, num, unit] = announced.match(/Up to ([\d.]+) (KB|MB)/);
+    const fits = Math.floor(Number(num) * (unit === 'MB' ? 1e6 : 1e3));
+    // Not the old guess (88 % of the limit): what the format really allows.
+    assert.ok(fits > MAX * 0.95 && fits < MAX, `${announced} (${unit})`);
+    await s.page.setInputFiles('#file', { name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(MAX, 7) });
+    await s.page.waitForSelector('#error:not([hidden])');
+    assert.match(await s.page.textContent('#error'), /This file is too large for this server: it takes 24 MB, and a link holds up to [\d.]+ MB/);
+    assert.equal(await s.page.isDisabled('#send'), true);
+    await s.page.click('#files button');
+    await s.page.waitForSelector('#error', { state: 'hidden' });
+    // A file of the announced size goes, with the bar following the bytes
+    // on the wire: several values between nothing and all, not one jump.
+    await s.page.setInputFiles('#file', { name: 'fits.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(fits, 9) });
+    await s.page.waitForSelector('#send:not([disabled])');
+    await s.page.evaluate(() => {
+      globalThis.seen = new Set();
+      const bar = document.getElementById('bar');
+      new MutationObserver(() => { if (bar.value > 0 && bar.value < bar.max) globalThis.seen.add(bar.value); }).observe(bar, { attributes: true });
+      // `value` is a property: watched by polling as well.
+      setInterval(() => { if (bar.value > 0 && bar.value < bar.max) globalThis.seen.add(bar.value); }, 50);
+    });
+    await s.page.click('#send');
+    await s.page.waitForFunction(() => /^Uploading: /.test(document.getElementById('status').textContent));
+    await s.page.waitForSelector('#result:not([hidden]), #error:not([hidden])', { timeout: 60_000 });
+    assert.equal(await s.page.isVisible('#result'), true, await s.page.textContent('#error'));
+    const seen = await s.page.evaluate(() => globalThis.seen.size);
+    assert.ok(seen >= 5, `the bar took ${seen} values between 0 and the end`);
+    const link = await s.page.inputValue('#link');
+
+    // The recipient cancels halfway: nothing is saved, leaving meanwhile
+    // would have asked, and the list is back to try again.
+    const r = await newPage(base);
+    let downloads = 0;
+    r.page.on('download', () => { downloads++; });
+    await r.page.goto(link);
+    await r.page.waitForSelector('#contents:not([hidden])');
+    await r.page.click('#download');
+    await r.page.waitForFunction(() => document.getElementById('bar').value > 0);
+    const asks = () => r.page.evaluate(() => {
+      const e = new Event('beforeunload', { cancelable: true });
+      window.dispatchEvent(e);
+      return e.defaultPrevented;
+    });
+    assert.equal(await asks(), true, 'leaving mid-download does not ask');
+    await r.page.click('#cancel');
+    await r.page.waitForSelector('#contents:not([hidden])', { timeout: 30_000 });
+    assert.equal(await r.page.textContent('#error'), 'Cancelled: nothing was saved.');
+    assert.equal(await asks(), false);
+    assert.equal(downloads, 0);
+    // Again, to the end: saved by itself.
+    const saved = r.page.waitForEvent('download', { timeout: 60_000 });
+    await r.page.click('#download');
+    assert.equal((await saved).suggestedFilename(), 'fits.bin');
+    for (const c of [s, r]) {
+      assert.deepEqual(c.problems, []);
+      await c.context.close();
+    }
   });
 });
 
