@@ -77,11 +77,12 @@ async function start() {
   });
 }
 
+// Whether the share's downloads are limited, for what Cancel says.
+let share = null;
+
 // What the share holds, before anything is consumed: each file with its
 // size, type and what was removed from it; the terms (expiry, downloads
 // left); and the buttons that download (one file, a selection, all).
-// What the share's terms were, for what Cancel says.
-let share = null;
 function contents({ files, expiresAt, downloadsLeft }) {
   share = { limited: downloadsLeft > 0 };
   show($('ask'), false);
